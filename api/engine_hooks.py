@@ -1,0 +1,94 @@
+"""The endpoints the engine calls: NLG (responses) and custom actions.
+
+Both act on workers' conversations, so they demand the shared engine token:
+the app is reachable from the internet for the channel webhooks, and nobody
+but the engine may drive these.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, status
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+
+from api.state import StateDep
+from bot.conversations import service
+from bot.responses import UnknownResponse
+
+logger = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Hotline-Engine-Token"
+
+
+def require_engine_token(
+    state: StateDep,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
+) -> None:
+    expected = state.settings.hotline_engine_token
+    if expected is None:
+        return  # development without a token: settings refuse this in production
+    if token is None or not hmac.compare_digest(
+        token.encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "engine token required")
+
+
+router = APIRouter(tags=["engine"], dependencies=[Depends(require_engine_token)])
+
+
+@router.post("/nlg")
+async def generate_response(
+    state: StateDep, request: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Rasa's NLG endpoint: a response name in, the words in the worker's language out."""
+    name = request.get("response")
+    sender_id = (request.get("tracker") or {}).get("sender_id")
+    if not isinstance(name, str):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "response name missing")
+    language = state.settings.hotline_default_language
+    if isinstance(sender_id, str):
+        async with state.sessions() as session:
+            conversation = await service.conversation_by_public_id(
+                session=session, public_id=sender_id
+            )
+            if conversation is not None:
+                worker = await service.worker_of(session=session, conversation=conversation)
+                language = service.language_of(worker, default=language)
+    arguments = {
+        key: str(value)
+        for key, value in (request.get("arguments") or {}).items()
+        if isinstance(key, str)
+    }
+    try:
+        reply = state.responses.render(name, language, **arguments)
+    except UnknownResponse:
+        logger.error("the engine asked for unknown response %s", name)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown response") from None
+    return {
+        "text": reply.text,
+        "buttons": [button.as_dict() for button in reply.buttons],
+        "image": None,
+        "elements": [],
+        "attachments": [],
+        "custom": {},
+    }
+
+
+@router.post("/actions/webhook")
+async def run_action(
+    state: StateDep, action_call: Annotated[dict[str, Any], Body()]
+) -> Any:
+    """Rasa's action endpoint, served by rasa-sdk's executor inside the app."""
+    try:
+        result = await state.actions.run(action_call)
+    except ActionNotFoundException as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, error.message) from None
+    except ActionExecutionRejection as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, error.message) from None
+    except ActionMissingDomainException as error:
+        # 449 asks the engine to send the request again with its domain.
+        raise HTTPException(449, error.message) from None
+    return result.model_dump() if result else None

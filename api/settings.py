@@ -1,0 +1,62 @@
+"""The hotline's settings, read from the environment (and `.env`).
+
+Names are a contract (see docs/design.md): outside checks and deployments set
+them, so fields carry exactly the environment variable names.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LanguageCode = Literal["my", "km", "lo", "th", "en"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    hotline_environment: Literal["development", "production"] = "development"
+    hotline_database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'hotline.db'}"
+    hotline_port: int = 8000
+    hotline_host: str = "127.0.0.1"
+    # Shared secret that the engine presents when it calls the app's NLG and
+    # action endpoints, and that the app presents to the engine's HTTP API.
+    hotline_engine_token: SecretStr | None = None
+    hotline_default_language: LanguageCode = "en"
+    hotline_locales_dir: Path = PROJECT_ROOT / "locales"
+    hotline_responses_file: Path = PROJECT_ROOT / "flows" / "responses.yml"
+    # A worker's words are stored whole; only this much is sent to the
+    # engine, since intent classification needs no more and long inputs
+    # slow the engine for everybody.
+    hotline_engine_text_chars: int = 1000
+    hotline_max_text_chars: int = 50_000
+    hotline_max_body_bytes: int = 256 * 1024
+    hotline_engine_timeout_seconds: float = 30.0
+
+    rasa_url: str = "http://localhost:5005"
+
+    line_channel_secret: SecretStr | None = None
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: str = "https://api.line.me"
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    @model_validator(mode="after")
+    def _refuse_open_engine_endpoints_in_production(self) -> Settings:
+        # Without the token anyone who reaches the app could call the action
+        # endpoint and act on a worker's conversation.
+        if self.hotline_environment == "production" and not self.hotline_engine_token:
+            raise ValueError("HOTLINE_ENGINE_TOKEN must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

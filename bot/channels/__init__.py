@@ -1,0 +1,1 @@
+"""Channel adapters: web chat, LINE and Telegram, behind one interface."""

@@ -1,0 +1,84 @@
+// The web chat page. Everything the worker or the hotline wrote is put on
+// the page with textContent, never as HTML.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  var form = document.getElementById("form");
+  var input = document.getElementById("text");
+  var labels = JSON.parse(document.querySelector(".chat").dataset.labels);
+  var storageKey = "hotline.sender_id";
+
+  function newSenderId() {
+    var random = window.crypto && crypto.randomUUID ? crypto.randomUUID()
+      : String(Date.now()) + String(Math.random()).slice(2);
+    return "web-" + random.replace(/[^A-Za-z0-9-]/g, "");
+  }
+
+  var senderId = localStorage.getItem(storageKey);
+  var isNew = !senderId;
+  if (isNew) {
+    senderId = newSenderId();
+    localStorage.setItem(storageKey, senderId);
+  }
+
+  function bubble(text, who) {
+    var item = document.createElement("li");
+    item.className = "bubble bubble--" + who;
+    item.textContent = text;
+    log.appendChild(item);
+    item.scrollIntoView({ block: "end" });
+    return item;
+  }
+
+  function buttons(list) {
+    var item = document.createElement("li");
+    item.className = "buttons";
+    list.forEach(function (button) {
+      var element = document.createElement("button");
+      element.type = "button";
+      element.textContent = button.title;
+      element.addEventListener("click", function () {
+        Array.prototype.forEach.call(item.querySelectorAll("button"), function (b) { b.disabled = true; });
+        send(button.payload, button.title);
+      });
+      item.appendChild(element);
+    });
+    log.appendChild(item);
+    item.scrollIntoView({ block: "end" });
+  }
+
+  function send(text, shown) {
+    if (shown) { bubble(shown, "worker"); }
+    return fetch("/webchat/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender_id: senderId, text: text })
+    }).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.json();
+    }).then(function (body) {
+      body.replies.forEach(function (reply) {
+        if (reply.text) { bubble(reply.text, "bot"); }
+        if (reply.buttons && reply.buttons.length) { buttons(reply.buttons); }
+      });
+    }).catch(function () {
+      bubble(labels["webchat.offline"], "notice");
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value;
+    if (!text.trim()) { return; }
+    input.value = "";
+    send(text, text);
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  if (isNew) { send("/start", null); }
+})();

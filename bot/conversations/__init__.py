@@ -1,0 +1,1 @@
+"""Workers, their conversations with the hotline, and every message in them."""

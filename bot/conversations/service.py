@@ -1,0 +1,125 @@
+"""Workers, conversations and messages: the operations the hotline performs.
+
+Functions take the session as a keyword and do not commit: the caller, a
+service at the edge of a unit of work, owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.database import utcnow
+from bot.conversations.models import Conversation, Direction, Message, MessageStatus, Worker
+from bot.language import LANGUAGES, effective_language
+
+
+class UnknownLanguage(ValueError):
+    pass
+
+
+async def get_or_create_worker(
+    *, session: AsyncSession, channel: str, channel_user_id: str
+) -> Worker:
+    query = select(Worker).where(
+        Worker.channel == channel, Worker.channel_user_id == channel_user_id
+    )
+    worker = (await session.execute(query)).scalar_one_or_none()
+    if worker is not None:
+        return worker
+    worker = Worker(channel=channel, channel_user_id=channel_user_id)
+    try:
+        async with session.begin_nested():
+            session.add(worker)
+    except IntegrityError:
+        # Two first messages from the same worker at once: the other won.
+        worker = (await session.execute(query)).scalar_one()
+    return worker
+
+
+async def current_conversation(*, session: AsyncSession, worker: Worker) -> Conversation:
+    query = (
+        select(Conversation)
+        .where(Conversation.worker_id == worker.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    conversation = (await session.execute(query)).scalar_one_or_none()
+    if conversation is None:
+        conversation = Conversation(worker_id=worker.id, channel=worker.channel)
+        session.add(conversation)
+        await session.flush()
+    return conversation
+
+
+async def conversation_by_public_id(
+    *, session: AsyncSession, public_id: str
+) -> Conversation | None:
+    query = select(Conversation).where(Conversation.public_id == public_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Worker:
+    worker = await session.get(Worker, conversation.worker_id)
+    assert worker is not None  # foreign key
+    return worker
+
+
+def language_of(worker: Worker, *, default: str) -> str:
+    return effective_language(
+        choice=worker.language_choice, detected=worker.language_detected, default=default
+    )
+
+
+def note_detected_language(worker: Worker, detected: str | None) -> None:
+    """Follow the script the worker writes in, unless they chose a language."""
+    if detected is not None:
+        worker.language_detected = detected
+
+
+def choose_language(worker: Worker, language: str) -> None:
+    if language not in LANGUAGES:
+        raise UnknownLanguage(language)
+    worker.language_choice = language
+
+
+def mark_welcomed(worker: Worker) -> bool:
+    """True the first time only, so a worker is welcomed once."""
+    if worker.welcomed_at is not None:
+        return False
+    worker.welcomed_at = utcnow()
+    return True
+
+
+def add_message(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    direction: Direction,
+    status: MessageStatus,
+    text: str,
+    language: str | None,
+    original_text: str | None = None,
+    payload: str | None = None,
+    buttons: Sequence[dict[str, str]] | None = None,
+) -> Message:
+    message = Message(
+        conversation_id=conversation.id,
+        direction=direction.value,
+        status=status.value,
+        text=text,
+        original_text=original_text,
+        payload=payload,
+        buttons=list(buttons) if buttons else None,
+        language=language,
+    )
+    session.add(message)
+    return message
+
+
+async def messages_of(*, session: AsyncSession, conversation: Conversation) -> list[Message]:
+    query = select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,63 @@
+"""The dialogue engine (Rasa), reached over its REST channel."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class EngineUnavailable(Exception):
+    """The engine did not answer: down, restarting, overloaded or broken."""
+
+
+@dataclass(frozen=True)
+class EngineReply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+class EngineClient:
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(
+        self, *, sender_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[EngineReply]:
+        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        try:
+            response = await self._client.post("/webhooks/rest/webhook", json=body)
+        except httpx.HTTPError as error:
+            raise EngineUnavailable(type(error).__name__) from error
+        if response.status_code != 200:
+            raise EngineUnavailable(f"status {response.status_code}")
+        try:
+            items = response.json()
+        except ValueError as error:
+            raise EngineUnavailable("invalid JSON") from error
+        if not isinstance(items, list):
+            raise EngineUnavailable("unexpected answer")
+        return [_reply(item) for item in items if isinstance(item, dict)]
+
+    async def is_up(self) -> bool:
+        try:
+            response = await self._client.get("/", timeout=3.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+
+def _reply(item: dict[str, Any]) -> EngineReply:
+    buttons = [
+        {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+        for button in item.get("buttons") or []
+        if isinstance(button, dict)
+    ]
+    return EngineReply(text=str(item.get("text") or ""), buttons=buttons)

@@ -1,0 +1,100 @@
+"""Renders a named response into the words and buttons a worker sees.
+
+The structure of each response (which catalog message, which buttons) is
+data in `flows/responses.yml`; the words come from the catalogs, so a
+response reads the same whichever channel carries it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.language import LANGUAGES
+from bot.texts import Texts
+
+LANGUAGE_PICKER = "language_picker"
+LANGUAGE_NAME_ID = "language_name"
+
+
+class UnknownResponse(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+    response_name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": [button.as_dict() for button in self.buttons]}
+
+
+def choose_language_payload(language: str) -> str:
+    return "/choose_language" + json.dumps({"language": language}, separators=(",", ":"))
+
+
+class Responses:
+    def __init__(self, spec_file: Path, texts: Texts) -> None:
+        with spec_file.open(encoding="utf-8") as handle:
+            self._spec: dict[str, dict[str, Any]] = yaml.safe_load(handle)
+        self._texts = texts
+
+    def names(self) -> set[str]:
+        return {name for name, spec in self._spec.items() if "text" in spec}
+
+    def message_ids(self) -> set[str]:
+        """Every catalog message id the responses use."""
+        ids = {LANGUAGE_NAME_ID}
+        for spec in self._spec.values():
+            if "text" in spec:
+                ids.add(spec["text"])
+            buttons = spec.get("buttons")
+            if isinstance(buttons, list):
+                ids.update(button["title"] for button in buttons)
+        return ids
+
+    def render(self, name: str, language: str, **values: str) -> Reply:
+        spec = self._spec.get(name)
+        if spec is None or "text" not in spec:
+            raise UnknownResponse(name)
+        text = self._texts.get(language, spec["text"], **values)
+        return Reply(
+            text=text,
+            buttons=self._buttons(spec.get("buttons"), language),
+            response_name=name,
+        )
+
+    def _buttons(self, buttons: Any, language: str) -> list[Button]:
+        if buttons is None:
+            return []
+        if buttons == LANGUAGE_PICKER:
+            # Each language is named in its own script, whatever the
+            # conversation's language, so a worker can find their own.
+            return [
+                Button(
+                    title=self._texts.get(code, LANGUAGE_NAME_ID),
+                    payload=choose_language_payload(code),
+                )
+                for code in LANGUAGES
+            ]
+        if isinstance(buttons, str):
+            return self._buttons(self._spec[buttons]["buttons"], language)
+        return [
+            Button(title=self._texts.get(language, button["title"]), payload=button["payload"])
+            for button in buttons
+        ]

@@ -1,0 +1,17 @@
+"""Custom actions the engine calls through the app's action endpoint.
+
+Actions are built with the app's services (no clients at import time) and
+registered with rasa-sdk's executor in `api.engine_hooks`.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Action
+
+from flows.actions.context import ActionContext
+from flows.actions.greeting import ActionGreet
+from flows.actions.language import ActionSetLanguage
+
+
+def build_actions(context: ActionContext) -> list[Action]:
+    return [ActionGreet(context), ActionSetLanguage(context)]
