@@ -104,9 +104,7 @@ class Hotline:
             if inbound.kind is InboundKind.TEXT:
                 service.note_detected_language(worker, detect_by_script(normalised.text))
             conversation = await service.current_conversation(session=session, worker=worker)
-            language = service.language_of(
-                worker, default=self._settings.hotline_default_language
-            )
+            language = service.language_of(worker, default=self._settings.hotline_default_language)
             message = service.add_message(
                 session=session,
                 conversation=conversation,
@@ -143,7 +141,9 @@ class Hotline:
                 metadata={"channel": "hotline", "language": turn.language},
             )
         except EngineUnavailable as error:
-            logger.warning("engine unavailable for conversation %s: %s", turn.conversation_id, error)
+            logger.warning(
+                "engine unavailable for conversation %s: %s", turn.conversation_id, error
+            )
             return (
                 [self._responses.render("engine_unavailable", turn.language)],
                 MessageStatus.ENGINE_UNAVAILABLE,
@@ -154,7 +154,16 @@ class Hotline:
                 buttons=[Button(title=b["title"], payload=b["payload"]) for b in answer.buttons],
             )
             for answer in answers
+            if answer.text or answer.buttons
         ]
+        if not replies:
+            # Every intent has an answer, so silence means a failed action or
+            # response inside the engine: the worker must not be left alone.
+            logger.error("engine gave no reply for conversation %s", turn.conversation_id)
+            return (
+                [self._responses.render("engine_unavailable", turn.language)],
+                MessageStatus.ENGINE_UNAVAILABLE,
+            )
         return replies, MessageStatus.ANSWERED
 
     async def _store_replies(
@@ -168,9 +177,7 @@ class Hotline:
             assert conversation is not None
             worker = await service.worker_of(session=session, conversation=conversation)
             # The turn may have changed the language (the worker chose one).
-            language = service.language_of(
-                worker, default=self._settings.hotline_default_language
-            )
+            language = service.language_of(worker, default=self._settings.hotline_default_language)
             for reply in replies:
                 service.add_message(
                     session=session,

@@ -49,7 +49,5 @@ def detect_by_script(text: str) -> str | None:
     return max(counts, key=lambda language: counts[language])
 
 
-def effective_language(
-    *, choice: str | None, detected: str | None, default: str
-) -> str:
+def effective_language(*, choice: str | None, detected: str | None, default: str) -> str:
     return choice or detected or default

@@ -15,11 +15,13 @@ from typing import Final
 # in the hotline's scripts (they matter for emoji sequences only, which the
 # engine does not need).
 _INVISIBLE: Final = frozenset(
-    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E]
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A))
-    + [0x200E, 0x200F, 0x061C]
-)
+    [
+        0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x180E,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0x200E, 0x200F, 0x061C,
+    ]
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,7 @@ class Texts:
         result = []
         for language, catalog in self._catalogs.items():
             present = set(self._texts[language])
-            fuzzy = sum(
-                1 for message in catalog if message.id and message.string and message.fuzzy
-            )
+            fuzzy = sum(1 for message in catalog if message.id and message.string and message.fuzzy)
             result.append(
                 CatalogStats(
                     language=language,

@@ -12,10 +12,10 @@ This module has no Rasa import so that it can be tested and reused alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Callable, Iterator, List, Optional, Tuple
 
-Segment = Tuple[str, int]  # (text, start offset)
+Segment = tuple[str, int]  # (text, start offset)
 
 _RANGES = (
     (0x0E00, 0x0E7F, "th"),
@@ -33,7 +33,7 @@ _RANGES = (
 _LATIN_WORD = re.compile(r"[\w'’-]+|[^\w\s]+", re.UNICODE)
 
 
-def script_of(char: str) -> Optional[str]:
+def script_of(char: str) -> str | None:
     point = ord(char)
     for low, high, script in _RANGES:
         if low <= point <= high:
@@ -41,13 +41,13 @@ def script_of(char: str) -> Optional[str]:
     return None
 
 
-def script_runs(text: str) -> Iterator[Tuple[Optional[str], int, int]]:
+def script_runs(text: str) -> Iterator[tuple[str | None, int, int]]:
     """Maximal runs of one script: (script or None, start, end).
 
     Spaces and punctuation stay with the run they are in, so a Thai phrase
     with a space inside is one run; the segmenter decides.
     """
-    current: Optional[str] = None
+    current: str | None = None
     start = 0
     for index, char in enumerate(text):
         script = script_of(char)
@@ -63,19 +63,19 @@ def script_runs(text: str) -> Iterator[Tuple[Optional[str], int, int]]:
         yield current, start, len(text)
 
 
-def _thai(text: str) -> List[str]:
+def _thai(text: str) -> list[str]:
     from pythainlp.tokenize import word_tokenize
 
     return list(word_tokenize(text, engine="newmm", keep_whitespace=False))
 
 
-def _lao(text: str) -> List[str]:
+def _lao(text: str) -> list[str]:
     from laonlp.tokenize import word_tokenize
 
     return list(word_tokenize(text))
 
 
-def _khmer(text: str) -> List[str]:
+def _khmer(text: str) -> list[str]:
     from khmernltk import word_tokenize
 
     return list(word_tokenize(text))
@@ -98,13 +98,13 @@ def _is_myanmar_syllable_start(char: str) -> bool:
         or 0x105A <= point <= 0x105D
         or point in (0x1061, 0x1065, 0x1066, 0x106E, 0x106F, 0x1070)
         or 0x1075 <= point <= 0x1081
-        or 0x108E == point
+        or point == 0x108E
         or 0xA9E0 <= point <= 0xA9FF
         or 0xAA60 <= point <= 0xAA7F
     )
 
 
-def _burmese(text: str) -> List[str]:
+def _burmese(text: str) -> list[str]:
     """Burmese syllables.
 
     A consonant opens a syllable unless it is stacked under the previous one
@@ -112,7 +112,7 @@ def _burmese(text: str) -> List[str]:
     syllable). No Burmese word segmenter ships without a model download, and
     syllables with bigram features carry the words' signal.
     """
-    syllables: List[str] = []
+    syllables: list[str] = []
     current = ""
     for index, char in enumerate(text):
         if char.isspace():
@@ -136,18 +136,18 @@ def _burmese(text: str) -> List[str]:
     return syllables
 
 
-def _latin(text: str) -> List[str]:
+def _latin(text: str) -> list[str]:
     return _LATIN_WORD.findall(text)
 
 
 _SEGMENTERS: dict = {"th": _thai, "lo": _lao, "km": _khmer, "my": _burmese}
 
 
-def _segmenter(script: Optional[str]) -> Callable[[str], List[str]]:
+def _segmenter(script: str | None) -> Callable[[str], list[str]]:
     return _SEGMENTERS.get(script, _latin) if script else _latin
 
 
-def _locate(pieces: List[str], text: str, offset: int) -> Iterator[Segment]:
+def _locate(pieces: list[str], text: str, offset: int) -> Iterator[Segment]:
     """Find each piece in order; anything a segmenter changed is skipped."""
     position = 0
     for piece in pieces:
@@ -161,12 +161,12 @@ def _locate(pieces: List[str], text: str, offset: int) -> Iterator[Segment]:
         position = found + len(piece)
 
 
-def _fill_gaps(segments: List[Segment], text: str, start: int, end: int) -> List[Segment]:
+def _fill_gaps(segments: list[Segment], text: str, start: int, end: int) -> list[Segment]:
     """Letters a segmenter dropped come back as whitespace-split segments.
 
     Nothing the worker wrote may disappear from the engine's view.
     """
-    result: List[Segment] = []
+    result: list[Segment] = []
     cursor = start
     for piece, piece_start in segments:
         if piece_start > cursor:
@@ -184,9 +184,9 @@ def _whitespace_pieces(text: str, offset: int) -> Iterator[Segment]:
 
 
 @lru_cache(maxsize=4096)
-def segment(text: str) -> Tuple[Segment, ...]:
+def segment(text: str) -> tuple[Segment, ...]:
     """Segments of `text` with their start offsets, in order, never empty."""
-    segments: List[Segment] = []
+    segments: list[Segment] = []
     for script, start, end in script_runs(text):
         run = text[start:end]
         if not run.strip():

@@ -46,7 +46,9 @@ def _files() -> list[Path]:
         elif path == ROOT / "nlu":
             files.update(path.glob("*.py"))
         else:
-            files.update(p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml"))
+            files.update(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")
+            )
     return sorted(files)
 
 
@@ -79,8 +81,12 @@ def train(target: Path) -> None:
         "--out", str(work),
         "--fixed-model-name", name,
     ]  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
-                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     subprocess.run(command, cwd=ROOT, env=environment, check=True)
     built = work / target.name
     # Copy then rename, so a half-written model is never found by name.

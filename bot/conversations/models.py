@@ -86,9 +86,7 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(16))
     # text: what the hotline works with (normalised); original_text: exactly
     # what the worker sent, kept for staff and for evidence.

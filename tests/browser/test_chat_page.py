@@ -1,0 +1,80 @@
+"""The web chat page in a real headless Chromium, sized like a phone."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from api.settings import PROJECT_ROOT
+from bot.texts import Texts
+from tests.stack import Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.engine]
+
+CHROMIUM = Path("/usr/bin/chromium")
+TEXTS = Texts(PROJECT_ROOT / "locales")
+# Without these Chromium tries to reach Google's services, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 390, "height": 780}, locale="en-US")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_a_worker_picks_khmer_and_asks_for_the_numbers(
+    stack: Stack, phone: Page, tmp_path: Path
+) -> None:
+    phone.goto(f"{stack.app_url}/chat")
+    welcome = TEXTS.get("en", "welcome").splitlines()[0]
+    expect(phone.locator(".bubble--bot").first).to_contain_text(welcome)
+    # The language names are real buttons, large enough for a thumb.
+    khmer = phone.get_by_role("button", name="ខ្មែរ")
+    expect(khmer).to_be_visible()
+    box = khmer.bounding_box()
+    assert box is not None and box["height"] >= 44
+
+    khmer.click()
+    expect(phone.locator(".bubble--worker").last).to_have_text("ខ្មែរ")
+    expect(phone.locator(".bubble--bot").last).to_have_text(TEXTS.get("km", "language_set"))
+
+    phone.get_by_role("textbox").fill("សុំលេខទូរស័ព្ទជំនួយ")
+    phone.get_by_role("button", name=TEXTS.get("en", "webchat.send")).click()
+    expect(phone.locator(".bubble--bot").last).to_contain_text("1546")
+    expect(phone.locator(".bubble--bot").last).to_contain_text("ខ្សែទូរស័ព្ទ")
+    phone.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+
+
+def test_what_a_worker_types_is_shown_as_text_never_as_html(stack: Stack, phone: Page) -> None:
+    phone.goto(f"{stack.app_url}/chat")
+    expect(phone.locator(".bubble--bot").first).to_be_visible()
+    attack = '<img src=x onerror="document.body.dataset.hacked=1">hello'
+    phone.get_by_role("textbox").fill(attack)
+    phone.keyboard.press("Enter")
+    expect(phone.locator(".bubble--worker").last).to_have_text(attack)
+    expect(phone.locator(".bubble--bot")).to_have_count(2)
+    assert phone.evaluate("document.body.dataset.hacked") is None
+    assert phone.locator(".bubble img").count() == 0

@@ -1,0 +1,107 @@
+"""Conversations through the real engine and its trained model, over the
+web chat endpoint, in several languages.
+"""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import PROJECT_ROOT
+from bot.responses import choose_language_payload
+from bot.texts import Texts
+from tests.stack import Stack
+from tests.support import stored_messages
+
+pytestmark = pytest.mark.engine
+
+TEXTS = Texts(PROJECT_ROOT / "locales")
+PICKER = ["မြန်မာ", "ខ្មែរ", "ລາວ", "ไทย", "English"]
+
+
+def say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
+    response = httpx.post(
+        f"{stack.app_url}/webchat/messages",
+        json={"sender_id": sender, "text": text},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    replies: list[dict[str, Any]] = response.json()["replies"]
+    return replies
+
+
+def texts_of(replies: list[dict[str, Any]]) -> list[str]:
+    return [reply["text"] for reply in replies]
+
+
+def test_a_new_worker_is_welcomed_with_the_language_picker(stack: Stack) -> None:
+    replies = say(stack, "web-new", "/start")
+    assert texts_of(replies) == [TEXTS.get("en", "welcome")]
+    assert [button["title"] for button in replies[0]["buttons"]] == PICKER
+
+
+def test_a_burmese_greeting_is_answered_in_burmese(stack: Stack) -> None:
+    replies = say(stack, "web-my", "မင်္ဂလာပါ")
+    assert texts_of(replies) == [TEXTS.get("my", "welcome")]
+    # A later greeting is a plain greeting, still in Burmese.
+    assert texts_of(say(stack, "web-my", "မင်္ဂလာပါ ခင်ဗျာ")) == [TEXTS.get("my", "greet")]
+
+
+def test_choosing_khmer_then_asking_for_numbers_answers_in_khmer(stack: Stack) -> None:
+    say(stack, "web-km", "/start")
+    chosen = say(stack, "web-km", choose_language_payload("km"))
+    assert texts_of(chosen) == [TEXTS.get("km", "language_set")]
+
+    replies = say(stack, "web-km", "សុំលេខទូរស័ព្ទជំនួយ")
+    assert texts_of(replies) == [TEXTS.get("km", "hotlines")]
+    for number in ("1546", "1694", "1506", "1300", "191", "1669"):
+        assert number in replies[0]["text"]
+    # The choice holds even when the worker then types in English.
+    assert texts_of(say(stack, "web-km", "what number can I call")) == [TEXTS.get("km", "hotlines")]
+
+
+def test_thai_and_lao_workers_are_answered_in_their_script(stack: Stack) -> None:
+    assert texts_of(say(stack, "web-th", "ขอเบอร์โทรสายด่วนหน่อยครับ")) == [TEXTS.get("th", "hotlines")]
+    assert texts_of(say(stack, "web-lo", "ຂໍເບີໂທສາຍດ່ວນແດ່")) == [TEXTS.get("lo", "hotlines")]
+
+
+def test_the_language_can_be_changed_at_any_time_by_typing(stack: Stack) -> None:
+    say(stack, "web-switch", "မင်္ဂလာပါ")
+    replies = say(stack, "web-switch", "English please")
+    assert texts_of(replies) == [TEXTS.get("en", "language_set")]
+    assert texts_of(say(stack, "web-switch", "thank you")) == [TEXTS.get("en", "you_are_welcome")]
+
+
+def test_the_language_button_offers_the_picker_again(stack: Stack) -> None:
+    say(stack, "web-again", "/start")
+    replies = say(stack, "web-again", "/choose_language")
+    assert texts_of(replies) == [TEXTS.get("en", "choose_language")]
+    assert [button["title"] for button in replies[0]["buttons"]] == PICKER
+
+
+def test_danger_gets_the_emergency_numbers(stack: Stack) -> None:
+    replies = say(stack, "web-danger", "ช่วยด้วย นายจ้างกำลังทำร้ายผม")
+    assert texts_of(replies) == [TEXTS.get("th", "emergency")]
+
+
+def test_every_message_in_and_out_is_stored(stack: Stack) -> None:
+    say(stack, "web-stored", "hello")
+    say(stack, "web-stored", "bye")
+    stored = stored_messages(stack.database_url, "web-stored")
+    assert [m["direction"] for m in stored] == ["inbound", "outbound", "inbound", "outbound"]
+    assert all(m["status"] in ("answered", "sent") for m in stored)
+    assert stored[0]["original_text"] == "hello"
+
+
+def test_bad_input_through_the_live_stack(stack: Stack) -> None:
+    url = f"{stack.app_url}/webchat/messages"
+    assert httpx.post(url, json={"sender_id": "web-bad", "text": ""}).status_code == 422
+    assert (
+        httpx.post(url, content=b"{oops", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
+    long_text = "ဘာလုပ်ရမလဲ " * 2000
+    replies = say(stack, "web-bad", long_text)
+    assert replies and replies[0]["text"]
+    stored = stored_messages(stack.database_url, "web-bad")
+    assert stored[0]["original_text"] == long_text

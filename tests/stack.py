@@ -1,0 +1,145 @@
+"""The whole hotline, started for real: the engine with its trained model,
+the app, and a SQLite database, each engine and app a separate process as
+in production.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from api import schema
+from api.settings import PROJECT_ROOT
+from tests.support import free_port
+
+ENGINE_PYTHON = PROJECT_ROOT / ".venv-engine" / "bin" / "python"
+APP_BIN = Path(sys.executable).parent
+START_TIMEOUT_SECONDS = 240
+
+
+@dataclass(frozen=True)
+class Stack:
+    app_url: str
+    engine_url: str
+    database_url: str
+    logs: Path
+
+
+def trained_model() -> Path:
+    """The model for the current training data (trained now if missing)."""
+    result = subprocess.run(
+        [str(ENGINE_PYTHON), str(PROJECT_ROOT / "scripts" / "model.py"), "path"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def running_stack(workdir: Path, *, token: str = "integration-token") -> Iterator[Stack]:
+    model = trained_model()
+    app_port, engine_port = free_port(), free_port()
+    database_url = f"sqlite:///{workdir / 'hotline.db'}"
+    schema.upgrade(database_url)
+    app_url = f"http://127.0.0.1:{app_port}"
+    engine_url = f"http://127.0.0.1:{engine_port}"
+    environment = {
+        **os.environ,
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_PORT": str(app_port),
+        "HOTLINE_APP_URL": app_url,
+        "HOTLINE_ENGINE_TOKEN": token,
+        "RASA_URL": engine_url,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    engine_log = workdir / "engine.log"
+    app_log = workdir / "app.log"
+    processes: list[subprocess.Popen[bytes]] = []
+    with engine_log.open("wb") as engine_out, app_log.open("wb") as app_out:
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(ENGINE_PYTHON),
+                    "-m",
+                    "rasa",
+                    "run",
+                    "--enable-api",
+                    "--auth-token",
+                    token,
+                    "--interface",
+                    "127.0.0.1",
+                    "--port",
+                    str(engine_port),
+                    "--model",
+                    str(model),
+                    "--endpoints",
+                    "flows/endpoints.yml",
+                    "--credentials",
+                    "flows/credentials.yml",
+                ],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                stdout=engine_out,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [str(APP_BIN / "hotline"), "serve"],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                stdout=app_out,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        try:
+            _wait_until_healthy(app_url, processes, [engine_log, app_log])
+            yield Stack(
+                app_url=app_url, engine_url=engine_url, database_url=database_url, logs=workdir
+            )
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _wait_until_healthy(
+    app_url: str, processes: list[subprocess.Popen[bytes]], logs: list[Path]
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    "a process stopped during start-up:\n"
+                    + "\n".join(f"--- {log.name}\n{_tail(log)}" for log in logs)
+                )
+        try:
+            if httpx.get(f"{app_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("the hotline did not become healthy in time")

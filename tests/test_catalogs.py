@@ -1,0 +1,72 @@
+"""Every word a worker reads is in every catalog, and drafts are flagged."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from babel.messages.pofile import read_po
+
+from api.settings import PROJECT_ROOT
+from bot.language import LANGUAGES
+from bot.responses import Responses
+from bot.texts import Texts, catalog_path
+
+LOCALES = PROJECT_ROOT / "locales"
+
+
+@pytest.fixture(scope="module")
+def texts() -> Texts:
+    return Texts(LOCALES)
+
+
+@pytest.fixture(scope="module")
+def responses(texts: Texts) -> Responses:
+    return Responses(PROJECT_ROOT / "flows" / "responses.yml", texts)
+
+
+def test_every_catalog_has_every_message(texts: Texts) -> None:
+    for stats in texts.stats():
+        assert stats.missing == 0, stats
+        assert stats.messages == len(texts.message_ids())
+
+
+def test_every_response_uses_messages_that_exist(texts: Texts, responses: Responses) -> None:
+    assert responses.message_ids() <= texts.message_ids()
+
+
+def test_every_response_the_engine_can_send_is_defined(responses: Responses) -> None:
+    domain = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
+    utterances = {name for name in domain["actions"] if name.startswith("utter_")}
+    assert utterances <= responses.names()
+
+
+def test_responses_render_in_every_language(responses: Responses) -> None:
+    for name in responses.names():
+        for language in LANGUAGES:
+            reply = responses.render(name, language)
+            assert reply.text.strip()
+            assert all(button.title.strip() for button in reply.buttons)
+
+
+def test_language_picker_names_each_language_in_its_own_script(responses: Responses) -> None:
+    titles = [button.title for button in responses.render("utter_welcome", "en").buttons]
+    assert titles == ["မြန်မာ", "ខ្មែរ", "ລາວ", "ไทย", "English"]
+
+
+def test_machine_drafted_translations_are_marked_for_review() -> None:
+    # Only the English source and each language's own name are checked text.
+    for language in LANGUAGES:
+        with Path(catalog_path(LOCALES, language)).open("rb") as handle:
+            catalog = read_po(handle)
+        for message in catalog:
+            if not message.id or language == "en" or message.id == "language_name":
+                continue
+            assert message.fuzzy, f"{language}: {message.id} is not marked for review"
+
+
+def test_hotline_numbers_match_the_content_brief(texts: Texts) -> None:
+    # content-brief section 7: the numbers the hotline gives out.
+    for language in LANGUAGES:
+        text = texts.get(language, "hotlines")
+        for number in ("1546", "1694", "1506", "1300", "191", "1669"):
+            assert number in text, (language, number)

@@ -1,0 +1,123 @@
+"""The NLG and action endpoints that the engine calls."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.settings import Settings
+from bot.texts import Texts
+from tests.conftest import ENGINE_TOKEN
+
+HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
+
+
+def public_id_of(database_url: str, channel_user_id: str) -> str:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        value = connection.execute(
+            text(
+                "SELECT c.public_id FROM conversations c JOIN workers w ON w.id = c.worker_id "
+                "WHERE w.channel_user_id = :user"
+            ),
+            {"user": channel_user_id},
+        ).scalar_one()
+    engine.dispose()
+    return str(value)
+
+
+def language_choice_of(database_url: str, channel_user_id: str) -> str | None:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        value = connection.execute(
+            text("SELECT language_choice FROM workers WHERE channel_user_id = :user"),
+            {"user": channel_user_id},
+        ).scalar_one()
+    engine.dispose()
+    return value  # type: ignore[no-any-return]
+
+
+def nlg_request(response: str, sender_id: str) -> dict[str, Any]:
+    return {"response": response, "arguments": {}, "tracker": {"sender_id": sender_id}}
+
+
+def test_engine_endpoints_refuse_callers_without_the_token(client: TestClient) -> None:
+    body = nlg_request("utter_greet", "x")
+    assert client.post("/nlg", json=body).status_code == 401
+    assert (
+        client.post("/nlg", json=body, headers={"X-Hotline-Engine-Token": "no"}).status_code == 401
+    )
+    assert client.post("/actions/webhook", json={}).status_code == 401
+
+
+def test_nlg_answers_in_the_conversations_language(client: TestClient, settings: Settings) -> None:
+    client.post("/webchat/messages", json={"sender_id": "w-km", "text": "សួស្តី"})
+    sender = public_id_of(settings.hotline_database_url, "w-km")
+    response = client.post("/nlg", json=nlg_request("utter_greet", sender), headers=HEADERS)
+    assert response.status_code == 200
+    texts = Texts(settings.hotline_locales_dir)
+    assert response.json()["text"] == texts.get("km", "greet")
+    assert response.json()["buttons"][0]["payload"] == "/ask_hotlines"
+
+
+def test_nlg_for_an_unknown_conversation_uses_the_default_language(client: TestClient) -> None:
+    response = client.post("/nlg", json=nlg_request("utter_goodbye", "nobody"), headers=HEADERS)
+    assert response.status_code == 200
+    assert "Take care" in response.json()["text"]
+
+
+def test_nlg_refuses_an_unknown_response(client: TestClient) -> None:
+    response = client.post("/nlg", json=nlg_request("utter_nothing", "x"), headers=HEADERS)
+    assert response.status_code == 404
+
+
+def action_call(action: str, sender_id: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "next_action": action,
+        "sender_id": sender_id,
+        "version": "3.6.21",
+        "domain": {"intents": [], "entities": [], "slots": {}, "responses": {}, "actions": []},
+        "tracker": {
+            "sender_id": sender_id,
+            "slots": {},
+            "latest_message": {
+                "text": "",
+                "intent": {"name": "choose_language"},
+                "entities": entities,
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+def test_set_language_action_stores_the_choice(client: TestClient, settings: Settings) -> None:
+    client.post("/webchat/messages", json={"sender_id": "w-lo", "text": "hello"})
+    sender = public_id_of(settings.hotline_database_url, "w-lo")
+    call = action_call("action_set_language", sender, [{"entity": "language", "value": "lo"}])
+    response = client.post("/actions/webhook", json=call, headers=HEADERS)
+    assert response.status_code == 200
+    assert response.json()["responses"][0]["response"] == "utter_language_set"
+    assert language_choice_of(settings.hotline_database_url, "w-lo") == "lo"
+
+
+def test_set_language_without_a_language_offers_the_picker(
+    client: TestClient, settings: Settings
+) -> None:
+    client.post("/webchat/messages", json={"sender_id": "w-x", "text": "hello"})
+    sender = public_id_of(settings.hotline_database_url, "w-x")
+    call = action_call("action_set_language", sender, [{"entity": "language", "value": "xx"}])
+    response = client.post("/actions/webhook", json=call, headers=HEADERS)
+    assert response.json()["responses"][0]["response"] == "utter_choose_language"
+    assert language_choice_of(settings.hotline_database_url, "w-x") is None
+
+
+def test_unknown_action_is_404_and_missing_domain_asks_for_it(client: TestClient) -> None:
+    call = action_call("action_nothing", "x", [])
+    assert client.post("/actions/webhook", json=call, headers=HEADERS).status_code == 404
+    call = action_call("action_greet", "x", [])
+    del call["domain"]
+    assert client.post("/actions/webhook", json=call, headers=HEADERS).status_code == 449
