@@ -1,0 +1,21 @@
+# The app: channels, the engine's NLG and action endpoints, health.
+# Mirrors `make run`'s app process; see README ("Containers"): not run here.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    HOTLINE_HOST=0.0.0.0 HOTLINE_PORT=8000
+WORKDIR /srv/hotline
+
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY bot ./bot
+COPY flows ./flows
+COPY locales ./locales
+RUN pip install --no-cache-dir . \
+    && useradd --system --uid 1001 hotline
+USER hotline
+
+EXPOSE 8000
+# Migrations run before the app starts; with several replicas, run
+# `hotline db upgrade` once as a release step instead.
+CMD ["sh", "-c", "hotline db upgrade && hotline serve"]
