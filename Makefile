@@ -15,21 +15,23 @@ help:
 	@echo "make test   the whole test suite (real engine, real database, real browser)"
 	@echo "make lint   ruff and mypy"
 
-# Each venv is rebuilt when its requirements change; the stamp records it.
-$(APP_VENV)/.installed: pyproject.toml
+# Each venv is brought up to date when its requirements change; the stamp
+# records it. The constraints files pin every transitive package to the
+# versions the suite last passed with (regenerate with `pip freeze`).
+$(APP_VENV)/.installed: pyproject.toml constraints-app.txt
 	@echo "==> [1/2] App environment ($(APP_VENV), $$($(APP_PYTHON) --version)): installing..."
 	@test -x $(APP)/python || $(APP_PYTHON) -m venv $(APP_VENV)
 	@$(APP)/python -m pip install --quiet --upgrade pip
-	@$(APP)/python -m pip install --progress-bar on -e '.[dev]'
+	@$(APP)/python -m pip install --progress-bar on -c constraints-app.txt -e '.[dev]'
 	@touch $@
 	@echo "==> App environment ready."
 
-$(ENGINE_VENV)/.installed: requirements-engine.txt
+$(ENGINE_VENV)/.installed: requirements-engine.txt constraints-engine.txt
 	@PY310=$$(scripts/find-python310) && \
 	  echo "==> [2/2] Engine environment ($(ENGINE_VENV), $$($$PY310 --version)): installing Rasa 3.6 (about 2 minutes, 2.7 GB)..." && \
 	  { test -x $(ENGINE)/python || $$PY310 -m venv $(ENGINE_VENV); }
 	@$(ENGINE)/python -m pip install --quiet --upgrade pip wheel
-	@$(ENGINE)/python -m pip install --progress-bar on -r requirements-engine.txt
+	@$(ENGINE)/python -m pip install --progress-bar on -r requirements-engine.txt -c constraints-engine.txt
 	@touch $@
 	@echo "==> Engine environment ready."
 

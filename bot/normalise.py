@@ -2,13 +2,28 @@
 
 Workers' phones send the same words in different byte forms; the engine must
 see one form. The original text is always kept beside the normalised one.
+
+Much Burmese still arrives in Zawgyi, a font encoding that reuses the
+Myanmar code points with other meanings: it is detected with myanmartools'
+detector and converted to Unicode with ICU's `Zawgyi-my` transliterator.
+Conversion comes before NFC, because canonical reordering of combining marks
+would scramble Zawgyi sequences.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Final
+from functools import cache
+from typing import Final, Protocol
+
+import icu
+from myanmartools import ZawgyiDetector
+
+# myanmartools scores Unicode Burmese near 0 and Zawgyi near 1; short texts
+# land in between, and a wrong conversion garbles Unicode text, so only a
+# clear majority converts.
+ZAWGYI_THRESHOLD: Final = 0.5
 
 # Zero-width and bidirectional controls: invisible, they split words for the
 # tokenizer and can disguise text in the console. ZWJ/ZWNJ carry no meaning
@@ -28,6 +43,36 @@ _INVISIBLE: Final = frozenset(
 class NormalisedText:
     original: str
     text: str
+    was_zawgyi: bool = False
+
+
+class _Transliterator(Protocol):
+    def transliterate(self, text: str) -> str: ...
+
+
+@cache
+def _zawgyi_detector() -> ZawgyiDetector:
+    return ZawgyiDetector()
+
+
+@cache
+def _zawgyi_to_unicode() -> _Transliterator:
+    transliterator: _Transliterator = icu.Transliterator.createInstance("Zawgyi-my")
+    return transliterator
+
+
+def _has_myanmar(text: str) -> bool:
+    return any("\u1000" <= char <= "\u109f" for char in text)
+
+
+def is_zawgyi(text: str) -> bool:
+    if not _has_myanmar(text):
+        return False
+    return bool(_zawgyi_detector().get_zawgyi_probability(text) > ZAWGYI_THRESHOLD)
+
+
+def zawgyi_to_unicode(text: str) -> str:
+    return _zawgyi_to_unicode().transliterate(text)
 
 
 def _keep(char: str) -> bool:
@@ -42,9 +87,12 @@ def _keep(char: str) -> bool:
 
 
 def normalise(original: str) -> NormalisedText:
-    composed = unicodedata.normalize("NFC", original)
-    cleaned = "".join(char for char in composed if _keep(char))
+    cleaned = "".join(char for char in original if _keep(char))
+    was_zawgyi = is_zawgyi(cleaned)
+    if was_zawgyi:
+        cleaned = zawgyi_to_unicode(cleaned)
+    composed = unicodedata.normalize("NFC", cleaned)
     # Collapse runs of spaces the removal may leave, keep line breaks.
-    lines = [" ".join(line.split()) for line in cleaned.splitlines()]
+    lines = [" ".join(line.split()) for line in composed.splitlines()]
     text = "\n".join(line for line in lines if line)
-    return NormalisedText(original=original, text=text)
+    return NormalisedText(original=original, text=text, was_zawgyi=was_zawgyi)
