@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = create_engine(settings.hotline_database_url)
         sessions = create_sessionmaker(database)
         texts = Texts(settings.hotline_locales_dir)
-        responses = Responses(settings.hotline_responses_file, texts)
+        responses = Responses(settings.hotline_domain_file, texts)
         engine = EngineClient(
             base_url=settings.rasa_url, timeout=settings.hotline_engine_timeout_seconds
         )
@@ -48,9 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             texts=texts,
             responses=responses,
             engine=engine,
-            hotline=Hotline(
-                sessions=sessions, engine=engine, responses=responses, settings=settings
-            ),
+            hotline=Hotline(sessions=sessions, engine=engine, texts=texts, settings=settings),
             actions=actions,
         )
         try:

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     hotline_engine_token: SecretStr | None = None
     hotline_default_language: LanguageCode = "en"
     hotline_locales_dir: Path = PROJECT_ROOT / "locales"
-    hotline_responses_file: Path = PROJECT_ROOT / "flows" / "responses.yml"
+    hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
     # A worker's words are stored whole; only this much is sent to the
     # engine, since intent classification needs no more and long inputs
     # slow the engine for everybody.

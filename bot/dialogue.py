@@ -23,7 +23,8 @@ from bot.conversations.models import Conversation, Direction, Message, MessageSt
 from bot.engine import EngineClient, EngineUnavailable
 from bot.language import detect_by_script
 from bot.normalise import normalise
-from bot.responses import Button, Reply, Responses
+from bot.responses import Button, Reply
+from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +72,12 @@ class Hotline:
         *,
         sessions: async_sessionmaker[AsyncSession],
         engine: EngineClient,
-        responses: Responses,
+        texts: Texts,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
-        self._responses = responses
+        self._texts = texts
         self._settings = settings
         self._turns = WorkerTurns()
 
@@ -88,7 +89,7 @@ class Hotline:
                 # message is stored for them and the bot stays silent.
                 return []
             if turn.kind is InboundKind.UNSUPPORTED:
-                replies = [self._responses.render("unsupported_message", turn.language)]
+                replies = [Reply(text=self._texts.get(turn.language, "unsupported_message"))]
                 status = MessageStatus.ANSWERED
             else:
                 replies, status = await self._ask_engine(turn)
@@ -145,7 +146,7 @@ class Hotline:
                 "engine unavailable for conversation %s: %s", turn.conversation_id, error
             )
             return (
-                [self._responses.render("engine_unavailable", turn.language)],
+                [Reply(text=self._texts.get(turn.language, "engine_unavailable"))],
                 MessageStatus.ENGINE_UNAVAILABLE,
             )
         replies = [
@@ -161,7 +162,7 @@ class Hotline:
             # response inside the engine: the worker must not be left alone.
             logger.error("engine gave no reply for conversation %s", turn.conversation_id)
             return (
-                [self._responses.render("engine_unavailable", turn.language)],
+                [Reply(text=self._texts.get(turn.language, "engine_unavailable"))],
                 MessageStatus.ENGINE_UNAVAILABLE,
             )
         return replies, MessageStatus.ANSWERED

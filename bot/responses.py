@@ -1,8 +1,9 @@
 """Renders a named response into the words and buttons a worker sees.
 
-The structure of each response (which catalog message, which buttons) is
-data in `flows/responses.yml`; the words come from the catalogs, so a
-response reads the same whichever channel carries it.
+The structure of each response (which catalog message, which buttons) is in
+the engine's domain, `flows/domain.yml`, where Rasa's own tools validate it;
+the words come from the catalogs, so a response reads the same whichever
+channel carries it.
 """
 
 from __future__ import annotations
@@ -49,52 +50,51 @@ def choose_language_payload(language: str) -> str:
 
 
 class Responses:
-    def __init__(self, spec_file: Path, texts: Texts) -> None:
-        with spec_file.open(encoding="utf-8") as handle:
-            self._spec: dict[str, dict[str, Any]] = yaml.safe_load(handle)
+    """The engine's responses, as the domain (`flows/domain.yml`) lays them out."""
+
+    def __init__(self, domain_file: Path, texts: Texts) -> None:
+        with domain_file.open(encoding="utf-8") as handle:
+            domain = yaml.safe_load(handle)
+        self._spec: dict[str, dict[str, Any]] = {
+            name: variations[0] for name, variations in (domain.get("responses") or {}).items()
+        }
         self._texts = texts
 
     def names(self) -> set[str]:
-        return {name for name, spec in self._spec.items() if "text" in spec}
+        return set(self._spec)
 
     def message_ids(self) -> set[str]:
         """Every catalog message id the responses use."""
         ids = {LANGUAGE_NAME_ID}
         for spec in self._spec.values():
-            if "text" in spec:
-                ids.add(spec["text"])
-            buttons = spec.get("buttons")
-            if isinstance(buttons, list):
-                ids.update(button["title"] for button in buttons)
+            ids.add(spec["text"])
+            ids.update(button["title"] for button in spec.get("buttons") or [])
         return ids
 
     def render(self, name: str, language: str, **values: str) -> Reply:
         spec = self._spec.get(name)
-        if spec is None or "text" not in spec:
+        if spec is None:
             raise UnknownResponse(name)
-        text = self._texts.get(language, spec["text"], **values)
+        if (spec.get("custom") or {}).get("buttons") == LANGUAGE_PICKER:
+            buttons = self._language_picker()
+        else:
+            buttons = [
+                Button(title=self._texts.get(language, button["title"]), payload=button["payload"])
+                for button in spec.get("buttons") or []
+            ]
         return Reply(
-            text=text,
-            buttons=self._buttons(spec.get("buttons"), language),
+            text=self._texts.get(language, spec["text"], **values),
+            buttons=buttons,
             response_name=name,
         )
 
-    def _buttons(self, buttons: Any, language: str) -> list[Button]:
-        if buttons is None:
-            return []
-        if buttons == LANGUAGE_PICKER:
-            # Each language is named in its own script, whatever the
-            # conversation's language, so a worker can find their own.
-            return [
-                Button(
-                    title=self._texts.get(code, LANGUAGE_NAME_ID),
-                    payload=choose_language_payload(code),
-                )
-                for code in LANGUAGES
-            ]
-        if isinstance(buttons, str):
-            return self._buttons(self._spec[buttons]["buttons"], language)
+    def _language_picker(self) -> list[Button]:
+        # Each language is named in its own script, whatever the
+        # conversation's language, so a worker can find their own.
         return [
-            Button(title=self._texts.get(language, button["title"]), payload=button["payload"])
-            for button in buttons
+            Button(
+                title=self._texts.get(code, LANGUAGE_NAME_ID),
+                payload=choose_language_payload(code),
+            )
+            for code in LANGUAGES
         ]

@@ -21,7 +21,7 @@ def texts() -> Texts:
 
 @pytest.fixture(scope="module")
 def responses(texts: Texts) -> Responses:
-    return Responses(PROJECT_ROOT / "flows" / "responses.yml", texts)
+    return Responses(PROJECT_ROOT / "flows" / "domain.yml", texts)
 
 
 def test_every_catalog_has_every_message(texts: Texts) -> None:
@@ -34,10 +34,15 @@ def test_every_response_uses_messages_that_exist(texts: Texts, responses: Respon
     assert responses.message_ids() <= texts.message_ids()
 
 
-def test_every_response_the_engine_can_send_is_defined(responses: Responses) -> None:
-    domain = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
-    utterances = {name for name in domain["actions"] if name.startswith("utter_")}
-    assert utterances <= responses.names()
+def test_every_response_the_rules_use_is_defined(responses: Responses) -> None:
+    rules = yaml.safe_load((PROJECT_ROOT / "flows" / "data" / "rules.yml").read_text())
+    used = {
+        step["action"]
+        for rule in rules["rules"]
+        for step in rule["steps"]
+        if str(step.get("action", "")).startswith("utter_")
+    }
+    assert used <= responses.names()
 
 
 def test_responses_render_in_every_language(responses: Responses) -> None:

@@ -100,18 +100,20 @@ def test_set_language_action_stores_the_choice(client: TestClient, settings: Set
     call = action_call("action_set_language", sender, [{"entity": "language", "value": "lo"}])
     response = client.post("/actions/webhook", json=call, headers=HEADERS)
     assert response.status_code == 200
-    assert response.json()["responses"][0]["response"] == "utter_language_set"
+    assert response.json()["events"] == [
+        {"event": "slot", "timestamp": None, "name": "language_named", "value": True}
+    ]
     assert language_choice_of(settings.hotline_database_url, "w-lo") == "lo"
 
 
-def test_set_language_without_a_language_offers_the_picker(
+def test_set_language_without_a_known_language_changes_nothing(
     client: TestClient, settings: Settings
 ) -> None:
     client.post("/webchat/messages", json={"sender_id": "w-x", "text": "hello"})
     sender = public_id_of(settings.hotline_database_url, "w-x")
     call = action_call("action_set_language", sender, [{"entity": "language", "value": "xx"}])
     response = client.post("/actions/webhook", json=call, headers=HEADERS)
-    assert response.json()["responses"][0]["response"] == "utter_choose_language"
+    assert response.json()["events"][0]["value"] is False
     assert language_choice_of(settings.hotline_database_url, "w-x") is None
 
 
@@ -121,3 +123,28 @@ def test_unknown_action_is_404_and_missing_domain_asks_for_it(client: TestClient
     call = action_call("action_greet", "x", [])
     del call["domain"]
     assert client.post("/actions/webhook", json=call, headers=HEADERS).status_code == 449
+
+
+def test_greeting_action_says_whether_this_is_the_first_contact(
+    client: TestClient, settings: Settings
+) -> None:
+    client.post("/webchat/messages", json={"sender_id": "w-greet", "text": "hello"})
+    sender = public_id_of(settings.hotline_database_url, "w-greet")
+    call = action_call("action_greet", sender, [])
+    first = client.post("/actions/webhook", json=call, headers=HEADERS).json()
+    again = client.post("/actions/webhook", json=call, headers=HEADERS).json()
+    assert first["events"][0]["value"] is True
+    assert again["events"][0]["value"] is False
+
+
+def test_a_second_miss_in_a_row_is_noticed(client: TestClient) -> None:
+    def user(intent: str) -> dict[str, Any]:
+        return {"event": "user", "parse_data": {"intent": {"name": intent}}}
+
+    call = action_call("action_not_understood", "x", [])
+    call["tracker"]["events"] = [user("greet"), user("nlu_fallback")]
+    once = client.post("/actions/webhook", json=call, headers=HEADERS).json()
+    call["tracker"]["events"] = [user("nlu_fallback"), user("nlu_fallback")]
+    twice = client.post("/actions/webhook", json=call, headers=HEADERS).json()
+    assert once["events"][0]["value"] is False
+    assert twice["events"][0]["value"] is True

@@ -9,9 +9,10 @@ from __future__ import annotations
 from rasa_sdk import Action
 
 from flows.actions.context import ActionContext
+from flows.actions.fallback import ActionNotUnderstood
 from flows.actions.greeting import ActionGreet
 from flows.actions.language import ActionSetLanguage
 
 
 def build_actions(context: ActionContext) -> list[Action]:
-    return [ActionGreet(context), ActionSetLanguage(context)]
+    return [ActionGreet(context), ActionSetLanguage(context), ActionNotUnderstood()]

@@ -1,10 +1,11 @@
-"""Greeting: a worker's first greeting gets the welcome and language picker."""
+"""Greeting: is this the worker's first contact? The rules answer accordingly."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversations import service
@@ -21,7 +22,8 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # Stored with the worker, not in the engine's slots: engine sessions
+        # expire, a worker is welcomed once.
         async with self._context.worker_for(tracker.sender_id) as worker:
             first_time = service.mark_welcomed(worker)
-        dispatcher.utter_message(response="utter_welcome" if first_time else "utter_greet")
-        return []
+        return [SlotSet("first_contact", first_time)]

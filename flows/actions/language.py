@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversations import service
@@ -32,12 +33,11 @@ class ActionSetLanguage(Action):
     ) -> list[dict[str, Any]]:
         language = _chosen_language(tracker)
         if language is None:
-            # "Change language" without saying which: offer the picker.
-            dispatcher.utter_message(response="utter_choose_language")
-            return []
+            # "Change language" without saying which: the rules offer the picker.
+            return [SlotSet("language_named", False)]
         async with self._context.worker_for(tracker.sender_id) as worker:
             service.choose_language(worker, language)
             service.mark_welcomed(worker)
-        # Rendered after the commit above, so it comes in the new language.
-        dispatcher.utter_message(response="utter_language_set")
-        return []
+        # Committed before the engine asks for the confirmation, so that it
+        # is rendered in the new language.
+        return [SlotSet("language_named", True)]

@@ -1,0 +1,231 @@
+"""Understanding benchmark: the project's pipeline against Rasa's stock one.
+
+Trains (or reuses) both on the same training data in the same run, serves
+each with the real engine, sends every held-out message through the live
+normalisation and `/model/parse` one at a time, and prints per language and
+per subset (own script, Zawgyi, Latin letters): accuracy, macro-F1 and parse
+latency p50/p99. The figures of the last run are written to
+`docs/nlu-benchmark.md`.
+
+    .venv/bin/python bench/nlu_benchmark.py [--heldout DIR] [--config FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import evaluation  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+ENGINE_PYTHON = ROOT / ".venv-engine" / "bin" / "python"
+ENVIRONMENT = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT),
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    training_seconds: float | None
+    predictions: list[evaluation.Prediction]
+
+
+def train_nlu(config: Path, workdir: Path, name: str) -> tuple[Path, float]:
+    print(f"training {name} ({config.relative_to(ROOT)})...", flush=True)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            str(ENGINE_PYTHON),
+            "-m",
+            "rasa",
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(ROOT / "nlu" / "data"),
+            "--out",
+            str(workdir),
+            "--fixed-model-name",
+            name,
+        ],
+        cwd=ROOT,
+        env=ENVIRONMENT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return workdir / f"{name}.tar.gz", time.monotonic() - started
+
+
+def project_model() -> Path:
+    result = subprocess.run(
+        [str(ENGINE_PYTHON), str(ROOT / "scripts" / "model.py"), "path"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def serving(model: Path, log: Path) -> Iterator[str]:
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(ENGINE_PYTHON),
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--model",
+                str(model),
+            ],
+            cwd=ROOT,
+            env=ENVIRONMENT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the engine stopped; see {log}")
+            try:
+                if httpx.post(f"{url}/model/parse", json={"text": "hi"}, timeout=5).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+    return ordered[index]
+
+
+def groups(predictions: list[evaluation.Prediction]) -> dict[str, list[evaluation.Prediction]]:
+    result: dict[str, list[evaluation.Prediction]] = {}
+    for prediction in predictions:
+        example = prediction.example
+        result.setdefault(example.lang, []).append(prediction)
+        result.setdefault(f"{example.lang}-{example.subset or 'script'}", []).append(prediction)
+        if example.subset == "latin":
+            result.setdefault("latin (my, km, lo, th)", []).append(prediction)
+        result.setdefault("overall", []).append(prediction)
+    return result
+
+
+def table(results: list[Result]) -> tuple[str, dict[str, object]]:
+    grouped = [groups(result.predictions) for result in results]
+    names = sorted(grouped[0], key=lambda name: (name == "overall", "-" in name, name))
+    header = "| group | n | " + " | ".join(
+        f"{r.name} acc | {r.name} F1 | {r.name} p50 ms | {r.name} p99 ms" for r in results
+    )
+    lines = [header + " |", "|" + "---|" * (2 + 4 * len(results))]
+    figures: dict[str, object] = {}
+    for name in names:
+        cells = [name, str(len(grouped[0][name]))]
+        figures[name] = {}
+        for result, group in zip(results, grouped, strict=True):
+            score = evaluation.scores(group[name])
+            latencies = [p.latency_ms for p in group[name]]
+            p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+            cells += [f"{score.accuracy:.3f}", f"{score.macro_f1:.3f}", f"{p50:.0f}", f"{p99:.0f}"]
+            figures[name][result.name] = {  # type: ignore[index]
+                **score.as_dict(),
+                "p50_ms": round(p50, 1),
+                "p99_ms": round(p99, 1),
+            }
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", type=Path, default=ROOT / "tests" / "data" / "heldout")
+    parser.add_argument("--config", type=Path, help="train this pipeline instead of the project's")
+    parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs")
+    arguments = parser.parse_args()
+
+    examples = evaluation.load_examples([arguments.heldout])
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as temporary:
+        workdir = Path(temporary)
+        candidates: list[tuple[str, Path | None]] = [("project", arguments.config)]
+        if not arguments.skip_stock:
+            candidates.append(("stock", ROOT / "bench" / "stock_config.yml"))
+        for name, config in candidates:
+            if config is None:
+                model, seconds = project_model(), None
+            else:
+                model, seconds = train_nlu(config.resolve(), workdir, name)
+            with serving(model, workdir / f"{name}.log") as url:
+                predictions = asyncio.run(
+                    evaluation.predict(examples, engine_url=url, token=None, concurrency=1)
+                )
+            results.append(Result(name=name, training_seconds=seconds, predictions=predictions))
+
+    text, figures = table(results)
+    print(text)
+    for result in results:
+        if result.training_seconds is not None:
+            print(f"{result.name}: trained in {result.training_seconds:.0f} s")
+    project = evaluation.report(results[0].predictions)
+    print("\nproject pipeline, most frequent confusions:")
+    print(evaluation.format_report(project).split("\n\n", 1)[-1])
+
+    if not arguments.no_docs and arguments.config is None:
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        (ROOT / "docs" / "nlu-benchmark.md").write_text(
+            "# Understanding benchmark: last run\n\n"
+            f"Written by `bench/nlu_benchmark.py` on {stamp}, on the held-out set "
+            f"`{arguments.heldout.relative_to(ROOT)}` ({len(examples)} messages, never "
+            "trained on). project = `nlu/config.yml`; stock = `bench/stock_config.yml` "
+            "(WhitespaceTokenizer, word CountVectors, DIET), trained on the same data in "
+            "the same run. Latency: `/model/parse`, one request at a time, on this "
+            "machine (2 cores).\n\n"
+            + text
+            + "\n\n```json\n"
+            + json.dumps(figures, indent=1)
+            + "\n```\n",
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    main()
