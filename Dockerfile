@@ -11,7 +11,9 @@ COPY api ./api
 COPY bot ./bot
 COPY flows ./flows
 COPY locales ./locales
-RUN pip install --no-cache-dir . \
+COPY nlu/data ./nlu/data
+# Editable, so that the app finds locales/, flows/ and nlu/data/ beside its code.
+RUN pip install --no-cache-dir -e . \
     && useradd --system --uid 1001 hotline
 USER hotline
 

@@ -18,6 +18,7 @@ from api.state import AppState
 from bot.channels import webchat
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
+from bot.latin_language import LatinLanguageModel
 from bot.responses import Responses
 from bot.texts import Texts
 from flows.actions import build_actions
@@ -48,7 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             texts=texts,
             responses=responses,
             engine=engine,
-            hotline=Hotline(sessions=sessions, engine=engine, texts=texts, settings=settings),
+            hotline=Hotline(
+                sessions=sessions,
+                engine=engine,
+                texts=texts,
+                latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
+                settings=settings,
+            ),
             actions=actions,
         )
         try:

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     hotline_default_language: LanguageCode = "en"
     hotline_locales_dir: Path = PROJECT_ROOT / "locales"
     hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
+    # The Latin-letter language model learns from the engine's training data.
+    hotline_nlu_data_dir: Path = PROJECT_ROOT / "nlu" / "data"
     # A worker's words are stored whole; only this much is sent to the
     # engine, since intent classification needs no more and long inputs
     # slow the engine for everybody.

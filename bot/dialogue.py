@@ -19,9 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.settings import Settings
 from bot.channels.base import InboundKind, InboundMessage
 from bot.conversations import service
-from bot.conversations.models import Conversation, Direction, Message, MessageStatus, Owner
+from bot.conversations.models import (
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    Owner,
+    Worker,
+)
 from bot.engine import EngineClient, EngineUnavailable
 from bot.language import detect_by_script
+from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
 from bot.responses import Button, Reply
 from bot.texts import Texts
@@ -73,11 +81,13 @@ class Hotline:
         sessions: async_sessionmaker[AsyncSession],
         engine: EngineClient,
         texts: Texts,
+        latin: LatinLanguageModel,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
         self._texts = texts
+        self._latin = latin
         self._settings = settings
         self._turns = WorkerTurns()
 
@@ -103,7 +113,7 @@ class Hotline:
                 session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
             )
             if inbound.kind is InboundKind.TEXT:
-                service.note_detected_language(worker, detect_by_script(normalised.text))
+                service.note_detected_language(worker, self._detect(normalised.text, worker))
             conversation = await service.current_conversation(session=session, worker=worker)
             language = service.language_of(worker, default=self._settings.hotline_default_language)
             message = service.add_message(
@@ -126,6 +136,15 @@ class Hotline:
                 engine_text=self._engine_text(inbound, normalised.text),
                 kind=inbound.kind,
             )
+
+    def _detect(self, text: str, worker: Worker) -> str | None:
+        by_script = detect_by_script(text)
+        if by_script is not None or worker.language_detected is not None:
+            return by_script
+        # Latin letters decide only the first language: a worker who wrote
+        # Burmese script and then types "ok" is still Burmese.
+        guess = self._latin.guess(text)
+        return guess.language if guess else None
 
     def _engine_text(self, inbound: InboundMessage, text: str) -> str:
         if inbound.kind is InboundKind.START:

@@ -39,7 +39,6 @@ class Button:
 class Reply:
     text: str
     buttons: list[Button] = field(default_factory=list)
-    response_name: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [button.as_dict() for button in self.buttons]}
@@ -85,7 +84,6 @@ class Responses:
         return Reply(
             text=self._texts.get(language, spec["text"], **values),
             buttons=buttons,
-            response_name=name,
         )
 
     def _language_picker(self) -> list[Button]:

@@ -118,8 +118,3 @@ def add_message(
     )
     session.add(message)
     return message
-
-
-async def messages_of(*, session: AsyncSession, conversation: Conversation) -> list[Message]:
-    query = select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
-    return list((await session.execute(query)).scalars())

@@ -11,9 +11,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_rasa_data_validate_is_clean() -> None:
     result = subprocess.run(
         [
-            sys.executable, "-m", "rasa", "data", "validate", "--fail-on-warnings",
-            "--config", "nlu/config.yml", "--domain", "flows/domain.yml",
-            "--data", "nlu/data", "flows/data",
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--fail-on-warnings",
+            "--config",
+            "nlu/config.yml",
+            "--domain",
+            "flows/domain.yml",
+            "--data",
+            "nlu/data",
+            "flows/data",
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},

@@ -105,3 +105,43 @@ def test_bad_input_through_the_live_stack(stack: Stack) -> None:
     assert replies and replies[0]["text"]
     stored = stored_messages(stack.database_url, "web-bad")
     assert stored[0]["original_text"] == long_text
+
+
+def latest_intent(stack: Stack, channel_user_id: str) -> str:
+    from tests.test_engine_hooks import public_id_of
+
+    sender = public_id_of(stack.database_url, channel_user_id)
+    tracker = httpx.get(
+        f"{stack.engine_url}/conversations/{sender}/tracker",
+        params={"token": "integration-token"},
+        timeout=30,
+    ).json()
+    return str(tracker["latest_message"]["intent"]["name"])
+
+
+def test_zawgyi_and_its_unicode_twin_are_understood_alike(stack: Stack) -> None:
+    unicode_text = "ဖုန်းနံပါတ် ပေးပါ"
+    zawgyi_text = "ဖုန္းနံပါတ္ ေပးပါ"
+    assert zawgyi_text != unicode_text
+    unicode_replies = say(stack, "web-unicode", unicode_text)
+    zawgyi_replies = say(stack, "web-zawgyi", zawgyi_text)
+    assert zawgyi_replies == unicode_replies
+    assert latest_intent(stack, "web-zawgyi") == latest_intent(stack, "web-unicode")
+    stored = stored_messages(stack.database_url, "web-zawgyi")
+    assert stored[0]["original_text"] == zawgyi_text
+    assert stored[0]["text"] == unicode_text
+    assert stored[0]["language"] == "my"
+
+
+def test_romanised_burmese_is_answered_in_burmese(stack: Stack) -> None:
+    replies = say(stack, "web-latin-my", "mingalaba")
+    assert texts_of(replies) == [TEXTS.get("my", "welcome")]
+
+
+def test_a_second_miss_in_a_row_offers_staff(stack: Stack) -> None:
+    say(stack, "web-miss", "/start")
+    first = say(stack, "web-miss", "/nlu_fallback")
+    second = say(stack, "web-miss", "/nlu_fallback")
+    assert texts_of(first) == [TEXTS.get("en", "not_understood")]
+    assert texts_of(second) == [TEXTS.get("en", "not_understood_again")]
+    assert second[0]["buttons"][0]["payload"] == "/request_human"
