@@ -6,23 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from rasa_sdk.executor import ActionExecutor
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api import engine_hooks, health
-from api.database import create_engine, create_sessionmaker
 from api.limits import BodySizeLimit
 from api.settings import Settings, get_settings
-from api.state import AppState
-from bot.channels import webchat
-from bot.dialogue import Hotline
-from bot.engine import EngineClient
-from bot.latin_language import LatinLanguageModel
-from bot.responses import Responses
-from bot.texts import Texts
-from flows.actions import build_actions
-from flows.actions.context import ActionContext
+from api.state import open_state
+from bot.channels import line, telegram, webchat
 
 logger = logging.getLogger(__name__)
 
@@ -32,42 +25,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = create_engine(settings.hotline_database_url)
-        sessions = create_sessionmaker(database)
-        texts = Texts(settings.hotline_locales_dir)
-        responses = Responses(settings.hotline_domain_file, texts)
-        engine = EngineClient(
-            base_url=settings.rasa_url, timeout=settings.hotline_engine_timeout_seconds
-        )
-        actions = ActionExecutor()
-        for action in build_actions(ActionContext(sessions=sessions, settings=settings)):
-            actions.register_action(action)
-        app.state.hotline = AppState(
-            settings=settings,
-            database=database,
-            sessions=sessions,
-            texts=texts,
-            responses=responses,
-            engine=engine,
-            hotline=Hotline(
-                sessions=sessions,
-                engine=engine,
-                texts=texts,
-                latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
-                settings=settings,
-            ),
-            actions=actions,
-        )
-        try:
+        async with open_state(settings) as state:
+            app.state.hotline = state
+            # Answer what was stored but not answered before a restart, then
+            # keep sweeping for it (and for the engine's return).
+            await state.deliveries.recover()
+            state.deliveries.start()
             yield
-        finally:
-            await engine.close()
-            await database.dispose()
 
     app = FastAPI(title="Migrant workers' hotline", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.hotline_max_body_bytes)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # Nothing was acknowledged: LINE and Telegram deliver again on 503.
+        logger.error("database unavailable: %s", type(error).__name__)
+        return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
+
     app.include_router(health.router)
     app.include_router(webchat.router)
+    app.include_router(line.router)
+    app.include_router(telegram.router)
     app.include_router(engine_hooks.router)
     app.mount("/chat/static", StaticFiles(directory=webchat.STATIC_DIR), name="chat-static")
     return app

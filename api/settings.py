@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     hotline_max_text_chars: int = 50_000
     hotline_max_body_bytes: int = 256 * 1024
     hotline_engine_timeout_seconds: float = 30.0
+    hotline_attachments_dir: Path = PROJECT_ROOT / "data" / "attachments"
+    # Delivery to LINE and Telegram: attempts per reply, the first backoff
+    # (doubling each time), and how often unanswered messages are swept up.
+    hotline_delivery_attempts: int = 6
+    hotline_delivery_base_delay_seconds: float = 1.0
+    hotline_delivery_sweep_seconds: float = 30.0
 
     rasa_url: str = "http://localhost:5005"
 

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.database import create_engine, create_sessionmaker
 from api.settings import Settings
+from bot.attachments import AttachmentStore
+from bot.channels.base import ChannelAdapter
+from bot.delivery import Deliveries, Outbox, RetryPolicy
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
+from bot.latin_language import LatinLanguageModel
 from bot.responses import Responses
 from bot.texts import Texts
+from flows.actions import build_actions
+from flows.actions.context import ActionContext
+
+if TYPE_CHECKING:
+    from bot.channels.line import LineChannel
+    from bot.channels.telegram import TelegramChannel
+
+
+@dataclass
+class Channels:
+    """The push channels that have credentials; a channel without them is off."""
+
+    line: LineChannel | None = None
+    telegram: TelegramChannel | None = None
+    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
 
 @dataclass
@@ -26,6 +48,106 @@ class AppState:
     engine: EngineClient
     hotline: Hotline
     actions: ActionExecutor
+    channels: Channels
+    deliveries: Deliveries
+
+
+async def _open_channels(settings: Settings, *, telegram_polling: bool) -> Channels:
+    channels = Channels()
+    if settings.line_channel_secret and settings.line_channel_access_token:
+        from bot.channels.line import LineChannel
+
+        channels.line = LineChannel(
+            channel_secret=settings.line_channel_secret.get_secret_value(),
+            access_token=settings.line_channel_access_token.get_secret_value(),
+            api_base_url=settings.line_api_base_url,
+        )
+        channels.adapters[channels.line.name] = channels.line
+    if settings.telegram_bot_token:
+        from bot.channels.telegram import TelegramChannel, build_application
+
+        application = build_application(
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_base_url=settings.telegram_api_base_url,
+            polling=telegram_polling,
+        )
+        await application.initialize()
+        secret = settings.telegram_webhook_secret
+        channels.telegram = TelegramChannel(
+            application=application,
+            webhook_secret=secret.get_secret_value() if secret else None,
+        )
+        channels.adapters[channels.telegram.name] = channels.telegram
+    return channels
+
+
+async def _close_channels(channels: Channels) -> None:
+    if channels.line is not None:
+        await channels.line.close()
+    if channels.telegram is not None:
+        await channels.telegram.application.shutdown()
+
+
+@asynccontextmanager
+async def open_state(
+    settings: Settings, *, telegram_polling: bool = False
+) -> AsyncIterator[AppState]:
+    """Everything the hotline runs on, opened in order and closed in reverse."""
+    database = create_engine(settings.hotline_database_url)
+    sessions = create_sessionmaker(database)
+    texts = Texts(settings.hotline_locales_dir)
+    responses = Responses(settings.hotline_domain_file, texts)
+    engine = EngineClient(
+        base_url=settings.rasa_url, timeout=settings.hotline_engine_timeout_seconds
+    )
+    channels = await _open_channels(settings, telegram_polling=telegram_polling)
+    actions = ActionExecutor()
+    for action in build_actions(ActionContext(sessions=sessions, settings=settings)):
+        actions.register_action(action)
+    hotline = Hotline(
+        sessions=sessions,
+        engine=engine,
+        texts=texts,
+        latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
+        attachments=AttachmentStore(settings.hotline_attachments_dir),
+        adapters=channels.adapters,
+        settings=settings,
+    )
+    outbox = Outbox(
+        sessions=sessions,
+        adapters=channels.adapters,
+        policy=RetryPolicy(
+            max_attempts=settings.hotline_delivery_attempts,
+            base_delay=settings.hotline_delivery_base_delay_seconds,
+        ),
+    )
+    deliveries = Deliveries(
+        hotline=hotline,
+        outbox=outbox,
+        adapters=channels.adapters,
+        sessions=sessions,
+        engine=engine,
+        sweep_seconds=settings.hotline_delivery_sweep_seconds,
+    )
+    state = AppState(
+        settings=settings,
+        database=database,
+        sessions=sessions,
+        texts=texts,
+        responses=responses,
+        engine=engine,
+        hotline=hotline,
+        actions=actions,
+        channels=channels,
+        deliveries=deliveries,
+    )
+    try:
+        yield state
+    finally:
+        await deliveries.close()
+        await _close_channels(channels)
+        await engine.close()
+        await database.dispose()
 
 
 def get_state(request: Request) -> AppState:

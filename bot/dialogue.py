@@ -1,28 +1,42 @@
 """The path every worker message takes, whatever the channel.
 
 Store first, then answer: a message is committed to the database before the
-engine sees it, and every reply is committed before it is handed back to the
+engine sees it, and every reply is committed before it is handed to the
 channel, so nothing a worker sends is lost if a process dies mid-turn.
+`accept` stores (and drops platform redeliveries); `process` answers a
+stored message once, so running it again after a crash is harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.database import utcnow
 from api.settings import Settings
-from bot.channels.base import InboundKind, InboundMessage
+from bot.attachments import AttachmentStore
+from bot.channels.base import (
+    ENGINE_KINDS,
+    MEDIA_KINDS,
+    ChannelAdapter,
+    DeliveryError,
+    InboundMessage,
+)
 from bot.conversations import service
 from bot.conversations.models import (
+    Attachment,
     Conversation,
     Direction,
     Message,
+    MessageKind,
     MessageStatus,
     Owner,
     Worker,
@@ -38,17 +52,26 @@ logger = logging.getLogger(__name__)
 
 # Sent to the engine when a worker opens the chat: the engine greets them.
 START_PAYLOAD = "/greet"
+# Inbound messages in these states still need an answer.
+UNANSWERED = (MessageStatus.RECEIVED.value, MessageStatus.ENGINE_UNAVAILABLE.value)
 
 
 @dataclass(frozen=True)
-class StoredTurn:
+class Turn:
+    """One stored inbound message and what answering it needs."""
+
     message_id: int
     conversation_id: int
     public_id: str
+    channel: str
+    channel_user_id: str
     owner: str
     language: str
-    engine_text: str
-    kind: InboundKind
+    kind: MessageKind
+    text: str
+    payload: str | None
+    platform_message_id: str | None
+    status: str
 
 
 class WorkerTurns:
@@ -82,60 +105,122 @@ class Hotline:
         engine: EngineClient,
         texts: Texts,
         latin: LatinLanguageModel,
+        attachments: AttachmentStore,
+        adapters: Mapping[str, ChannelAdapter],
         settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._engine = engine
         self._texts = texts
         self._latin = latin
+        self._attachments = attachments
+        self._adapters = adapters
         self._settings = settings
-        self._turns = WorkerTurns()
+        self.turns = WorkerTurns()
 
     async def receive(self, inbound: InboundMessage) -> list[Reply]:
-        async with self._turns.hold(inbound.channel, inbound.channel_user_id):
-            turn = await self._store_inbound(inbound)
-            if turn.owner != Owner.BOT:
-                # Staff own the conversation (or it waits for them): the
-                # message is stored for them and the bot stays silent.
+        """Store, answer, and hand the replies back at once (the web chat)."""
+        async with self.turns.hold(inbound.channel, inbound.channel_user_id):
+            message_id = await self.accept(inbound)
+            if message_id is None:
                 return []
-            if turn.kind is InboundKind.UNSUPPORTED:
-                replies = [Reply(text=self._texts.get(turn.language, "unsupported_message"))]
-                status = MessageStatus.ANSWERED
-            else:
-                replies, status = await self._ask_engine(turn)
-            await self._store_replies(turn, replies, status)
-            return replies
+            return await self.process(message_id, delivered=True)
 
-    async def _store_inbound(self, inbound: InboundMessage) -> StoredTurn:
+    async def accept(self, inbound: InboundMessage) -> int | None:
+        """Store an inbound message; None when it is a redelivery already stored."""
         normalised = normalise(inbound.text)
         async with self._sessions.begin() as session:
+            if inbound.event_id is not None and not await service.record_event(
+                session=session, channel=inbound.channel, event_id=inbound.event_id
+            ):
+                return None
             worker = await service.get_or_create_worker(
                 session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
             )
-            if inbound.kind is InboundKind.TEXT:
+            if inbound.kind is MessageKind.TEXT:
                 service.note_detected_language(worker, self._detect(normalised.text, worker))
+            if inbound.kind is not MessageKind.UNFOLLOW:
+                worker.unfollowed_at = None
             conversation = await service.current_conversation(session=session, worker=worker)
-            language = service.language_of(worker, default=self._settings.hotline_default_language)
+            if inbound.location is not None:
+                conversation.location = inbound.location
+            payload = inbound.payload
+            if inbound.kind in MEDIA_KINDS and inbound.media:
+                payload = json.dumps(inbound.media)
             message = service.add_message(
                 session=session,
                 conversation=conversation,
                 direction=Direction.INBOUND,
                 status=MessageStatus.RECEIVED,
+                kind=inbound.kind,
                 text=normalised.text,
                 original_text=normalised.original,
-                payload=inbound.payload,
-                language=language,
+                payload=payload,
+                language=service.language_of(
+                    worker, default=self._settings.hotline_default_language
+                ),
+                platform_message_id=inbound.platform_message_id,
+                reply_token=inbound.reply_token,
             )
             await session.flush()
-            return StoredTurn(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                public_id=conversation.public_id,
-                owner=conversation.owner,
-                language=language,
-                engine_text=self._engine_text(inbound, normalised.text),
-                kind=inbound.kind,
+            return message.id
+
+    async def process(self, message_id: int, *, delivered: bool) -> list[Reply]:
+        """Answer a stored message once.
+
+        `delivered`: the channel hands the replies over itself (the web chat
+        returns them in its response); otherwise they wait in the outbox.
+        """
+        turn = await self._load(message_id)
+        if turn is None or turn.status not in UNANSWERED:
+            return []
+        if turn.owner != Owner.BOT:
+            # Staff own the conversation (or it waits for them): the message
+            # is kept for them and the bot stays silent.
+            await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
+            return []
+        replies, status = await self._answer(turn)
+        await self._finish(turn, replies, status, delivered=delivered)
+        return replies
+
+    async def _answer(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
+        if turn.kind in ENGINE_KINDS:
+            return await self._ask_engine(turn)
+        if turn.kind is MessageKind.UNFOLLOW:
+            return [], MessageStatus.ANSWERED
+        if turn.kind in MEDIA_KINDS:
+            received = await self._keep_media(turn)
+            text_id = "attachment_received" if received else "attachment_failed"
+            return [Reply(text=self._texts.get(turn.language, text_id))], MessageStatus.ANSWERED
+        if turn.kind is MessageKind.LOCATION:
+            reply = Reply(text=self._texts.get(turn.language, "location_received"))
+            return [reply], MessageStatus.ANSWERED
+        # Stickers and anything else the hotline cannot read.
+        reply = Reply(text=self._texts.get(turn.language, "unsupported_message"))
+        return [reply], MessageStatus.ANSWERED
+
+    async def _keep_media(self, turn: Turn) -> bool:
+        adapter = self._adapters.get(turn.channel)
+        if adapter is None or turn.platform_message_id is None:
+            return False
+        media = json.loads(turn.payload) if turn.payload else {}
+        try:
+            fetched = await adapter.fetch_media(turn.platform_message_id, media)
+        except DeliveryError as error:
+            logger.warning("media of message %s not fetched: %s", turn.message_id, error.reason)
+            return False
+        stored = self._attachments.save(fetched.content)
+        async with self._sessions.begin() as session:
+            session.add(
+                Attachment(
+                    message_id=turn.message_id,
+                    content_type=fetched.content_type,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    storage_key=stored.storage_key,
+                )
             )
+        return True
 
     def _detect(self, text: str, worker: Worker) -> str | None:
         by_script = detect_by_script(text)
@@ -146,28 +231,55 @@ class Hotline:
         guess = self._latin.guess(text)
         return guess.language if guess else None
 
-    def _engine_text(self, inbound: InboundMessage, text: str) -> str:
-        if inbound.kind is InboundKind.START:
-            return START_PAYLOAD
-        if inbound.kind is InboundKind.BUTTON and inbound.payload:
-            return inbound.payload
-        return text[: self._settings.hotline_engine_text_chars]
+    async def _load(self, message_id: int) -> Turn | None:
+        async with self._sessions() as session:
+            message = await session.get(Message, message_id)
+            if message is None:
+                return None
+            conversation = await session.get(Conversation, message.conversation_id)
+            assert conversation is not None
+            worker = await service.worker_of(session=session, conversation=conversation)
+            return Turn(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                public_id=conversation.public_id,
+                channel=conversation.channel,
+                channel_user_id=worker.channel_user_id,
+                owner=conversation.owner,
+                language=service.language_of(
+                    worker, default=self._settings.hotline_default_language
+                ),
+                kind=MessageKind(message.kind),
+                text=message.text,
+                payload=message.payload,
+                platform_message_id=message.platform_message_id,
+                status=message.status,
+            )
 
-    async def _ask_engine(self, turn: StoredTurn) -> tuple[list[Reply], MessageStatus]:
+    def _engine_text(self, turn: Turn) -> str:
+        if turn.kind is MessageKind.START:
+            return START_PAYLOAD
+        if turn.kind is MessageKind.BUTTON and turn.payload:
+            return turn.payload
+        return turn.text[: self._settings.hotline_engine_text_chars]
+
+    async def _ask_engine(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
+        fallback = [Reply(text=self._texts.get(turn.language, "engine_unavailable"))]
+        if turn.status == MessageStatus.ENGINE_UNAVAILABLE:
+            # Asked again once the engine is back: the worker already has the
+            # numbers, so a second failure sends nothing new.
+            fallback = []
         try:
             answers = await self._engine.send(
                 sender_id=turn.public_id,
-                text=turn.engine_text,
-                metadata={"channel": "hotline", "language": turn.language},
+                text=self._engine_text(turn),
+                metadata={"channel": turn.channel, "language": turn.language},
             )
         except EngineUnavailable as error:
             logger.warning(
                 "engine unavailable for conversation %s: %s", turn.conversation_id, error
             )
-            return (
-                [Reply(text=self._texts.get(turn.language, "engine_unavailable"))],
-                MessageStatus.ENGINE_UNAVAILABLE,
-            )
+            return fallback, MessageStatus.ENGINE_UNAVAILABLE
         replies = [
             Reply(
                 text=answer.text,
@@ -180,22 +292,20 @@ class Hotline:
             # Every intent has an answer, so silence means a failed action or
             # response inside the engine: the worker must not be left alone.
             logger.error("engine gave no reply for conversation %s", turn.conversation_id)
-            return (
-                [Reply(text=self._texts.get(turn.language, "engine_unavailable"))],
-                MessageStatus.ENGINE_UNAVAILABLE,
-            )
+            return fallback, MessageStatus.ENGINE_UNAVAILABLE
         return replies, MessageStatus.ANSWERED
 
-    async def _store_replies(
-        self, turn: StoredTurn, replies: list[Reply], status: MessageStatus
+    async def _finish(
+        self, turn: Turn, replies: list[Reply], status: MessageStatus, *, delivered: bool
     ) -> None:
         async with self._sessions.begin() as session:
             inbound = await session.get(Message, turn.message_id)
-            assert inbound is not None
-            inbound.status = status.value
             conversation = await session.get(Conversation, turn.conversation_id)
-            assert conversation is not None
+            assert inbound is not None and conversation is not None
+            inbound.status = status.value
             worker = await service.worker_of(session=session, conversation=conversation)
+            if turn.kind is MessageKind.UNFOLLOW:
+                worker.unfollowed_at = utcnow()
             # The turn may have changed the language (the worker chose one).
             language = service.language_of(worker, default=self._settings.hotline_default_language)
             for reply in replies:
@@ -203,8 +313,11 @@ class Hotline:
                     session=session,
                     conversation=conversation,
                     direction=Direction.OUTBOUND,
-                    status=MessageStatus.SENT,
+                    status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
+                    kind=MessageKind.TEXT,
                     text=reply.text,
                     buttons=[button.as_dict() for button in reply.buttons],
                     language=language,
+                    retry_key=None if delivered else str(uuid.uuid4()),
+                    sent_at=utcnow() if delivered else None,
                 )

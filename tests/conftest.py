@@ -11,6 +11,10 @@ from fastapi.testclient import TestClient
 from api import schema
 from api.app import create_app
 from api.settings import Settings
+from tests.fakes import line_api as line_fake
+from tests.fakes import telegram_api as telegram_fake
+from tests.fakes.line_api import FakeLine
+from tests.fakes.telegram_api import FakeTelegram
 from tests.stack import Stack, running_stack
 from tests.support import closed_port
 
@@ -27,15 +31,52 @@ def database_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def fake_line() -> Iterator[FakeLine]:
+    server = FakeLine().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram() -> Iterator[FakeTelegram]:
+    server = FakeTelegram().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def line_api(fake_line: FakeLine) -> FakeLine:
+    fake_line.reset()
+    return fake_line
+
+
+@pytest.fixture
+def telegram_api(fake_telegram: FakeTelegram) -> FakeTelegram:
+    fake_telegram.reset()
+    return fake_telegram
+
+
+@pytest.fixture
+def settings(
+    database_url: str, tmp_path: Path, line_api: FakeLine, telegram_api: FakeTelegram
+) -> Settings:
     # No engine listens on this port: these tests see the app alone, as
-    # when the engine is down.
+    # when the engine is down. LINE and Telegram are the local stand-ins.
     return Settings(
         hotline_database_url=database_url,
         rasa_url=f"http://127.0.0.1:{closed_port()}",
         hotline_engine_token=ENGINE_TOKEN,
         hotline_engine_timeout_seconds=2.0,
+        hotline_attachments_dir=tmp_path / "attachments",
+        hotline_delivery_base_delay_seconds=0.05,
+        hotline_delivery_attempts=4,
+        line_channel_secret=line_fake.CHANNEL_SECRET,
+        line_channel_access_token=line_fake.ACCESS_TOKEN,
+        line_api_base_url=line_api.url,
+        telegram_bot_token=telegram_fake.BOT_TOKEN,
+        telegram_webhook_secret=telegram_fake.WEBHOOK_SECRET,
+        telegram_api_base_url=telegram_api.url,
     )
 
 

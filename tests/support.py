@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -36,3 +38,13 @@ def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, A
             return [dict(row._mapping) for row in rows]
     finally:
         engine.dispose()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for background work (answers, deliveries) to reach a state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")

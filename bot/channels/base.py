@@ -1,27 +1,83 @@
-"""What every channel adapter hands to the hotline, and gets back.
+"""What every channel adapter hands to the hotline, and how it delivers.
 
-An adapter verifies the platform's request, parses it into `InboundMessage`s,
-passes each to `Hotline.receive`, and delivers the `Reply`s in the platform's
-own form. Adding a channel touches nothing outside its module.
+An adapter verifies the platform's request, parses it into
+`InboundMessage`s for `Hotline.accept`, and delivers stored replies in the
+platform's own form through `ChannelAdapter`. Adding a channel touches
+nothing outside its module and the list of adapters in the app.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from bot.conversations.models import MessageKind
 
-class InboundKind(enum.StrEnum):
-    TEXT = "text"  # typed by the worker
-    BUTTON = "button"  # a button the hotline offered: `payload` is set
-    START = "start"  # the worker opened the chat (web chat load, /start, follow)
-    UNSUPPORTED = "unsupported"  # a kind of message the hotline cannot read
+# Kinds the engine reads; the rest the hotline answers itself.
+ENGINE_KINDS = frozenset({MessageKind.TEXT, MessageKind.BUTTON, MessageKind.START})
+MEDIA_KINDS = frozenset({MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.AUDIO, MessageKind.FILE})
 
 
 @dataclass(frozen=True)
 class InboundMessage:
     channel: str
     channel_user_id: str
-    kind: InboundKind
+    kind: MessageKind
     text: str = ""
     payload: str | None = None
+    # The platform's id for this event, to drop redeliveries.
+    event_id: str | None = None
+    platform_message_id: str | None = None
+    reply_token: str | None = None
+    location: dict[str, Any] | None = None
+    # What the platform says the media is (Telegram gives a file id here).
+    media: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    id: int
+    text: str
+    buttons: list[dict[str, str]]
+    retry_key: str
+
+
+@dataclass(frozen=True)
+class Media:
+    content: bytes
+    content_type: str
+
+
+class DeliveryError(Exception):
+    """The platform did not accept a message.
+
+    `retryable` for network errors, 5xx and 429; `retry_after` when the
+    platform said how long to wait.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ChannelAdapter(Protocol):
+    name: str
+
+    async def reply(self, reply_token: str, messages: Sequence[OutboundMessage]) -> int:
+        """Send with a free reply token; returns how many messages it carried (0: none)."""
+        ...
+
+    async def push(self, recipient: str, message: OutboundMessage) -> None:
+        """Send one stored message (in as many platform messages as it needs)."""
+        ...
+
+    async def show_typing(self, recipient: str) -> None:
+        """Let the worker see that an answer is coming."""
+        ...
+
+    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
+        """The bytes of a photo, voice note, video or file the worker sent."""
+        ...

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, field_validator
 
 from api.state import StateDep
-from bot.channels.base import InboundKind, InboundMessage
+from bot.channels.base import InboundMessage
+from bot.conversations.models import MessageKind
 from bot.language import LANGUAGES
 
 CHANNEL = "webchat"
@@ -59,13 +60,13 @@ class WebchatReplies(BaseModel):
 def _inbound(message: WebchatMessage) -> InboundMessage:
     text = message.text.strip()
     if text == START_COMMAND:
-        kind, payload = InboundKind.START, None
+        kind, payload = MessageKind.START, None
     elif text.startswith("/"):
         # The page sends a button's payload as the text, as Rasa's own
         # channels do.
-        kind, payload = InboundKind.BUTTON, text
+        kind, payload = MessageKind.BUTTON, text
     else:
-        kind, payload = InboundKind.TEXT, None
+        kind, payload = MessageKind.TEXT, None
     return InboundMessage(
         channel=CHANNEL,
         channel_user_id=message.sender_id,

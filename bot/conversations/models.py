@@ -28,12 +28,28 @@ class Direction(enum.StrEnum):
 
 class MessageStatus(enum.StrEnum):
     RECEIVED = "received"  # stored, not yet answered
-    ANSWERED = "answered"  # the engine answered it
+    ANSWERED = "answered"  # answered (by the engine or the hotline itself)
     # The engine did not answer; the worker got the hotline numbers and the
     # message waits to be processed again.
     ENGINE_UNAVAILABLE = "engine_unavailable"
+    FOR_STAFF = "for_staff"  # staff own the conversation: the bot stays silent
     QUEUED = "queued"  # outbound, waiting for the channel
     SENT = "sent"  # outbound, accepted by the channel
+    FAILED = "failed"  # outbound, the channel kept refusing it: staff must see it
+
+
+class MessageKind(enum.StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    START = "start"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FILE = "file"
+    LOCATION = "location"
+    STICKER = "sticker"
+    UNFOLLOW = "unfollow"
+    UNSUPPORTED = "unsupported"
 
 
 def _public_id() -> str:
@@ -53,6 +69,8 @@ class Worker(Base):
     language_choice: Mapped[str | None] = mapped_column(String(8))
     language_detected: Mapped[str | None] = mapped_column(String(8))
     welcomed_at: Mapped[datetime | None]
+    # The worker blocked or left the hotline's account: nothing can be sent.
+    unfollowed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="worker")
@@ -70,6 +88,8 @@ class Conversation(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     owner: Mapped[str] = mapped_column(String(16), default=Owner.BOT.value)
+    # The last location the worker shared, kept for their report.
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -88,6 +108,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default=MessageKind.TEXT.value)
     # text: what the hotline works with (normalised); original_text: exactly
     # what the worker sent, kept for staff and for evidence.
     text: Mapped[str] = mapped_column(Text, default="")
@@ -96,6 +117,52 @@ class Message(Base):
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24))
+    # Inbound: the platform's id of the message (to fetch its media) and
+    # LINE's reply token (free replies for about a minute, once).
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    reply_token: Mapped[str | None] = mapped_column(String(255))
+    # Outbound delivery: the key LINE uses to drop a retried push it already
+    # accepted, kept across retries; how often it was tried and why it failed.
+    retry_key: Mapped[str | None] = mapped_column(String(36))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+
+
+class Attachment(Base):
+    """A photo, voice note, video or file a worker sent, stored on our side.
+
+    LINE keeps content only for a while, so it is fetched as soon as the
+    message arrives. The bytes live in the attachment store (`storage_key`);
+    the hash lets staff show a referral that the evidence is unchanged.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class ChannelEvent(Base):
+    """Platform events already accepted: LINE and Telegram redeliver."""
+
+    __tablename__ = "channel_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

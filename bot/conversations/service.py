@@ -7,13 +7,22 @@ service at the edge of a unit of work, owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.database import utcnow
-from bot.conversations.models import Conversation, Direction, Message, MessageStatus, Worker
+from bot.conversations.models import (
+    ChannelEvent,
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Worker,
+)
 from bot.language import LANGUAGES, effective_language
 
 
@@ -102,19 +111,39 @@ def add_message(
     status: MessageStatus,
     text: str,
     language: str | None,
+    kind: MessageKind = MessageKind.TEXT,
     original_text: str | None = None,
     payload: str | None = None,
     buttons: Sequence[dict[str, str]] | None = None,
+    platform_message_id: str | None = None,
+    reply_token: str | None = None,
+    retry_key: str | None = None,
+    sent_at: datetime | None = None,
 ) -> Message:
     message = Message(
         conversation_id=conversation.id,
         direction=direction.value,
         status=status.value,
+        kind=kind.value,
         text=text,
         original_text=original_text,
         payload=payload,
         buttons=list(buttons) if buttons else None,
         language=language,
+        platform_message_id=platform_message_id,
+        reply_token=reply_token,
+        retry_key=retry_key,
+        sent_at=sent_at,
     )
     session.add(message)
     return message
+
+
+async def record_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
+    """False when the platform already delivered this event."""
+    try:
+        async with session.begin_nested():
+            session.add(ChannelEvent(channel=channel, event_id=event_id))
+    except IntegrityError:
+        return False
+    return True

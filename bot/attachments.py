@@ -1,0 +1,41 @@
+"""Where the photos, voice notes and files workers send are kept.
+
+Files are named by their SHA-256, so the same evidence sent twice is kept
+once and its hash shows later that it was not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    storage_key: str
+    sha256: str
+    size: int
+
+
+class AttachmentStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def save(self, content: bytes) -> StoredFile:
+        digest = hashlib.sha256(content).hexdigest()
+        key = f"{digest[:2]}/{digest}"
+        path = self._root / key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(content)
+            os.replace(partial, path)
+        return StoredFile(storage_key=key, sha256=digest, size=len(content))
+
+    def read(self, storage_key: str) -> bytes:
+        path = (self._root / storage_key).resolve()
+        if self._root.resolve() not in path.parents:
+            raise ValueError("storage key outside the attachment store")
+        return path.read_bytes()

@@ -1,0 +1,277 @@
+"""LINE: the signed webhook in, replies and pushes out (line-bot-sdk v3, async).
+
+The webhook verifies `X-Line-Signature` over the raw body, drops events LINE
+redelivers (by `webhookEventId`), stores each event and answers 200 at once
+(LINE waits two seconds); the answer follows in the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import aiohttp
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    AsyncMessagingApiBlob,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhooks import (
+    AudioMessageContent,
+    Event,
+    FileMessageContent,
+    FollowEvent,
+    ImageMessageContent,
+    LocationMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    StickerMessageContent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+    VideoMessageContent,
+)
+
+from api.state import StateDep
+from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.conversations.models import MessageKind
+from bot.splitting import split_text, utf16_units
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "line"
+DEFAULT_API = "https://api.line.me"
+TEXT_LIMIT = 5000  # UTF-16 code units
+MESSAGES_PER_REQUEST = 5
+QUICK_REPLY_ITEMS = 13
+LABEL_LIMIT = 20
+
+router = APIRouter(tags=["channels"])
+
+
+class LineChannel:
+    name = CHANNEL
+
+    def __init__(self, *, channel_secret: str, access_token: str, api_base_url: str) -> None:
+        # The SDK's Configuration host overrides every LINE host; set it only
+        # for a stand-in, since LINE itself serves content from api-data.
+        host = api_base_url.rstrip("/")
+        configuration = Configuration(
+            access_token=access_token, host=None if host == DEFAULT_API else host
+        )
+        self._client = AsyncApiClient(configuration)
+        self._messaging = AsyncMessagingApi(self._client)
+        self._blob = AsyncMessagingApiBlob(self._client)
+        self._parser = WebhookParser(channel_secret)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # Inbound
+
+    def parse(self, body: str, signature: str) -> list[Event]:
+        events: list[Event] = self._parser.parse(body, signature)
+        return events
+
+    @staticmethod
+    def inbound(event: Event) -> InboundMessage | None:
+        """The hotline's view of a LINE event; None for events it ignores."""
+        source = event.source
+        # Only one-to-one chats: the hotline never speaks in groups, where
+        # others (an employer, a broker) could read along.
+        if not isinstance(source, UserSource) or not source.user_id:
+            return None
+        base: dict[str, Any] = {
+            "channel": CHANNEL,
+            "channel_user_id": source.user_id,
+            "event_id": event.webhook_event_id,
+        }
+        if isinstance(event, FollowEvent):
+            return InboundMessage(kind=MessageKind.START, reply_token=event.reply_token, **base)
+        if isinstance(event, UnfollowEvent):
+            return InboundMessage(kind=MessageKind.UNFOLLOW, **base)
+        if isinstance(event, PostbackEvent):
+            data = event.postback.data
+            return InboundMessage(
+                kind=MessageKind.BUTTON,
+                text=data,
+                payload=data,
+                reply_token=event.reply_token,
+                **base,
+            )
+        if not isinstance(event, MessageEvent):
+            return None
+        content = event.message
+        common = {**base, "reply_token": event.reply_token, "platform_message_id": content.id}
+        if isinstance(content, TextMessageContent):
+            return InboundMessage(kind=MessageKind.TEXT, text=content.text, **common)
+        if isinstance(content, LocationMessageContent):
+            location = {
+                "latitude": content.latitude,
+                "longitude": content.longitude,
+                "title": content.title,
+                "address": content.address,
+            }
+            return InboundMessage(kind=MessageKind.LOCATION, location=location, **common)
+        media_kinds = {
+            ImageMessageContent: MessageKind.IMAGE,
+            VideoMessageContent: MessageKind.VIDEO,
+            AudioMessageContent: MessageKind.AUDIO,
+            FileMessageContent: MessageKind.FILE,
+        }
+        for content_type, kind in media_kinds.items():
+            if isinstance(content, content_type):
+                media = {"file_name": getattr(content, "file_name", None)}
+                return InboundMessage(kind=kind, media=media, **common)
+        if isinstance(content, StickerMessageContent):
+            return InboundMessage(kind=MessageKind.STICKER, **common)
+        return InboundMessage(kind=MessageKind.UNSUPPORTED, **common)
+
+    # Outbound
+
+    @staticmethod
+    def _quick_reply(buttons: list[dict[str, str]]) -> dict[str, Any] | None:
+        if not buttons:
+            return None
+        items = []
+        for button in buttons[:QUICK_REPLY_ITEMS]:
+            title = button["title"]
+            label = title if len(title) <= LABEL_LIMIT else title[: LABEL_LIMIT - 1] + "…"
+            items.append(
+                {
+                    "type": "action",
+                    "action": {
+                        "type": "postback",
+                        "label": label,
+                        "data": button["payload"],
+                        "displayText": title,
+                    },
+                }
+            )
+        return {"items": items}
+
+    def _platform_messages(self, message: OutboundMessage) -> list[dict[str, Any]]:
+        parts = split_text(message.text, TEXT_LIMIT, utf16_units)
+        result: list[dict[str, Any]] = [{"type": "text", "text": part} for part in parts]
+        quick_reply = self._quick_reply(message.buttons)
+        if quick_reply:
+            result[-1]["quickReply"] = quick_reply
+        return result
+
+    async def reply(self, reply_token: str, messages: Sequence[OutboundMessage]) -> int:
+        batch: list[dict[str, Any]] = []
+        carried = 0
+        for message in messages:
+            parts = self._platform_messages(message)
+            if len(batch) + len(parts) > MESSAGES_PER_REQUEST:
+                break
+            batch.extend(parts)
+            carried += 1
+        if not carried:
+            return 0
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": batch})
+        await self._call(self._messaging.reply_message(request))
+        return carried
+
+    async def push(self, recipient: str, message: OutboundMessage) -> None:
+        parts = self._platform_messages(message)
+        for index in range(0, len(parts), MESSAGES_PER_REQUEST):
+            chunk = parts[index : index + MESSAGES_PER_REQUEST]
+            # One retry key per request, the same on every retry, so LINE
+            # drops a push it has already accepted.
+            key = message.retry_key
+            if index:
+                key = str(uuid.uuid5(uuid.UUID(message.retry_key), str(index)))
+            request = PushMessageRequest.from_dict({"to": recipient, "messages": chunk})
+            try:
+                await self._call(self._messaging.push_message(request, x_line_retry_key=key))
+            except DeliveryError as error:
+                if "409" in error.reason:
+                    continue  # already accepted with this retry key
+                raise
+
+    async def show_typing(self, recipient: str) -> None:
+        request = ShowLoadingAnimationRequest.from_dict({"chatId": recipient, "loadingSeconds": 20})
+        await self._call(self._messaging.show_loading_animation(request))
+
+    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
+        response = await self._call(
+            self._blob.get_message_content_with_http_info(platform_message_id)
+        )
+        content_type = (response.headers or {}).get("Content-Type", "application/octet-stream")
+        return Media(content=bytes(response.data), content_type=content_type)
+
+    @staticmethod
+    async def _call(call: Any) -> Any:
+        try:
+            return await call
+        except ApiException as error:
+            code = error.status or 0
+            retry_after = _retry_after(error.headers)
+            raise DeliveryError(
+                f"LINE answered {code}",
+                retryable=code == 429 or code >= 500,
+                retry_after=retry_after,
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"network: {type(error).__name__}", retryable=True) from None
+        except ValueError as error:
+            # LINE answered 2xx (errors raise ApiException) but the SDK could
+            # not read the body: the message was accepted, and sending it
+            # again would show it twice.
+            logger.warning("unreadable LINE response taken as accepted: %s", type(error).__name__)
+            return None
+
+
+def _retry_after(headers: Any) -> float | None:
+    if not headers:
+        return None
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@router.post("/webhooks/line", include_in_schema=False)
+async def line_webhook(
+    request: Request,
+    state: StateDep,
+    signature: Annotated[str | None, Header(alias="X-Line-Signature")] = None,
+) -> Response:
+    line = state.channels.line
+    if line is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "LINE is not configured")
+    raw = await request.body()
+    if not signature:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "signature required")
+    try:
+        body = raw.decode("utf-8")
+        events = line.parse(body, signature)
+    except InvalidSignatureError:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid signature") from None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        # Signed by LINE but not something we can read.
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed body") from None
+    accepted = []
+    for event in events:
+        inbound = LineChannel.inbound(event)
+        if inbound is None:
+            continue
+        message_id = await state.hotline.accept(inbound)
+        if message_id is not None:
+            accepted.append((inbound.channel_user_id, message_id))
+    # Everything is stored: LINE may have its 200, the answers follow.
+    for user_id, message_id in accepted:
+        state.deliveries.submit(CHANNEL, user_id, message_id)
+    return Response(status_code=status.HTTP_200_OK)

@@ -1,0 +1,231 @@
+"""Telegram: the webhook with its secret token in, messages out (PTB v22).
+
+The route compares `X-Telegram-Bot-Api-Secret-Token` in constant time,
+drops updates Telegram redelivers (by `update_id`), stores and answers 200
+at once. The same parsing serves long polling (`hotline telegram poll`) for
+organisations without a public HTTPS address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from api.state import StateDep
+from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.conversations.models import MessageKind
+from bot.splitting import characters, split_text
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64  # bytes
+START_COMMAND = "/start"
+
+router = APIRouter(tags=["channels"])
+
+
+def build_application(*, token: str, api_base_url: str, polling: bool = False) -> Application:  # type: ignore[type-arg]
+    base = api_base_url.rstrip("/")
+    builder = (
+        Application.builder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    )
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramChannel:
+    name = CHANNEL
+
+    def __init__(self, *, application: Application, webhook_secret: str | None) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self._secret = webhook_secret
+
+    @property
+    def bot(self) -> Bot:
+        bot: Bot = self.application.bot
+        return bot
+
+    def secret_matches(self, presented: str | None) -> bool:
+        if not self._secret or presented is None:
+            return False
+        return hmac.compare_digest(presented.encode(), self._secret.encode())
+
+    # Inbound
+
+    def parse(self, data: dict[str, Any]) -> Update:
+        update = Update.de_json(data, self.bot)
+        if update is None:
+            raise ValueError("not an update")
+        return update
+
+    @staticmethod
+    def inbound(update: Update) -> InboundMessage | None:
+        """The hotline's view of a Telegram update; None for updates it ignores."""
+        chat = update.effective_chat
+        # Only private chats: the hotline never speaks in groups.
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return None
+        base: dict[str, Any] = {
+            "channel": CHANNEL,
+            "channel_user_id": str(chat.id),
+            "event_id": str(update.update_id),
+        }
+        query = update.callback_query
+        if query is not None:
+            data = query.data or ""
+            return InboundMessage(kind=MessageKind.BUTTON, text=data, payload=data, **base)
+        message = update.message
+        if message is None:
+            return None  # edits, reactions, channel posts: nothing to answer
+        base["platform_message_id"] = str(message.message_id)
+        if message.text is not None:
+            text = message.text
+            if text == START_COMMAND or text.startswith(START_COMMAND + " "):
+                # A deep link (t.me/bot?start=PARAM) says where the worker came from.
+                parameter = text[len(START_COMMAND) :].strip() or None
+                return InboundMessage(kind=MessageKind.START, text=text, payload=parameter, **base)
+            return InboundMessage(kind=MessageKind.TEXT, text=text, **base)
+        if message.location is not None:
+            location = {
+                "latitude": message.location.latitude,
+                "longitude": message.location.longitude,
+                "title": message.venue.title if message.venue else None,
+                "address": message.venue.address if message.venue else None,
+            }
+            return InboundMessage(kind=MessageKind.LOCATION, location=location, **base)
+        caption = message.caption or ""
+        if message.photo:
+            largest = message.photo[-1]
+            photo = {"file_id": largest.file_id, "mime_type": "image/jpeg"}
+            return InboundMessage(kind=MessageKind.IMAGE, text=caption, media=photo, **base)
+        for kind, item in (
+            (MessageKind.AUDIO, message.voice),
+            (MessageKind.AUDIO, message.audio),
+            (MessageKind.VIDEO, message.video),
+            (MessageKind.FILE, message.document),
+        ):
+            if item is not None:
+                media: dict[str, Any] = {
+                    "file_id": item.file_id,
+                    "mime_type": getattr(item, "mime_type", None),
+                    "file_name": getattr(item, "file_name", None),
+                }
+                return InboundMessage(kind=kind, text=caption, media=media, **base)
+        if message.sticker is not None:
+            return InboundMessage(kind=MessageKind.STICKER, **base)
+        return InboundMessage(kind=MessageKind.UNSUPPORTED, **base)
+
+    async def answer_callback(self, update: Update) -> None:
+        """Stop the button's spinner; Telegram expects an answer to every callback."""
+        if update.callback_query is None:
+            return
+        try:
+            await update.callback_query.answer()
+        except TelegramError as error:
+            logger.info("callback not answered: %s", type(error).__name__)
+
+    # Outbound
+
+    @staticmethod
+    def _keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
+        rows = [
+            [InlineKeyboardButton(button["title"], callback_data=button["payload"])]
+            for button in buttons
+            if len(button["payload"].encode()) <= CALLBACK_DATA_LIMIT
+        ]
+        return InlineKeyboardMarkup(rows) if rows else None
+
+    async def reply(self, reply_token: str, messages: Sequence[OutboundMessage]) -> int:
+        return 0  # Telegram has no reply tokens
+
+    async def push(self, recipient: str, message: OutboundMessage) -> None:
+        parts = split_text(message.text, TEXT_LIMIT, characters)
+        for index, part in enumerate(parts):
+            markup = self._keyboard(message.buttons) if index == len(parts) - 1 else None
+            await self._call(
+                self.bot.send_message(chat_id=recipient, text=part, reply_markup=markup)
+            )
+
+    async def show_typing(self, recipient: str) -> None:
+        await self._call(self.bot.send_chat_action(chat_id=recipient, action=ChatAction.TYPING))
+
+    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
+        file_id = media.get("file_id")
+        if not file_id:
+            raise DeliveryError("no file id", retryable=False)
+        telegram_file = await self._call(self.bot.get_file(file_id))
+        content = await self._call(telegram_file.download_as_bytearray())
+        return Media(
+            content=bytes(content),
+            content_type=media.get("mime_type") or "application/octet-stream",
+        )
+
+    @staticmethod
+    async def _call(call: Any) -> Any:
+        try:
+            return await call
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise DeliveryError(
+                "Telegram asked to wait", retryable=True, retry_after=seconds
+            ) from None
+        except (Forbidden, BadRequest) as error:
+            # The worker blocked the bot, or the request itself is wrong:
+            # trying again will not help.
+            raise DeliveryError(
+                f"Telegram refused: {type(error).__name__}", retryable=False
+            ) from None
+        except NetworkError as error:
+            raise DeliveryError(f"network: {type(error).__name__}", retryable=True) from None
+        except TelegramError as error:
+            raise DeliveryError(
+                f"Telegram error: {type(error).__name__}", retryable=False
+            ) from None
+
+
+async def accept_update(state: Any, telegram: TelegramChannel, update: Update) -> None:
+    """Store one update and queue its answer (webhook and polling alike)."""
+    inbound = TelegramChannel.inbound(update)
+    if update.callback_query is not None:
+        state.deliveries.spawn(telegram.answer_callback(update))
+    if inbound is None:
+        return
+    message_id = await state.hotline.accept(inbound)
+    if message_id is not None:
+        state.deliveries.submit(CHANNEL, inbound.channel_user_id, message_id)
+
+
+@router.post("/webhooks/telegram", include_in_schema=False)
+async def telegram_webhook(
+    request: Request,
+    state: StateDep,
+    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
+) -> Response:
+    telegram = state.channels.telegram
+    if telegram is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Telegram is not configured")
+    if not telegram.secret_matches(secret):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "secret token required")
+    try:
+        data = json.loads(await request.body())
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        update = telegram.parse(data)
+    except (ValueError, KeyError, TypeError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed update") from None
+    await accept_update(state, telegram, update)
+    return Response(status_code=status.HTTP_200_OK)

@@ -1,0 +1,309 @@
+"""Getting answers to workers on channels that push: LINE and Telegram.
+
+`Deliveries` answers each worker's stored messages in order, one at a time,
+different workers in parallel, in the background after the webhook said 200.
+`Outbox` sends the stored replies: LINE's free reply token first, then push,
+retrying with exponential backoff on network errors, 5xx and 429 (waiting as
+long as the platform asks). A reply that keeps failing is marked failed for
+staff to see, and the next one is tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.database import utcnow
+from bot.channels.base import ENGINE_KINDS, ChannelAdapter, DeliveryError, OutboundMessage
+from bot.conversations.models import (
+    Conversation,
+    Direction,
+    Message,
+    MessageKind,
+    MessageStatus,
+    Worker,
+)
+from bot.dialogue import UNANSWERED, Hotline
+from bot.engine import EngineClient
+
+logger = logging.getLogger(__name__)
+
+# LINE reply tokens are valid for about a minute; keep a margin.
+REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay * 5)
+        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: Mapping[str, ChannelAdapter],
+        policy: RetryPolicy,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._sessions = sessions
+        self._adapters = adapters
+        self._policy = policy
+        self._sleep = sleep
+
+    async def deliver(self, conversation_id: int) -> None:
+        """Send every queued reply of one conversation, in order."""
+        async with self._sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                return
+            adapter = self._adapters.get(conversation.channel)
+            if adapter is None:
+                return
+            worker = await session.get(Worker, conversation.worker_id)
+            assert worker is not None
+            queued = list(
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(
+                            Message.conversation_id == conversation_id,
+                            Message.direction == Direction.OUTBOUND.value,
+                            Message.status == MessageStatus.QUEUED.value,
+                        )
+                        .order_by(Message.id)
+                    )
+                ).scalars()
+            )
+            token = await self._take_reply_token(session, conversation_id)
+            await session.commit()
+        if not queued:
+            return
+        if worker.unfollowed_at is not None:
+            for row in queued:
+                await self._mark(row.id, MessageStatus.FAILED, "the worker unfollowed")
+            return
+        pending = [
+            OutboundMessage(
+                id=m.id, text=m.text, buttons=list(m.buttons or []), retry_key=m.retry_key or ""
+            )
+            for m in queued
+        ]
+        if token is not None:
+            try:
+                carried = await adapter.reply(token, pending)
+            except DeliveryError as error:
+                logger.info("reply token not used (%s); pushing instead", error.reason)
+                carried = 0
+            for sent in pending[:carried]:
+                await self._mark(sent.id, MessageStatus.SENT)
+            pending = pending[carried:]
+        for outbound in pending:
+            await self._push(adapter, worker.channel_user_id, outbound)
+
+    async def _take_reply_token(self, session: AsyncSession, conversation_id: int) -> str | None:
+        """The latest unused reply token, if still fresh; it can be used once."""
+        inbound = (
+            await session.execute(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == Direction.INBOUND.value,
+                    Message.reply_token.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if inbound is None:
+            return None
+        token, inbound.reply_token = inbound.reply_token, None
+        created = inbound.created_at
+        if created.tzinfo is None:  # SQLite returns naive datetimes
+            created = created.replace(tzinfo=utcnow().tzinfo)
+        if utcnow() - created > REPLY_TOKEN_LIFETIME:
+            return None
+        return token
+
+    async def _push(
+        self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage
+    ) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await adapter.push(recipient, message)
+            except DeliveryError as error:
+                final = not error.retryable or attempt >= self._policy.max_attempts
+                await self._mark(
+                    message.id,
+                    MessageStatus.FAILED if final else MessageStatus.QUEUED,
+                    error.reason,
+                    attempts=attempt,
+                )
+                if final:
+                    logger.error("message %s failed after %s attempts", message.id, attempt)
+                    return
+                await self._sleep(self._policy.delay(attempt, error.retry_after))
+            else:
+                await self._mark(message.id, MessageStatus.SENT, attempts=attempt)
+                return
+
+    async def _mark(
+        self,
+        message_id: int,
+        status: MessageStatus,
+        error: str | None = None,
+        *,
+        attempts: int | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            message = await session.get(Message, message_id)
+            assert message is not None
+            message.status = status.value
+            if error is not None:
+                message.last_error = error[:200]
+            if attempts is not None:
+                message.attempts = attempts
+            if status is MessageStatus.SENT:
+                message.sent_at = utcnow()
+
+
+class Deliveries:
+    """Background answering for push channels, ordered per worker."""
+
+    def __init__(
+        self,
+        *,
+        hotline: Hotline,
+        outbox: Outbox,
+        adapters: Mapping[str, ChannelAdapter],
+        sessions: async_sessionmaker[AsyncSession],
+        engine: EngineClient,
+        sweep_seconds: float = 30.0,
+    ) -> None:
+        self._hotline = hotline
+        self._outbox = outbox
+        self._adapters = adapters
+        self._sessions = sessions
+        self._engine = engine
+        self._sweep_seconds = sweep_seconds
+        self._queues: dict[tuple[str, str], asyncio.Queue[int]] = {}
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a small side task (answering a button press) without losing track of it."""
+        task = asyncio.create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    def submit(self, channel: str, channel_user_id: str, message_id: int) -> None:
+        key = (channel, channel_user_id)
+        queue = self._queues.setdefault(key, asyncio.Queue())
+        queue.put_nowait(message_id)
+        task = self._tasks.get(key)
+        if task is None or task.done():
+            self._tasks[key] = asyncio.create_task(self._drain(key), name=f"worker-{key}")
+
+    async def idle(self) -> None:
+        """Wait until every submitted message has been answered and sent."""
+        while any(not task.done() for task in self._tasks.values()):
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _drain(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
+        while not queue.empty():
+            message_id = queue.get_nowait()
+            try:
+                await self._answer(key, message_id)
+            except Exception:
+                # The message stays unanswered in the database; the sweep
+                # tries it again. One bad message must not stop the others.
+                logger.exception("answering message %s failed", message_id)
+
+    async def _answer(self, key: tuple[str, str], message_id: int) -> None:
+        channel, recipient = key
+        adapter = self._adapters.get(channel)
+        async with self._sessions() as session:
+            message = await session.get(Message, message_id)
+            if message is None:
+                return
+            conversation_id = message.conversation_id
+            kind = MessageKind(message.kind)
+        if adapter is not None and kind in ENGINE_KINDS:
+            with contextlib.suppress(DeliveryError):  # only a courtesy
+                await adapter.show_typing(recipient)
+        await self._hotline.process(message_id, delivered=False)
+        await self._outbox.deliver(conversation_id)
+
+    async def recover(self) -> None:
+        """After a restart: answer what was stored but not answered, send what waits."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Message.id, Message.status, Conversation.channel, Worker.channel_user_id)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(Worker, Worker.id == Conversation.worker_id)
+                    .where(
+                        Conversation.channel.in_(list(self._adapters)),
+                        (
+                            (Message.direction == Direction.INBOUND.value)
+                            & Message.status.in_(UNANSWERED)
+                        )
+                        | (
+                            (Message.direction == Direction.OUTBOUND.value)
+                            & (Message.status == MessageStatus.QUEUED.value)
+                        ),
+                    )
+                    .order_by(Message.id)
+                )
+            ).all()
+        engine_up: bool | None = None
+        for message_id, status, channel, channel_user_id in rows:
+            if status == MessageStatus.ENGINE_UNAVAILABLE:
+                if engine_up is None:
+                    engine_up = await self._engine.is_up()
+                if not engine_up:
+                    continue
+            # An outbound row is sent by answering its conversation's next
+            # turn; submitting its id is harmless (process skips non-inbound).
+            self.submit(channel, channel_user_id, message_id)
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="deliveries-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_seconds)
+            try:
+                await self.recover()
+            except Exception:
+                logger.exception("delivery sweep failed")
+
+    async def close(self) -> None:
+        tasks = [
+            *self._tasks.values(),
+            *self._side_tasks,
+            *([self._sweeper] if self._sweeper else []),
+        ]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

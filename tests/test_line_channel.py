@@ -1,0 +1,235 @@
+"""LINE webhook and delivery against the stand-in LINE API (engine down).
+
+With no engine every text gets the hotline numbers; that is enough to see
+verification, storage, deduplication, the reply token, push with retry keys,
+retries, splitting, media and the other event types.
+"""
+
+import json
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.settings import Settings
+from bot.texts import Texts
+from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.support import eventually, stored_messages
+
+
+def post_events(client: TestClient, *events: dict[str, Any], signature: str | None = None):  # type: ignore[no-untyped-def]
+    body = webhook_body(*events)
+    headers = {"content-type": "application/json", "x-line-signature": signature or sign(body)}
+    return client.post("/webhooks/line", content=body, headers=headers)
+
+
+def test_a_text_is_stored_and_answered_with_the_reply_token(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    response = post_events(client, text_event("U-my", "လခ မရသေးဘူး"))
+    assert response.status_code == 200
+    [reply] = line_api.wait_for("/message/reply")
+    assert [m["text"] for m in reply.body["messages"]] == [texts.get("my", "engine_unavailable")]
+    eventually(
+        lambda: stored_messages(settings.hotline_database_url, "U-my")[-1]["status"] == "sent"
+    )
+    stored = stored_messages(settings.hotline_database_url, "U-my")
+    assert stored[0]["direction"] == "inbound" and stored[0]["original_text"] == "လခ မရသေးဘူး"
+
+
+def test_forged_or_missing_signatures_are_refused_and_nothing_is_stored(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    forged = sign(b"something else")
+    assert post_events(client, text_event("U-forged", "hi"), signature=forged).status_code == 401
+    body = webhook_body(text_event("U-forged", "hi"))
+    missing = client.post("/webhooks/line", content=body)
+    assert missing.status_code == 401
+    other_secret = sign(body, "not-the-secret")
+    response = client.post(
+        "/webhooks/line", content=body, headers={"x-line-signature": other_secret}
+    )
+    assert response.status_code == 401
+    assert stored_messages(settings.hotline_database_url, "U-forged") == []
+    assert line_api.requests == []
+
+
+def test_malformed_but_signed_bodies_get_400(client: TestClient) -> None:
+    for body in (b"{not json", b'{"destination": "x"}', b"\xff\xfe"):
+        response = client.post(
+            "/webhooks/line", content=body, headers={"x-line-signature": sign(body)}
+        )
+        assert response.status_code == 400, body
+
+
+def test_redelivered_events_are_dropped(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    first = text_event("U-dup", "hello", event_id="01HOTLINEDUPLICATE0000001")
+    again = {**first, "deliveryContext": {"isRedelivery": True}}
+    assert post_events(client, first).status_code == 200
+    line_api.wait_for("/message/reply")
+    assert post_events(client, again).status_code == 200
+    assert post_events(client, first).status_code == 200
+    eventually(
+        lambda: stored_messages(settings.hotline_database_url, "U-dup")[-1]["status"] == "sent"
+    )
+    inbound = [m for m in stored_messages(settings.hotline_database_url, "U-dup")
+               if m["direction"] == "inbound"]  # fmt: skip
+    assert len(inbound) == 1
+    assert len(line_api.calls("/message/reply")) + len(line_api.calls("/message/push")) == 1
+
+
+def test_an_expired_reply_token_falls_back_to_push_with_a_retry_key(
+    client: TestClient, line_api: FakeLine
+) -> None:
+    line_api.fail("/message/reply", 400, body={"message": "Invalid reply token"})
+    post_events(client, text_event("U-push", "hello"))
+    [push] = line_api.wait_for("/message/push")
+    assert push.body["to"] == "U-push"
+    uuid.UUID(push.headers["x-line-retry-key"])
+
+
+def test_push_retries_on_500_and_429_with_the_same_retry_key(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    line_api.fail("/message/reply", 400)
+    line_api.fail("/message/push", 500)
+    line_api.fail("/message/push", 429, headers={"Retry-After": "0"})
+    post_events(client, text_event("U-retry", "hello"))
+    pushes = line_api.wait_for("/message/push", 3)
+    keys = {call.headers["x-line-retry-key"] for call in pushes}
+    assert len(keys) == 1
+    eventually(
+        lambda: stored_messages(settings.hotline_database_url, "U-retry")[-1]["status"] == "sent"
+    )
+
+
+def test_a_reply_that_keeps_failing_is_marked_failed(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    line_api.fail("/message/reply", 400)
+    line_api.fail("/message/push", 503, times=10)
+    post_events(client, text_event("U-fail", "hello"))
+    line_api.wait_for("/message/push", settings.hotline_delivery_attempts)
+    eventually(
+        lambda: stored_messages(settings.hotline_database_url, "U-fail")[-1]["status"] == "failed"
+    )
+
+
+def test_buttons_become_quick_replies_within_line_limits(
+    client: TestClient, line_api: FakeLine
+) -> None:
+    # A follow event opens the chat; with the engine down the worker still
+    # gets an answer. The engine's buttons are checked with the real engine.
+    follow = event("follow", "U-follow", replyToken="rt-follow", follow={"isUnblocked": False})
+    post_events(client, follow)
+    [reply] = line_api.wait_for("/message/reply")
+    assert reply.body["replyToken"] == "rt-follow"
+
+
+def test_image_is_downloaded_at_once_stored_with_its_hash_and_acknowledged(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    import hashlib
+
+    content = b"\x89PNG fake photo of a payslip"
+    line_api.contents["m-photo"] = (content, "image/png")
+    photo = event(
+        "message",
+        "U-photo",
+        replyToken="rt-photo",
+        message={
+            "type": "image",
+            "id": "m-photo",
+            "quoteToken": "q",
+            "contentProvider": {"type": "line"},
+        },
+    )
+    post_events(client, photo)
+    [reply] = line_api.wait_for("/message/reply")
+    texts = Texts(settings.hotline_locales_dir)
+    assert reply.body["messages"][0]["text"] == texts.get("en", "attachment_received")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.hotline_database_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT content_type, size, sha256, storage_key FROM attachments")
+        ).one()
+    engine.dispose()
+    assert row.content_type == "image/png"
+    assert row.size == len(content)
+    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    assert (settings.hotline_attachments_dir / row.storage_key).read_bytes() == content
+
+
+def test_location_is_kept_on_the_conversation(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    location = event(
+        "message",
+        "U-where",
+        replyToken="rt-where",
+        message={
+            "type": "location", "id": "m-loc", "title": "Pier", "address": "Mahachai",
+            "latitude": 13.547, "longitude": 100.274,
+        },
+    )  # fmt: skip
+    post_events(client, location)
+    line_api.wait_for("/message/reply")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(settings.hotline_database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT location FROM conversations")).scalar_one()
+    engine.dispose()
+    location_value = json.loads(stored) if isinstance(stored, str) else stored
+    assert location_value["latitude"] == 13.547
+
+
+def test_sticker_gets_a_kind_reply_and_unfollow_sends_nothing(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    sticker = event(
+        "message",
+        "U-sticker",
+        replyToken="rt-sticker",
+        message={"type": "sticker", "id": "m-s", "packageId": "1", "stickerId": "1", "quoteToken": "q",
+                 "stickerResourceType": "STATIC"},
+    )  # fmt: skip
+    post_events(client, sticker)
+    [reply] = line_api.wait_for("/message/reply")
+    assert reply.body["messages"][0]["text"] == texts.get("en", "unsupported_message")
+
+    line_api.reset()
+    post_events(client, event("unfollow", "U-sticker"))
+    eventually(
+        lambda: (
+            stored_messages(settings.hotline_database_url, "U-sticker")[-1]["status"] == "answered"
+        )
+    )
+    assert line_api.calls("/message/reply") == [] and line_api.calls("/message/push") == []
+
+
+def test_group_chats_are_ignored(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    group_message = text_event("U-in-group", "hello")
+    group_message["source"] = {"type": "group", "groupId": "G1", "userId": "U-in-group"}
+    assert post_events(client, group_message).status_code == 200
+    assert stored_messages(settings.hotline_database_url, "U-in-group") == []
+    assert line_api.calls("/message/reply") == []
+
+
+def test_line_is_off_without_credentials(database_url: str) -> None:
+    from api.app import create_app
+
+    with TestClient(create_app(Settings(hotline_database_url=database_url))) as bare:
+        body = webhook_body(text_event("U", "hi"))
+        response = bare.post(
+            "/webhooks/line", content=body, headers={"x-line-signature": sign(body)}
+        )
+        assert response.status_code == 404
