@@ -75,8 +75,11 @@ def test_redelivered_events_are_dropped(
     eventually(
         lambda: stored_messages(settings.hotline_database_url, "U-dup")[-1]["status"] == "sent"
     )
-    inbound = [m for m in stored_messages(settings.hotline_database_url, "U-dup")
-               if m["direction"] == "inbound"]  # fmt: skip
+    inbound = [
+        m
+        for m in stored_messages(settings.hotline_database_url, "U-dup")
+        if m["direction"] == "inbound"
+    ]
     assert len(inbound) == 1
     assert len(line_api.calls("/message/reply")) + len(line_api.calls("/message/push")) == 1
 
@@ -173,10 +176,14 @@ def test_location_is_kept_on_the_conversation(
         "U-where",
         replyToken="rt-where",
         message={
-            "type": "location", "id": "m-loc", "title": "Pier", "address": "Mahachai",
-            "latitude": 13.547, "longitude": 100.274,
+            "type": "location",
+            "id": "m-loc",
+            "title": "Pier",
+            "address": "Mahachai",
+            "latitude": 13.547,
+            "longitude": 100.274,
         },
-    )  # fmt: skip
+    )
     post_events(client, location)
     line_api.wait_for("/message/reply")
     from sqlalchemy import create_engine, text
@@ -197,9 +204,15 @@ def test_sticker_gets_a_kind_reply_and_unfollow_sends_nothing(
         "message",
         "U-sticker",
         replyToken="rt-sticker",
-        message={"type": "sticker", "id": "m-s", "packageId": "1", "stickerId": "1", "quoteToken": "q",
-                 "stickerResourceType": "STATIC"},
-    )  # fmt: skip
+        message={
+            "type": "sticker",
+            "id": "m-s",
+            "packageId": "1",
+            "stickerId": "1",
+            "quoteToken": "q",
+            "stickerResourceType": "STATIC",
+        },
+    )
     post_events(client, sticker)
     [reply] = line_api.wait_for("/message/reply")
     assert reply.body["messages"][0]["text"] == texts.get("en", "unsupported_message")

@@ -7,6 +7,7 @@ import itertools
 import json
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -118,10 +119,9 @@ class FakeTelegram(FakeServer):
         if "json" in content_type:
             parsed: dict[str, Any] = json.loads(raw)
             return parsed
-        form = await request.form()
+        # PTB posts form-encoded fields, structured ones as JSON strings.
         values: dict[str, Any] = {}
-        for key, value in form.items():
-            text = value if isinstance(value, str) else ""
+        for key, text in parse_qsl(raw.decode(), keep_blank_values=True):
             try:
                 values[key] = json.loads(text)
             except ValueError:
