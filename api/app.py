@@ -20,18 +20,27 @@ from bot.channels import line, telegram, webchat
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, telegram_polling: bool = False) -> FastAPI:
+    """The app; with `telegram_polling` Telegram is read by long polling, not a webhook."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_state(settings) as state:
+        async with open_state(settings, telegram_polling=telegram_polling) as state:
             app.state.hotline = state
             # Answer what was stored but not answered before a restart, then
             # keep sweeping for it (and for the engine's return).
             await state.deliveries.recover()
             state.deliveries.start()
-            yield
+            polling = telegram_polling and state.channels.telegram is not None
+            if polling:
+                assert state.channels.telegram is not None
+                await telegram.start_polling(state, state.channels.telegram)
+            try:
+                yield
+            finally:
+                if state.channels.telegram is not None:
+                    await telegram.stop_polling(state.channels.telegram)
 
     app = FastAPI(title="Migrant workers' hotline", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.hotline_max_body_bytes)

@@ -13,14 +13,18 @@ import typer
 import uvicorn
 
 from api import schema
+from api.app import create_app
 from api.settings import get_settings
 from bot import evaluation
+from bot.channels import telegram
 
 app = typer.Typer(help="The migrant workers' hotline.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 nlu_app = typer.Typer(help="The engine's understanding of workers.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
+telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
+app.add_typer(telegram_app, name="telegram")
 
 
 def _configure_logging() -> None:
@@ -29,19 +33,56 @@ def _configure_logging() -> None:
     )
 
 
-@app.command()
-def serve() -> None:
-    """Run the app (channels, engine endpoints, console) on HOTLINE_PORT."""
+def _serve(*, telegram_polling: bool) -> None:
     _configure_logging()
     settings = get_settings()
     uvicorn.run(
-        "api.app:create_app",
-        factory=True,
+        create_app(settings, telegram_polling=telegram_polling),
         host=settings.hotline_host,
         port=settings.hotline_port,
         proxy_headers=True,
         log_level="info",
     )
+
+
+@app.command()
+def serve() -> None:
+    """Run the app (channels, engine endpoints, console) on HOTLINE_PORT."""
+    _serve(telegram_polling=False)
+
+
+@telegram_app.command("poll")
+def telegram_poll() -> None:
+    """Run the app with Telegram read by long polling (no public HTTPS address needed)."""
+    if not get_settings().telegram_bot_token:
+        typer.echo("TELEGRAM_BOT_TOKEN is not set", err=True)
+        raise typer.Exit(2)
+    _serve(telegram_polling=True)
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: Annotated[str, typer.Argument(help="public HTTPS address of /webhooks/telegram")],
+) -> None:
+    """Register the webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET as its secret token."""
+    settings = get_settings()
+    token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
+    if not token or not secret:
+        typer.echo("TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET must be set", err=True)
+        raise typer.Exit(2)
+
+    async def register() -> None:
+        application = telegram.build_application(
+            token=token.get_secret_value(), api_base_url=settings.telegram_api_base_url
+        )
+        async with application:
+            channel = telegram.TelegramChannel(
+                application=application, webhook_secret=secret.get_secret_value()
+            )
+            await telegram.set_webhook(channel, url, secret.get_secret_value())
+
+    asyncio.run(register())
+    typer.echo(f"Telegram will deliver updates to {url}")
 
 
 @db_app.command("upgrade")

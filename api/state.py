@@ -72,6 +72,10 @@ async def _open_channels(settings: Settings, *, telegram_polling: bool) -> Chann
             polling=telegram_polling,
         )
         await application.initialize()
+        if not telegram_polling:
+            # Webhook mode: updates arrive through the app's route; polling
+            # mode starts the application with its updater later.
+            await application.start()
         secret = settings.telegram_webhook_secret
         channels.telegram = TelegramChannel(
             application=application,
@@ -85,7 +89,10 @@ async def _close_channels(channels: Channels) -> None:
     if channels.line is not None:
         await channels.line.close()
     if channels.telegram is not None:
-        await channels.telegram.application.shutdown()
+        application = channels.telegram.application
+        if application.running:
+            await application.stop()
+        await application.shutdown()
 
 
 @asynccontextmanager

@@ -86,8 +86,25 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+def channel_environment(line: FakeLine, telegram: FakeTelegram) -> dict[str, str]:
+    return {
+        "LINE_CHANNEL_SECRET": line_fake.CHANNEL_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": line_fake.ACCESS_TOKEN,
+        "LINE_API_BASE_URL": line.url,
+        "TELEGRAM_BOT_TOKEN": telegram_fake.BOT_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": telegram_fake.WEBHOOK_SECRET,
+        "TELEGRAM_API_BASE_URL": telegram.url,
+        "HOTLINE_DELIVERY_BASE_DELAY_SECONDS": "0.1",
+        "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
+    }
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The real engine and app, started once for the tests that need them."""
-    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_line: FakeLine, fake_telegram: FakeTelegram
+) -> Iterator[Stack]:
+    """The real engine and app, started once for the tests that need them,
+    with LINE and Telegram pointed at their stand-ins."""
+    environment = channel_environment(fake_line, fake_telegram)
+    with running_stack(tmp_path_factory.mktemp("stack"), environment=environment) as running:
         yield running

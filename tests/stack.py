@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,12 +25,36 @@ APP_BIN = Path(sys.executable).parent
 START_TIMEOUT_SECONDS = 240
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stack:
     app_url: str
     engine_url: str
     database_url: str
     logs: Path
+    model: Path
+    token: str
+    environment: dict[str, str]
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+def start_engine_process(stack: Stack) -> subprocess.Popen[bytes]:
+    port = stack.engine_url.rsplit(":", 1)[1]
+    with (stack.logs / "engine.log").open("ab") as engine_out:
+        process = subprocess.Popen(
+            [
+                str(ENGINE_PYTHON), "-m", "rasa", "run", "--enable-api",
+                "--auth-token", stack.token, "--interface", "127.0.0.1",
+                "--port", port, "--model", str(stack.model),
+                "--endpoints", "flows/endpoints.yml",
+                "--credentials", "flows/credentials.yml",
+            ],
+            cwd=PROJECT_ROOT,
+            env=stack.environment,
+            stdout=engine_out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    stack.started.append(process)
+    return process
 
 
 def trained_model() -> Path:
@@ -52,7 +76,15 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def running_stack(workdir: Path, *, token: str = "integration-token") -> Iterator[Stack]:
+def running_stack(
+    workdir: Path,
+    *,
+    token: str = "integration-token",
+    environment: dict[str, str] | None = None,
+    start_engine: bool = True,
+) -> Iterator[Stack]:
+    """Engine and app as separate processes; `start_engine=False` leaves the
+    engine down (start it later with `start_engine_process`)."""
     model = trained_model()
     app_port, engine_port = free_port(), free_port()
     database_url = f"sqlite:///{workdir / 'hotline.db'}"
@@ -61,6 +93,7 @@ def running_stack(workdir: Path, *, token: str = "integration-token") -> Iterato
     engine_url = f"http://127.0.0.1:{engine_port}"
     environment = {
         **os.environ,
+        **(environment or {}),
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(app_port),
         "HOTLINE_APP_URL": app_url,
@@ -73,34 +106,18 @@ def running_stack(workdir: Path, *, token: str = "integration-token") -> Iterato
     engine_log = workdir / "engine.log"
     app_log = workdir / "app.log"
     processes: list[subprocess.Popen[bytes]] = []
-    with engine_log.open("wb") as engine_out, app_log.open("wb") as app_out:
-        processes.append(
-            subprocess.Popen(
-                [
-                    str(ENGINE_PYTHON),
-                    "-m",
-                    "rasa",
-                    "run",
-                    "--enable-api",
-                    "--auth-token",
-                    token,
-                    "--interface",
-                    "127.0.0.1",
-                    "--port",
-                    str(engine_port),
-                    "--model",
-                    str(model),
-                    "--endpoints",
-                    "flows/endpoints.yml",
-                    "--credentials",
-                    "flows/credentials.yml",
-                ],
-                cwd=PROJECT_ROOT,
-                env=environment,
-                stdout=engine_out,
-                stderr=subprocess.STDOUT,
-            )
-        )
+    stack = Stack(
+        app_url=app_url,
+        engine_url=engine_url,
+        database_url=database_url,
+        logs=workdir,
+        model=model,
+        token=token,
+        environment=environment,
+    )
+    with app_log.open("wb") as app_out:
+        if start_engine:
+            processes.append(start_engine_process(stack))
         processes.append(
             subprocess.Popen(
                 [str(APP_BIN / "hotline"), "serve"],
@@ -111,11 +128,11 @@ def running_stack(workdir: Path, *, token: str = "integration-token") -> Iterato
             )
         )
         try:
-            _wait_until_healthy(app_url, processes, [engine_log, app_log])
-            yield Stack(
-                app_url=app_url, engine_url=engine_url, database_url=database_url, logs=workdir
-            )
+            if start_engine:
+                _wait_until_healthy(app_url, processes, [engine_log, app_log])
+            yield stack
         finally:
+            processes.extend(stack.started)
             for process in processes:
                 process.terminate()
             for process in processes:

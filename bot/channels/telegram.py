@@ -8,6 +8,7 @@ organisations without a public HTTPS address.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, TypeHandler
 
 from api.state import StateDep
 from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
@@ -195,6 +196,46 @@ class TelegramChannel:
             raise DeliveryError(
                 f"Telegram error: {type(error).__name__}", retryable=False
             ) from None
+
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+async def start_polling(state: Any, telegram: TelegramChannel, *, attempts: int = 5) -> None:
+    """Fetch updates by long polling instead of a webhook, into the same pipeline."""
+    application = telegram.application
+
+    async def on_update(update: object, context: Any) -> None:
+        if not isinstance(update, Update):
+            return
+        # Polling confirms an update by asking for the next ones, so a store
+        # that fails is tried again here rather than lost.
+        for attempt in range(1, attempts + 1):
+            try:
+                await accept_update(state, telegram, update)
+                return
+            except Exception:
+                if attempt == attempts:
+                    raise
+                logger.warning("storing update failed, attempt %s", attempt)
+                await asyncio.sleep(2**attempt)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+async def stop_polling(telegram: TelegramChannel) -> None:
+    application = telegram.application
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+
+
+async def set_webhook(telegram: TelegramChannel, url: str, secret: str) -> None:
+    await telegram.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
 
 async def accept_update(state: Any, telegram: TelegramChannel, update: Update) -> None:

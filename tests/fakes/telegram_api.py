@@ -99,6 +99,8 @@ class FakeTelegram(FakeServer):
                         or {"ok": False, "error_code": failure.status, "description": "failure"},
                         status_code=failure.status,
                     )
+            if method == "getUpdates" and not self._result(method, body):
+                await asyncio.sleep(0.3)  # a long poll with nothing new
             return JSONResponse({"ok": True, "result": self._result(method, body)})
 
         @app.get("/file/bot{token}/{file_path:path}")

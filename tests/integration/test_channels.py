@@ -1,0 +1,120 @@
+"""LINE and Telegram through the real engine, against their stand-in APIs."""
+
+import httpx
+import pytest
+
+from api.settings import PROJECT_ROOT
+from bot.responses import choose_language_payload
+from bot.texts import Texts
+from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.telegram_api import (
+    WEBHOOK_SECRET,
+    FakeTelegram,
+    callback_update,
+    text_update,
+)
+from tests.stack import Stack, running_stack, start_engine_process
+from tests.support import eventually, stored_messages
+
+pytestmark = pytest.mark.engine
+
+TEXTS = Texts(PROJECT_ROOT / "locales")
+PICKER = ["မြန်မာ", "ខ្មែរ", "ລາວ", "ไทย", "English"]
+
+
+def line_post(stack: Stack, *events: dict[str, object]) -> None:
+    body = webhook_body(*events)  # type: ignore[arg-type]
+    response = httpx.post(
+        f"{stack.app_url}/webhooks/line",
+        content=body,
+        headers={"x-line-signature": sign(body), "content-type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def telegram_post(stack: Stack, update: dict[str, object]) -> None:
+    response = httpx.post(
+        f"{stack.app_url}/webhooks/telegram",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    )
+    assert response.status_code == 200
+
+
+def test_line_worker_is_welcomed_in_burmese_with_quick_replies(
+    stack: Stack, line_api: FakeLine
+) -> None:
+    line_post(stack, text_event("U-int-my", "မင်္ဂလာပါ"))
+    [reply] = line_api.wait_for("/message/reply")
+    [message] = reply.body["messages"]
+    assert message["text"] == TEXTS.get("my", "welcome")
+    items = message["quickReply"]["items"]
+    assert [item["action"]["label"] for item in items] == PICKER
+    assert items[1]["action"]["data"] == choose_language_payload("km")
+    assert all(len(item["action"]["label"]) <= 20 for item in items)
+    # The loading animation was shown while the engine worked.
+    assert line_api.calls("/chat/loading/start")
+
+
+def test_line_button_press_switches_to_khmer(stack: Stack, line_api: FakeLine) -> None:
+    postback = event(
+        "postback",
+        "U-int-km",
+        replyToken="rt-km",
+        postback={"data": choose_language_payload("km")},
+    )
+    line_post(stack, postback)
+    [reply] = line_api.wait_for("/message/reply")
+    assert reply.body["messages"][0]["text"] == TEXTS.get("km", "language_set")
+
+
+def test_telegram_start_shows_the_picker_as_an_inline_keyboard(
+    stack: Stack, telegram_api: FakeTelegram
+) -> None:
+    telegram_post(stack, text_update(7001, 7001, "/start"))
+    [sent] = telegram_api.wait_for("/sendMessage")
+    assert sent.body["text"] == TEXTS.get("en", "welcome")
+    keyboard = sent.body["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard] == PICKER
+    assert keyboard[3][0]["callback_data"] == choose_language_payload("th")
+
+    telegram_api.reset()
+    telegram_post(stack, callback_update(7002, 7001, choose_language_payload("th")))
+    [sent] = telegram_api.wait_for("/sendMessage")
+    assert sent.body["text"] == TEXTS.get("th", "language_set")
+    assert telegram_api.calls("/answerCallbackQuery")
+
+
+def test_messages_of_one_worker_are_answered_in_order(
+    stack: Stack, telegram_api: FakeTelegram
+) -> None:
+    for update_id, text in ((7101, "hello"), (7102, "what number can I call"), (7103, "bye")):
+        telegram_post(stack, text_update(update_id, 7100, text))
+    sent = telegram_api.wait_for("/sendMessage", 3)
+    assert [call.body["text"] for call in sent] == [
+        TEXTS.get("en", "welcome"),
+        TEXTS.get("en", "hotlines"),
+        TEXTS.get("en", "goodbye"),
+    ]
+
+
+def test_engine_down_gives_the_numbers_then_the_answer_once_it_is_back(
+    tmp_path_factory: pytest.TempPathFactory, fake_line: FakeLine, fake_telegram: FakeTelegram
+) -> None:
+    from tests.conftest import channel_environment
+
+    fake_line.reset()
+    environment = channel_environment(fake_line, fake_telegram)
+    workdir = tmp_path_factory.mktemp("engine-down")
+    with running_stack(workdir, environment=environment, start_engine=False) as stack:
+        eventually(lambda: httpx.get(f"{stack.app_url}/healthz").status_code == 503, 60)
+        line_post(stack, text_event("U-down", "ขอเบอร์โทรสายด่วนหน่อยครับ"))
+        [reply] = fake_line.wait_for("/message/reply")
+        assert reply.body["messages"][0]["text"] == TEXTS.get("th", "engine_unavailable")
+
+        start_engine_process(stack)
+        # The sweep notices the engine is back and answers the stored message.
+        pushes = fake_line.wait_for("/message/push", timeout=180)
+        assert pushes[0].body["messages"][0]["text"] == TEXTS.get("th", "hotlines")
+        statuses = [m["status"] for m in stored_messages(stack.database_url, "U-down")]
+        assert statuses[0] == "answered"

@@ -1,0 +1,42 @@
+"""`hotline telegram set-webhook` and `hotline telegram poll` (same pipeline)."""
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app as cli
+from api.settings import Settings, get_settings
+from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET, FakeTelegram, text_update
+from tests.support import eventually, stored_messages
+
+
+def test_set_webhook_registers_the_url_with_the_secret(
+    telegram_api: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", telegram_api.url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli, ["telegram", "set-webhook", "https://hotline.example.org/webhooks/telegram"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    [call] = telegram_api.calls("/setWebhook")
+    assert call.body["url"] == "https://hotline.example.org/webhooks/telegram"
+    assert call.body["secret_token"] == WEBHOOK_SECRET
+
+
+def test_polling_feeds_the_same_pipeline(settings: Settings, telegram_api: FakeTelegram) -> None:
+    telegram_api.updates.append(text_update(900, 901, "hello by polling"))
+    with TestClient(create_app(settings, telegram_polling=True)):
+        telegram_api.wait_for("/sendMessage")
+        eventually(
+            lambda: stored_messages(settings.hotline_database_url, "901")[-1]["status"] == "sent"
+        )
+    stored = stored_messages(settings.hotline_database_url, "901")
+    assert stored[0]["original_text"] == "hello by polling"
+    assert len([m for m in stored if m["direction"] == "inbound"]) == 1
