@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
+from datetime import date
 from typing import Annotated, Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, status
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -42,6 +45,16 @@ def require_engine_token(
 
 router = APIRouter(tags=["engine"], dependencies=[Depends(require_engine_token)])
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def local_value(value: Any, language: str) -> str:
+    """A slot value as the worker reads it: dates in their language's long form."""
+    text = str(value)
+    if _ISO_DATE.match(text):
+        return format_date(date.fromisoformat(text), format="long", locale=language)
+    return text
+
 
 @router.post("/nlg")
 async def generate_response(
@@ -61,13 +74,18 @@ async def generate_response(
             if conversation is not None:
                 worker = await service.worker_of(session=session, conversation=conversation)
                 language = service.language_of(worker, default=language)
-    arguments = {
-        key: str(value)
-        for key, value in (request.get("arguments") or {}).items()
-        if isinstance(key, str)
+    # Figures in a response ({province}, {wage_baht}, ...) come from the
+    # engine's slots, which the actions fill, or from the call's arguments.
+    values = {
+        key: local_value(value, language)
+        for key, value in {
+            **((request.get("tracker") or {}).get("slots") or {}),
+            **(request.get("arguments") or {}),
+        }.items()
+        if isinstance(key, str) and value is not None
     }
     try:
-        reply = state.responses.render(name, language, **arguments)
+        reply = state.responses.render(name, language, **values)
     except UnknownResponse:
         logger.error("the engine asked for unknown response %s", name)
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown response") from None

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     hotline_default_language: LanguageCode = "en"
     hotline_locales_dir: Path = PROJECT_ROOT / "locales"
     hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
+    # Facts the answers state, with their source keys (content brief).
+    hotline_content_dir: Path = PROJECT_ROOT / "flows" / "content"
     # The Latin-letter language model learns from the engine's training data.
     hotline_nlu_data_dir: Path = PROJECT_ROOT / "nlu" / "data"
     # A worker's words are stored whole; only this much is sent to the

@@ -25,6 +25,13 @@ DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 
 
+class _Values(dict[str, str]):
+    """Values for a message's placeholders; a missing one stays visible, not a crash."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 class MissingText(LookupError):
     """A message id that no catalog has: a defect, never shown to a worker."""
 
@@ -68,7 +75,7 @@ class Texts:
             if text is None:
                 raise MissingText(message_id)
             logger.warning("message %s missing in catalog %s", message_id, language)
-        return text.format(**values) if values else text
+        return text.format_map(_Values(values)) if values else text
 
     def has(self, message_id: str) -> bool:
         return message_id in self._texts[SOURCE_LANGUAGE]

@@ -75,3 +75,18 @@ def test_hotline_numbers_match_the_content_brief(texts: Texts) -> None:
         text = texts.get(language, "hotlines")
         for number in ("1546", "1694", "1506", "1300", "191", "1669"):
             assert number in text, (language, number)
+
+
+def test_every_placeholder_is_a_slot_the_actions_fill(texts: Texts, responses: Responses) -> None:
+    import string
+
+    domain = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
+    slots = set(domain["slots"])
+    for message_id in responses.message_ids():
+        for language in LANGUAGES:
+            fields = {
+                name
+                for _, name, _, _ in string.Formatter().parse(texts.get(language, message_id))
+                if name
+            }
+            assert fields <= slots, (language, message_id, fields - slots)

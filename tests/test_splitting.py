@@ -16,7 +16,7 @@ def test_cuts_at_line_breaks_and_burmese_sentence_ends() -> None:
     assert pieces[0].endswith("။")
     assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
 
-    lines = "\n".join(["line %02d is here" % n for n in range(20)])
+    lines = "\n".join([f"line {n:02d} is here" for n in range(20)])
     assert all(piece.startswith("line") for piece in split_text(lines, 60))
 
 

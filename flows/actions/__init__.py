@@ -12,7 +12,14 @@ from flows.actions.context import ActionContext
 from flows.actions.fallback import ActionNotUnderstood
 from flows.actions.greeting import ActionGreet
 from flows.actions.language import ActionSetLanguage
+from flows.actions.rights import ActionAnswerRights, MinimumWages
 
 
 def build_actions(context: ActionContext) -> list[Action]:
-    return [ActionGreet(context), ActionSetLanguage(context), ActionNotUnderstood()]
+    wages = MinimumWages(context.settings.hotline_content_dir / "minimum_wage.yml")
+    return [
+        ActionGreet(context),
+        ActionSetLanguage(context),
+        ActionNotUnderstood(),
+        ActionAnswerRights(wages),
+    ]

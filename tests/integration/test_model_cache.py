@@ -42,7 +42,7 @@ def test_a_changed_training_example_or_component_changes_the_fingerprint(tmp_pat
     assert original == run_model_script(MODEL_SCRIPT, "fingerprint").stdout.strip()
 
     data = tmp_path / "nlu" / "data" / "en" / "control.yml"
-    data.write_text(data.read_text(encoding="utf-8").replace("    - hi\n", "    - hii\n", 1))
+    data.write_text(data.read_text(encoding="utf-8") + "\n# changed\n")
     changed_data = run_model_script(script, "fingerprint").stdout.strip()
     assert changed_data != original
 
