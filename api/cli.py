@@ -17,6 +17,8 @@ from api.app import create_app
 from api.settings import get_settings
 from bot import evaluation
 from bot.channels import telegram
+from bot.texts import Texts
+from flows.actions.rights import MinimumWages
 
 app = typer.Typer(help="The migrant workers' hotline.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
@@ -25,6 +27,23 @@ nlu_app = typer.Typer(help="The engine's understanding of workers.", no_args_is_
 app.add_typer(nlu_app, name="nlu")
 telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
+content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
+
+
+@content_app.command("report")
+def content_report() -> None:
+    """Per language: messages, missing ones, machine-drafted ones awaiting review; facts date."""
+    settings = get_settings()
+    texts = Texts(settings.hotline_locales_dir)
+    wages = MinimumWages(settings.hotline_content_dir / "minimum_wage.yml")
+    typer.echo(f"{'language':<10}{'messages':>10}{'missing':>10}{'to review':>11}")
+    for stats in texts.stats():
+        typer.echo(
+            f"{stats.language:<10}{stats.messages:>10}{stats.missing:>10}"
+            f"{stats.awaiting_review:>11}"
+        )
+    typer.echo(f"facts as of {wages.facts_as_of} (content brief)")
 
 
 def _configure_logging() -> None:

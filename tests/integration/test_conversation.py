@@ -145,3 +145,36 @@ def test_a_second_miss_in_a_row_offers_staff(stack: Stack) -> None:
     assert texts_of(first) == [TEXTS.get("en", "not_understood")]
     assert texts_of(second) == [TEXTS.get("en", "not_understood_again")]
     assert second[0]["buttons"][0]["payload"] == "/request_human"
+
+
+def test_minimum_wage_for_a_named_province_in_thai(stack: Stack) -> None:
+    replies = say(stack, "web-wage-th", "ค่าแรงขั้นต่ำ สมุทรสาคร เท่าไหร่ครับ")
+    assert len(replies) == 1
+    assert "372" in replies[0]["text"] and "1546" in replies[0]["text"]
+    assert "Samut Sakhon" in replies[0]["text"]
+    titles = [button["title"] for button in replies[0]["buttons"]]
+    assert TEXTS.get("th", "button.more_overtime") in titles
+
+
+def test_minimum_wage_asks_for_the_province_with_buttons(stack: Stack) -> None:
+    say(stack, "web-wage-en", "/start")
+    asked = say(stack, "web-wage-en", "what is the minimum wage")
+    assert texts_of(asked) == [TEXTS.get("en", "wage_ask_province")]
+    bangkok = next(
+        b for b in asked[0]["buttons"] if b["title"] == TEXTS.get("en", "province.bangkok")
+    )
+    answer = say(stack, "web-wage-en", bangkok["payload"])
+    assert "400" in answer[0]["text"] and "July 1, 2025" in answer[0]["text"]
+    overtime = next(b for b in answer[0]["buttons"] if "overtime" in b["payload"])
+    assert texts_of(say(stack, "web-wage-en", overtime["payload"])) == [
+        TEXTS.get("en", "wage_overtime")
+    ]
+
+
+def test_rights_questions_get_their_sourced_answer(stack: Stack) -> None:
+    assert texts_of(say(stack, "web-fish", "on the fishing boat how many hours rest")) == [
+        TEXTS.get("en", "fishing_rights")
+    ]
+    assert texts_of(say(stack, "web-docs-km", "ធ្វើដូចម្តេចដើម្បីបន្តប័ណ្ណការងារ")) == [
+        TEXTS.get("km", "documents")
+    ]

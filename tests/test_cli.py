@@ -1,0 +1,26 @@
+"""The `hotline` command's reports."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+
+
+def test_content_report_counts_messages_per_language() -> None:
+    result = CliRunner().invoke(app, ["content", "report"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in lines[1:6]}
+    assert set(rows) == {"my", "km", "lo", "th", "en"}
+    assert rows["en"][1:] == ["0", "0"]  # the source: nothing missing or to review
+    assert int(rows["my"][2]) > 0  # machine-drafted, awaiting review
+    assert all(row[1] == "0" for row in rows.values())
+    assert "facts as of 2026-11-25" in result.output
+
+
+def test_evaluate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("{}")
+    result = CliRunner().invoke(app, ["nlu", "evaluate", "--data", str(bad)])
+    assert result.exit_code == 2
