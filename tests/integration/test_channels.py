@@ -14,7 +14,7 @@ from tests.fakes.telegram_api import (
     text_update,
 )
 from tests.stack import Stack, running_stack, start_engine_process
-from tests.support import eventually, stored_messages
+from tests.support import stored_messages
 
 pytestmark = pytest.mark.engine
 
