@@ -29,8 +29,12 @@ def create_app(settings: Settings | None = None, *, telegram_polling: bool = Fal
         async with open_state(settings, telegram_polling=telegram_polling) as state:
             app.state.hotline = state
             # Answer what was stored but not answered before a restart, then
-            # keep sweeping for it (and for the engine's return).
-            await state.deliveries.recover()
+            # keep sweeping for it (and for the engine's return). A database
+            # that is down at start must not keep the app from answering 503.
+            try:
+                await state.deliveries.recover()
+            except (OperationalError, DBAPIError, OSError) as error:
+                logger.error("recovery postponed, database unavailable: %s", type(error).__name__)
             state.deliveries.start()
             polling = telegram_polling and state.channels.telegram is not None
             if polling:

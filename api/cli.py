@@ -46,10 +46,17 @@ def content_report() -> None:
     typer.echo(f"facts as of {wages.facts_as_of} (content brief)")
 
 
+# HTTP client libraries log each request's URL at INFO, and Telegram's URLs
+# carry the bot token: secrets must never reach the logs.
+QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "linebot", "aiohttp.access")
+
+
 def _configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _serve(*, telegram_polling: bool) -> None:

@@ -1,0 +1,29 @@
+"""The logs of a running hotline hold no secrets and no worker's words.
+
+Runs after the other integration tests in this folder have driven the
+stack, so the logs hold a real run's worth of traffic.
+"""
+
+import pytest
+
+from tests.fakes.line_api import ACCESS_TOKEN, CHANNEL_SECRET
+from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET
+from tests.stack import Stack
+
+pytestmark = pytest.mark.engine
+
+# Words workers wrote in the integration tests.
+WORKER_WORDS = ("မင်္ဂလာပါ", "ขอเบอร์โทรสายด่วน", "what number can I call", "សុំលេខទូរស័ព្ទជំនួយ")
+
+
+def test_no_secret_or_message_text_in_the_logs(stack: Stack) -> None:
+    logs = {
+        name: (stack.logs / name).read_text(errors="replace") for name in ("app.log", "engine.log")
+    }
+    assert "webhooks/" in logs["app.log"], "the app log should show the traffic"
+    secrets = (BOT_TOKEN, WEBHOOK_SECRET, ACCESS_TOKEN, CHANNEL_SECRET, stack.token)
+    for name, text in logs.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret is in {name}"
+    for words in WORKER_WORDS:
+        assert words not in logs["app.log"], f"a worker's words are in the app log: {words}"
