@@ -16,7 +16,7 @@ from tests.fakes import telegram_api as telegram_fake
 from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import FakeTelegram
 from tests.stack import Stack, running_stack
-from tests.support import closed_port
+from tests.support import closed_port, drop_database, fresh_database_url
 
 ENGINE_TOKEN = "test-engine-token"
 
@@ -25,10 +25,11 @@ collect_ignore = ["engine"]
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'hotline.db'}"
+def database_url(tmp_path: Path) -> Iterator[str]:
+    url = fresh_database_url(tmp_path)
     schema.upgrade(url)
-    return url
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

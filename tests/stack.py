@@ -18,7 +18,7 @@ import httpx
 
 from api import schema
 from api.settings import PROJECT_ROOT
-from tests.support import free_port
+from tests.support import free_port, fresh_database_url
 
 ENGINE_PYTHON = PROJECT_ROOT / ".venv-engine" / "bin" / "python"
 APP_BIN = Path(sys.executable).parent
@@ -87,7 +87,7 @@ def running_stack(
     engine down (start it later with `start_engine_process`)."""
     model = trained_model()
     app_port, engine_port = free_port(), free_port()
-    database_url = f"sqlite:///{workdir / 'hotline.db'}"
+    database_url = fresh_database_url(workdir)
     schema.upgrade(database_url)
     app_url = f"http://127.0.0.1:{app_port}"
     engine_url = f"http://127.0.0.1:{engine_port}"

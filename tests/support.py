@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.database import sync_url
 
 
 def free_port() -> int:
@@ -23,7 +29,7 @@ def closed_port() -> int:
 
 
 def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, Any]]:
-    engine = create_engine(database_url)
+    engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
             rows = connection.execute(
@@ -48,3 +54,35 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+# The suite runs on SQLite, and again on PostgreSQL when this names a server
+# (`.ci/run` starts one): a fresh database per test on either.
+POSTGRES_ENV = "HOTLINE_TEST_POSTGRES_URL"
+
+
+def fresh_database_url(workdir: Path) -> str:
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        return f"sqlite:///{workdir / 'hotline.db'}"
+    import psycopg
+
+    name = f"hotline_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_psycopg_dsn(server), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return str(make_url(server).set(database=name).render_as_string(hide_password=False))
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not os.environ.get(POSTGRES_ENV):
+        return
+    import psycopg
+
+    server = os.environ[POSTGRES_ENV]
+    with psycopg.connect(_psycopg_dsn(server), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _psycopg_dsn(url: str) -> str:
+    return str(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.conftest import ENGINE_TOKEN
@@ -13,7 +14,7 @@ HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
 
 
 def public_id_of(database_url: str, channel_user_id: str) -> str:
-    engine = create_engine(database_url)
+    engine = create_engine(sync_url(database_url))
     with engine.connect() as connection:
         value = connection.execute(
             text(
@@ -27,7 +28,7 @@ def public_id_of(database_url: str, channel_user_id: str) -> str:
 
 
 def language_choice_of(database_url: str, channel_user_id: str) -> str | None:
-    engine = create_engine(database_url)
+    engine = create_engine(sync_url(database_url))
     with engine.connect() as connection:
         value = connection.execute(
             text("SELECT language_choice FROM workers WHERE channel_user_id = :user"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
@@ -156,7 +157,7 @@ def test_image_is_downloaded_at_once_stored_with_its_hash_and_acknowledged(
     assert reply.body["messages"][0]["text"] == texts.get("en", "attachment_received")
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(settings.hotline_database_url)
+    engine = create_engine(sync_url(settings.hotline_database_url))
     with engine.connect() as connection:
         row = connection.execute(
             text("SELECT content_type, size, sha256, storage_key FROM attachments")
@@ -188,7 +189,7 @@ def test_location_is_kept_on_the_conversation(
     line_api.wait_for("/message/reply")
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(settings.hotline_database_url)
+    engine = create_engine(sync_url(settings.hotline_database_url))
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT location FROM conversations")).scalar_one()
     engine.dispose()

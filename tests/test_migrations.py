@@ -2,12 +2,12 @@
 
 from sqlalchemy import create_engine, inspect
 
-from api.database import Base
+from api.database import Base, sync_url
 from bot.conversations import models  # noqa: F401
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
-    engine = create_engine(database_url)
+    engine = create_engine(sync_url(database_url))
     inspector = inspect(engine)
     tables = set(inspector.get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)

@@ -4,6 +4,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.fakes.telegram_api import (
@@ -150,7 +151,7 @@ def test_voice_note_is_downloaded_and_kept(
     assert sent.body["text"] == texts.get("en", "attachment_received")
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(settings.hotline_database_url)
+    engine = create_engine(sync_url(settings.hotline_database_url))
     with engine.connect() as connection:
         row = connection.execute(text("SELECT content_type, size FROM attachments")).one()
     engine.dispose()
