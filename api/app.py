@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api import engine_hooks, health
 from api.limits import BodySizeLimit
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, telegram_polling: bool = Fal
     app.add_middleware(BodySizeLimit, max_bytes=settings.hotline_max_body_bytes)
 
     @app.exception_handler(OperationalError)
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(InterfaceError)
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         # Nothing was acknowledged: LINE and Telegram deliver again on 503.
         logger.error("database unavailable: %s", type(error).__name__)

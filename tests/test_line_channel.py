@@ -247,3 +247,19 @@ def test_line_is_off_without_credentials(database_url: str) -> None:
             "/webhooks/line", content=body, headers={"x-line-signature": sign(body)}
         )
         assert response.status_code == 404
+
+
+def test_a_message_the_sdk_cannot_read_is_still_kept(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    # A text event missing a field the SDK insists on (quoteToken).
+    odd = event(
+        "message",
+        "U-odd",
+        replyToken="rt-odd",
+        message={"type": "text", "id": "m-odd", "text": "help my passport"},
+    )
+    assert post_events(client, odd).status_code == 200
+    line_api.wait_for("/message/reply")
+    stored = stored_messages(settings.hotline_database_url, "U-odd")
+    assert stored[0]["original_text"] == "help my passport"

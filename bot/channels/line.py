@@ -7,6 +7,7 @@ redelivers (by `webhookEventId`), stores each event and answers 200 at once
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from linebot.v3.messaging import (
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.models.events import UnknownEvent
 from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import (
     AudioMessageContent,
@@ -137,6 +139,52 @@ class LineChannel:
             return InboundMessage(kind=MessageKind.STICKER, **common)
         return InboundMessage(kind=MessageKind.UNSUPPORTED, **common)
 
+    @staticmethod
+    def inbound_raw(raw: dict[str, Any]) -> InboundMessage | None:
+        """A message the SDK could not read (LINE added or changed a field).
+
+        Read the few fields the hotline needs by hand rather than lose what
+        a worker wrote.
+        """
+        found = raw.get("source")
+        source: dict[str, Any] = found if isinstance(found, dict) else {}
+        user_id = source.get("userId")
+        event_id = raw.get("webhookEventId")
+        if source.get("type") != "user" or not _text(user_id) or not _text(event_id):
+            return None
+        base: dict[str, Any] = {
+            "channel": CHANNEL,
+            "channel_user_id": user_id,
+            "event_id": str(event_id),
+            "reply_token": _text(raw.get("replyToken")),
+        }
+        if raw.get("type") == "postback":
+            postback = raw.get("postback")
+            data = _text(postback.get("data")) if isinstance(postback, dict) else None
+            if data is None:
+                return None
+            return InboundMessage(kind=MessageKind.BUTTON, text=data, payload=data, **base)
+        if raw.get("type") != "message":
+            return None
+        message = raw.get("message")
+        if not isinstance(message, dict):
+            return None
+        kinds = {
+            "text": MessageKind.TEXT,
+            "image": MessageKind.IMAGE,
+            "video": MessageKind.VIDEO,
+            "audio": MessageKind.AUDIO,
+            "file": MessageKind.FILE,
+            "sticker": MessageKind.STICKER,
+        }
+        kind = kinds.get(str(message.get("type")), MessageKind.UNSUPPORTED)
+        return InboundMessage(
+            kind=kind,
+            text=(_text(message.get("text")) or "") if kind is MessageKind.TEXT else "",
+            platform_message_id=_text(message.get("id")),
+            **base,
+        )
+
     # Outbound
 
     @staticmethod
@@ -233,6 +281,10 @@ class LineChannel:
             return None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _retry_after(headers: Any) -> float | None:
     if not headers:
         return None
@@ -263,9 +315,17 @@ async def line_webhook(
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         # Signed by LINE but not something we can read.
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed body") from None
+    raw_events = {
+        raw.get("webhookEventId"): raw
+        for raw in json.loads(body).get("events", [])
+        if isinstance(raw, dict)
+    }
     accepted = []
     for event in events:
-        inbound = LineChannel.inbound(event)
+        if isinstance(event, UnknownEvent):
+            inbound = LineChannel.inbound_raw(raw_events.get(event.webhook_event_id) or {})
+        else:
+            inbound = LineChannel.inbound(event)
         if inbound is None:
             continue
         message_id = await state.hotline.accept(inbound)
