@@ -118,8 +118,11 @@ class Outbox:
             await self._push(adapter, worker.channel_user_id, outbound)
 
     async def _take_reply_token(self, session: AsyncSession, conversation_id: int) -> str | None:
-        """The latest unused reply token, if still fresh; it can be used once."""
-        inbound = (
+        """The oldest unused reply token that is still fresh; each is used once.
+
+        The oldest first, since it expires first; expired ones are dropped.
+        """
+        rows = (
             await session.execute(
                 select(Message)
                 .where(
@@ -127,19 +130,17 @@ class Outbox:
                     Message.direction == Direction.INBOUND.value,
                     Message.reply_token.is_not(None),
                 )
-                .order_by(Message.id.desc())
-                .limit(1)
+                .order_by(Message.id)
             )
-        ).scalar_one_or_none()
-        if inbound is None:
-            return None
-        token, inbound.reply_token = inbound.reply_token, None
-        created = inbound.created_at
-        if created.tzinfo is None:  # SQLite returns naive datetimes
-            created = created.replace(tzinfo=utcnow().tzinfo)
-        if utcnow() - created > REPLY_TOKEN_LIFETIME:
-            return None
-        return token
+        ).scalars()
+        for inbound in rows:
+            token, inbound.reply_token = inbound.reply_token, None
+            created = inbound.created_at
+            if created.tzinfo is None:  # SQLite returns naive datetimes
+                created = created.replace(tzinfo=utcnow().tzinfo)
+            if utcnow() - created <= REPLY_TOKEN_LIFETIME:
+                return token
+        return None
 
     async def _push(
         self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage

@@ -263,3 +263,41 @@ def test_a_message_the_sdk_cannot_read_is_still_kept(
     line_api.wait_for("/message/reply")
     stored = stored_messages(settings.hotline_database_url, "U-odd")
     assert stored[0]["original_text"] == "help my passport"
+
+
+async def test_long_replies_are_split_for_line() -> None:
+    from bot.channels.base import OutboundMessage
+    from bot.channels.line import LineChannel
+    from bot.splitting import utf16_units
+
+    line = LineChannel(channel_secret="s", access_token="t", api_base_url="http://127.0.0.1:9")
+    text = ("ကျေးဇူးပြု၍ ဒီစာကို ဖတ်ပါ။ " * 400) + "😀" * 100
+    buttons = [
+        {"title": f"Topic number {n} with a long title", "payload": f"/x{n}"} for n in range(20)
+    ]
+    parts = line._platform_messages(OutboundMessage(1, text, buttons, "key"))
+    assert len(parts) > 1
+    assert all(utf16_units(part["text"]) <= 5000 for part in parts)
+    assert "quickReply" not in parts[0] and "quickReply" in parts[-1]
+    items = parts[-1]["quickReply"]["items"]
+    assert len(items) == 13
+    assert all(len(item["action"]["label"]) <= 20 for item in items)
+    assert items[0]["action"]["displayText"] == "Topic number 0 with a long title"
+    await line.close()
+
+
+def test_a_slow_platform_still_gets_every_reply_in_order(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    line_api.fail("/message/reply", 0, times=2, delay=1.5)
+    first, second = text_event("U-slow", "hello"), text_event("U-slow", "bye")
+    post_events(client, first)
+    post_events(client, second)
+    replies = line_api.wait_for("/message/reply", 2)
+    assert [r.body["replyToken"] for r in replies] == [first["replyToken"], second["replyToken"]]
+
+    def outbound_statuses() -> list[str]:
+        stored = stored_messages(settings.hotline_database_url, "U-slow")
+        return [m["status"] for m in stored if m["direction"] == "outbound"]
+
+    eventually(lambda: outbound_statuses() == ["sent", "sent"])
