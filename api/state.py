@@ -15,6 +15,7 @@ from api.database import create_engine, create_sessionmaker
 from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.channels.base import ChannelAdapter
+from bot.danger import DangerWords
 from bot.delivery import Deliveries, Outbox, RetryPolicy
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
@@ -116,6 +117,8 @@ async def open_state(
         engine=engine,
         texts=texts,
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
+        responses=responses,
+        danger=DangerWords(settings.hotline_content_dir / "danger_words.yml"),
         attachments=AttachmentStore(settings.hotline_attachments_dir),
         adapters=channels.adapters,
         settings=settings,
@@ -136,6 +139,7 @@ async def open_state(
         engine=engine,
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
     )
+    hotline.on_urgent_reply = outbox.deliver
     state = AppState(
         settings=settings,
         database=database,

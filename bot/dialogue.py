@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -41,11 +41,12 @@ from bot.conversations.models import (
     Owner,
     Worker,
 )
+from bot.danger import DangerWords
 from bot.engine import EngineClient, EngineUnavailable
 from bot.language import detect_by_script
 from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
-from bot.responses import Button, Reply
+from bot.responses import Button, Reply, Responses
 from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class Hotline:
         engine: EngineClient,
         texts: Texts,
         latin: LatinLanguageModel,
+        responses: Responses,
+        danger: DangerWords,
         attachments: AttachmentStore,
         adapters: Mapping[str, ChannelAdapter],
         settings: Settings,
@@ -113,6 +116,10 @@ class Hotline:
         self._engine = engine
         self._texts = texts
         self._latin = latin
+        self._responses = responses
+        self._danger = danger
+        # Set by the background deliveries: sends urgent replies at once.
+        self.on_urgent_reply: Callable[[int], Awaitable[None]] | None = None
         self._attachments = attachments
         self._adapters = adapters
         self._settings = settings
@@ -174,14 +181,25 @@ class Hotline:
         turn = await self._load(message_id)
         if turn is None or turn.status not in UNANSWERED:
             return []
+        urgent: list[Reply] = []
+        if turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text):
+            # The emergency numbers go out before anything else, whoever
+            # owns the conversation and whatever the engine makes of it.
+            logger.warning("danger words in conversation %s", turn.conversation_id)
+            urgent = [self._responses.render("utter_emergency", turn.language)]
+            await self._store_replies(turn, urgent, delivered=delivered)
+            if not delivered and self.on_urgent_reply is not None:
+                await self.on_urgent_reply(turn.conversation_id)
         if turn.owner != Owner.BOT:
             # Staff own the conversation (or it waits for them): the message
             # is kept for them and the bot stays silent.
             await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
-            return []
+            return urgent
         replies, status = await self._answer(turn)
+        # The engine may recognise the emergency too: say it once.
+        replies = [r for r in replies if all(r.text != u.text for u in urgent)]
         await self._finish(turn, replies, status, delivered=delivered)
-        return replies
+        return urgent + replies
 
     async def _answer(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
         if turn.kind in ENGINE_KINDS:
@@ -295,29 +313,42 @@ class Hotline:
             return fallback, MessageStatus.ENGINE_UNAVAILABLE
         return replies, MessageStatus.ANSWERED
 
+    async def _store_replies(self, turn: Turn, replies: list[Reply], *, delivered: bool) -> None:
+        async with self._sessions.begin() as session:
+            await self._add_replies(session, turn, replies, delivered=delivered)
+
     async def _finish(
         self, turn: Turn, replies: list[Reply], status: MessageStatus, *, delivered: bool
     ) -> None:
         async with self._sessions.begin() as session:
             inbound = await session.get(Message, turn.message_id)
-            conversation = await session.get(Conversation, turn.conversation_id)
-            assert inbound is not None and conversation is not None
+            assert inbound is not None
             inbound.status = status.value
-            worker = await service.worker_of(session=session, conversation=conversation)
             if turn.kind is MessageKind.UNFOLLOW:
+                conversation = await session.get(Conversation, turn.conversation_id)
+                assert conversation is not None
+                worker = await service.worker_of(session=session, conversation=conversation)
                 worker.unfollowed_at = utcnow()
-            # The turn may have changed the language (the worker chose one).
-            language = service.language_of(worker, default=self._settings.hotline_default_language)
-            for reply in replies:
-                service.add_message(
-                    session=session,
-                    conversation=conversation,
-                    direction=Direction.OUTBOUND,
-                    status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
-                    kind=MessageKind.TEXT,
-                    text=reply.text,
-                    buttons=[button.as_dict() for button in reply.buttons],
-                    language=language,
-                    retry_key=None if delivered else str(uuid.uuid4()),
-                    sent_at=utcnow() if delivered else None,
-                )
+            await self._add_replies(session, turn, replies, delivered=delivered)
+
+    async def _add_replies(
+        self, session: AsyncSession, turn: Turn, replies: list[Reply], *, delivered: bool
+    ) -> None:
+        conversation = await session.get(Conversation, turn.conversation_id)
+        assert conversation is not None
+        worker = await service.worker_of(session=session, conversation=conversation)
+        # The turn may have changed the language (the worker chose one).
+        language = service.language_of(worker, default=self._settings.hotline_default_language)
+        for reply in replies:
+            service.add_message(
+                session=session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
+                kind=MessageKind.TEXT,
+                text=reply.text,
+                buttons=[button.as_dict() for button in reply.buttons],
+                language=language,
+                retry_key=None if delivered else str(uuid.uuid4()),
+                sent_at=utcnow() if delivered else None,
+            )

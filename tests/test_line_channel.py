@@ -301,3 +301,15 @@ def test_a_slow_platform_still_gets_every_reply_in_order(
         return [m["status"] for m in stored if m["direction"] == "outbound"]
 
     eventually(lambda: outbound_statuses() == ["sent", "sent"])
+
+
+def test_danger_words_send_the_emergency_numbers_at_once(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    post_events(client, text_event("U-sos", "ช่วยด้วย กำลังโดนตี"))
+    [reply] = line_api.wait_for("/message/reply")
+    # The urgent reply goes first, on its own, with the free reply token.
+    assert [m["text"] for m in reply.body["messages"]] == [texts.get("th", "emergency")]
+    [push] = line_api.wait_for("/message/push")
+    assert push.body["messages"][0]["text"] == texts.get("th", "engine_unavailable")

@@ -109,3 +109,25 @@ def test_chat_page_is_served_with_a_strict_policy(client: TestClient) -> None:
     assert "สายด่วนแรงงานข้ามชาติ" in response.text
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert client.get("/chat/static/chat.js").status_code == 200
+
+
+def test_danger_words_bring_the_emergency_numbers_first(
+    client: TestClient, settings: Settings
+) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    for sender, text, language in (
+        ("w-danger-th", "ช่วยด้วย นายจ้างกำลังทำร้าย", "th"),
+        ("w-danger-my", "ကယ်ကြပါ သူဌေးက ရိုက်နေတယ်", "my"),
+        ("w-danger-en", "pls save me they are beating me", "en"),
+    ):
+        replies = post(client, sender, text).json()["replies"]
+        assert replies[0]["text"] == texts.get(language, "emergency"), sender
+        # The message is still answered (here: the engine is down).
+        assert replies[1]["text"] == texts.get(language, "engine_unavailable")
+
+
+def test_ordinary_messages_do_not_raise_the_alarm(client: TestClient, settings: Settings) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    for text in ("can you help me with my passport", "ขอเบอร์โทรหน่อย", "sosial security card"):
+        replies = post(client, "w-calm", text).json()["replies"]
+        assert all(reply["text"] != texts.get("en", "emergency") for reply in replies)
