@@ -170,3 +170,48 @@ def test_start_with_a_deep_link_and_group_messages(
     group["message"]["chat"] = {"id": -100, "type": "group", "title": "boat crew"}
     assert post_update(client, group).status_code == 200
     assert stored_messages(settings.hotline_database_url, "-100") == []
+
+
+def test_photo_and_location_are_kept(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings
+) -> None:
+    telegram_api.files["photo-big"] = ("photos/file_9.jpg", b"\xff\xd8 fake payslip photo")
+    base = {"date": 1764000000, "chat": private_chat(580)}
+    photo = {
+        "update_id": 80,
+        "message": {
+            "message_id": 80,
+            **base,
+            "caption": "my payslip",
+            "photo": [
+                {"file_id": "photo-small", "file_unique_id": "s", "width": 90, "height": 90},
+                {"file_id": "photo-big", "file_unique_id": "b", "width": 1280, "height": 960},
+            ],
+        },
+    }
+    location = {
+        "update_id": 81,
+        "message": {"message_id": 81, **base, "location": {"latitude": 9.96, "longitude": 98.6}},
+    }
+    post_update(client, photo)
+    post_update(client, location)
+    telegram_api.wait_for("/sendMessage", 2)
+    # The largest size of the photo is the one fetched.
+    [get_file] = telegram_api.calls("/getFile")
+    assert get_file.body["file_id"] == "photo-big"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sync_url(settings.hotline_database_url))
+    with engine.connect() as connection:
+        size = connection.execute(text("SELECT size FROM attachments")).scalar_one()
+        stored_location = connection.execute(
+            text("SELECT location FROM conversations")
+        ).scalar_one()
+    engine.dispose()
+    assert size == len(b"\xff\xd8 fake payslip photo")
+    import json
+
+    value = json.loads(stored_location) if isinstance(stored_location, str) else stored_location
+    assert value["latitude"] == 9.96
+    stored = stored_messages(settings.hotline_database_url, "580")
+    assert stored[0]["original_text"] == "my payslip"
