@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     hotline_delivery_attempts: int = 6
     hotline_delivery_base_delay_seconds: float = 1.0
     hotline_delivery_sweep_seconds: float = 30.0
+    # A worker who sends more than this many messages in the window is asked
+    # to slow down; the messages are kept, not answered one by one.
+    hotline_flood_messages: int = 20
+    hotline_flood_window_seconds: float = 60.0
 
     rasa_url: str = "http://localhost:5005"
 

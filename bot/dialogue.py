@@ -17,6 +17,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -195,6 +196,10 @@ class Hotline:
             # is kept for them and the bot stays silent.
             await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
             return urgent
+        if turn.kind in ENGINE_KINDS and await self._flooding(turn):
+            slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
+            await self._finish(turn, slow_down, MessageStatus.RATE_LIMITED, delivered=delivered)
+            return urgent + slow_down
         replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
         replies = [r for r in replies if all(r.text != u.text for u in urgent)]
@@ -239,6 +244,28 @@ class Hotline:
                 )
             )
         return True
+
+    def _slow_down(self, turn: Turn) -> Reply:
+        return Reply(text=self._texts.get(turn.language, "slow_down"))
+
+    async def _flooding(self, turn: Turn) -> bool:
+        async with self._sessions() as session:
+            return await service.sent_too_fast(
+                session=session,
+                conversation_id=turn.conversation_id,
+                limit=self._settings.hotline_flood_messages,
+                window=timedelta(seconds=self._settings.hotline_flood_window_seconds),
+            )
+
+    async def _asked_to_slow_down(self, turn: Turn) -> bool:
+        window = timedelta(seconds=self._settings.hotline_flood_window_seconds)
+        async with self._sessions() as session:
+            return await service.asked_to_slow_down_since(
+                session=session,
+                conversation_id=turn.conversation_id,
+                since=utcnow() - window,
+                text=self._slow_down(turn).text,
+            )
 
     def _detect(self, text: str, worker: Worker) -> str | None:
         by_script = detect_by_script(text)

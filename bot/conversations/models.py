@@ -33,6 +33,9 @@ class MessageStatus(enum.StrEnum):
     # message waits to be processed again.
     ENGINE_UNAVAILABLE = "engine_unavailable"
     FOR_STAFF = "for_staff"  # staff own the conversation: the bot stays silent
+    # The worker sent too many messages too fast: kept (staff can read it),
+    # not answered one by one; the worker was asked to slow down.
+    RATE_LIMITED = "rate_limited"
     QUEUED = "queued"  # outbound, waiting for the channel
     SENT = "sent"  # outbound, accepted by the channel
     FAILED = "failed"  # outbound, the channel kept refusing it: staff must see it

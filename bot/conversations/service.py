@@ -7,7 +7,7 @@ service at the edge of a unit of work, owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -147,3 +147,46 @@ async def record_event(*, session: AsyncSession, channel: str, event_id: str) ->
     except IntegrityError:
         return False
     return True
+
+
+async def sent_too_fast(
+    *, session: AsyncSession, conversation_id: int, limit: int, window: timedelta
+) -> bool:
+    """More than `limit` messages from the worker within `window`."""
+    query = (
+        select(Message.created_at)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.INBOUND.value,
+        )
+        .order_by(Message.id.desc())
+        .limit(limit + 1)
+    )
+    times = list((await session.execute(query)).scalars())
+    if len(times) <= limit:
+        return False
+    oldest = times[-1]
+    if oldest.tzinfo is None:  # SQLite gives naive datetimes back
+        oldest = oldest.replace(tzinfo=UTC)
+    return utcnow() - oldest < window
+
+
+async def asked_to_slow_down_since(
+    *, session: AsyncSession, conversation_id: int, since: datetime, text: str
+) -> bool:
+    query = (
+        select(Message.created_at)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.OUTBOUND.value,
+            Message.text == text,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    last = (await session.execute(query)).scalar_one_or_none()
+    if last is None:
+        return False
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return last >= since
