@@ -11,8 +11,9 @@ from typing import Annotated
 import httpx
 import typer
 import uvicorn
+from cryptography.fernet import Fernet
 
-from api import schema
+from api import keys, schema
 from api.app import create_app
 from api.settings import get_settings
 from bot import evaluation
@@ -29,6 +30,27 @@ telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
 content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
+keys_app = typer.Typer(help="Encryption keys for what workers write.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new key: put it first in HOTLINE_ENCRYPTION_KEYS, then run `keys rotate`."""
+    typer.echo(Fernet.generate_key().decode())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt everything under the first key of HOTLINE_ENCRYPTION_KEYS."""
+    _configure_logging()
+    settings = get_settings()
+    result = keys.rotate(
+        database_url=settings.hotline_database_url,
+        vault=settings.vault(),
+        attachments_dir=settings.hotline_attachments_dir,
+    )
+    typer.echo(f"re-encrypted {result.values} values and {result.files} files")
 
 
 @content_app.command("report")

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.vault import Vault, development_key, parse_keys
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 LanguageCode = Literal["my", "km", "lo", "th", "en"]
@@ -28,6 +30,10 @@ class Settings(BaseSettings):
     # Shared secret that the engine presents when it calls the app's NLG and
     # action endpoints, and that the app presents to the engine's HTTP API.
     hotline_engine_token: SecretStr | None = None
+    # Fernet keys, comma-separated, newest first (`hotline keys new` makes
+    # one). Without them, development keeps a key in data/encryption.key.
+    hotline_encryption_keys: SecretStr | None = None
+    hotline_development_key_file: Path = PROJECT_ROOT / "data" / "encryption.key"
     hotline_default_language: LanguageCode = "en"
     hotline_locales_dir: Path = PROJECT_ROOT / "locales"
     hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
@@ -68,7 +74,14 @@ class Settings(BaseSettings):
         # endpoint and act on a worker's conversation.
         if self.hotline_environment == "production" and not self.hotline_engine_token:
             raise ValueError("HOTLINE_ENGINE_TOKEN must be set in production")
+        if self.hotline_environment == "production" and not self.hotline_encryption_keys:
+            raise ValueError("HOTLINE_ENCRYPTION_KEYS must be set in production")
         return self
+
+    def vault(self) -> Vault:
+        if self.hotline_encryption_keys:
+            return Vault(parse_keys(self.hotline_encryption_keys.get_secret_value()))
+        return Vault([development_key(self.hotline_development_key_file)])
 
 
 @lru_cache

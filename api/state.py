@@ -101,7 +101,8 @@ async def open_state(
     settings: Settings, *, telegram_polling: bool = False
 ) -> AsyncIterator[AppState]:
     """Everything the hotline runs on, opened in order and closed in reverse."""
-    database = create_engine(settings.hotline_database_url)
+    vault = settings.vault()
+    database = create_engine(settings.hotline_database_url, vault)
     sessions = create_sessionmaker(database)
     texts = Texts(settings.hotline_locales_dir)
     responses = Responses(settings.hotline_domain_file, texts)
@@ -119,7 +120,7 @@ async def open_state(
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
         responses=responses,
         danger=DangerWords(settings.hotline_content_dir / "danger_words.yml"),
-        attachments=AttachmentStore(settings.hotline_attachments_dir),
+        attachments=AttachmentStore(settings.hotline_attachments_dir, vault),
         adapters=channels.adapters,
         settings=settings,
     )

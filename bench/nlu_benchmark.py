@@ -50,7 +50,7 @@ class Result:
 
 
 def train_nlu(config: Path, workdir: Path, name: str) -> tuple[Path, float]:
-    print(f"training {name} ({config.relative_to(ROOT)})...", flush=True)
+    print(f"training {name} ({config})...", flush=True)
     started = time.monotonic()
     subprocess.run(
         [

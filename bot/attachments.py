@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.vault import Vault
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -20,8 +22,11 @@ class StoredFile:
 
 
 class AttachmentStore:
-    def __init__(self, root: Path) -> None:
+    """Files encrypted at rest; the hash is of the original bytes."""
+
+    def __init__(self, root: Path, vault: Vault) -> None:
         self._root = root
+        self._vault = vault
 
     def save(self, content: bytes) -> StoredFile:
         digest = hashlib.sha256(content).hexdigest()
@@ -30,7 +35,7 @@ class AttachmentStore:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".partial")
-            partial.write_bytes(content)
+            partial.write_bytes(self._vault.encrypt(content))
             os.replace(partial, path)
         return StoredFile(storage_key=key, sha256=digest, size=len(content))
 
@@ -38,4 +43,4 @@ class AttachmentStore:
         path = (self._root / storage_key).resolve()
         if self._root.resolve() not in path.parents:
             raise ValueError("storage key outside the attachment store")
-        return path.read_bytes()
+        return self._vault.decrypt(path.read_bytes())

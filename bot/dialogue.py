@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 START_PAYLOAD = "/greet"
 # Inbound messages in these states still need an answer.
 UNANSWERED = (MessageStatus.RECEIVED.value, MessageStatus.ENGINE_UNAVAILABLE.value)
+SLOW_DOWN = "slow_down"
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ class Hotline:
         return True
 
     def _slow_down(self, turn: Turn) -> Reply:
-        return Reply(text=self._texts.get(turn.language, "slow_down"))
+        return Reply(text=self._texts.get(turn.language, SLOW_DOWN), tag=SLOW_DOWN)
 
     async def _flooding(self, turn: Turn) -> bool:
         async with self._sessions() as session:
@@ -264,7 +265,7 @@ class Hotline:
                 session=session,
                 conversation_id=turn.conversation_id,
                 since=utcnow() - window,
-                text=self._slow_down(turn).text,
+                tag=SLOW_DOWN,
             )
 
     def _detect(self, text: str, worker: Worker) -> str | None:
@@ -374,6 +375,7 @@ class Hotline:
                 status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
                 kind=MessageKind.TEXT,
                 text=reply.text,
+                payload=reply.tag,
                 buttons=[button.as_dict() for button in reply.buttons],
                 language=language,
                 retry_key=None if delivered else str(uuid.uuid4()),

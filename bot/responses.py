@@ -39,6 +39,9 @@ class Button:
 class Reply:
     text: str
     buttons: list[Button] = field(default_factory=list)
+    # What the hotline itself said (for example `slow_down`), to find it
+    # again without reading the encrypted text.
+    tag: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [button.as_dict() for button in self.buttons]}

@@ -16,7 +16,12 @@ from tests.fakes import telegram_api as telegram_fake
 from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import FakeTelegram
 from tests.stack import Stack, running_stack
-from tests.support import closed_port, drop_database, fresh_database_url
+from tests.support import (
+    TEST_ENCRYPTION_KEY,
+    closed_port,
+    drop_database,
+    fresh_database_url,
+)
 
 ENGINE_TOKEN = "test-engine-token"
 
@@ -70,6 +75,7 @@ def settings(
         hotline_engine_token=ENGINE_TOKEN,
         hotline_engine_timeout_seconds=2.0,
         hotline_attachments_dir=tmp_path / "attachments",
+        hotline_encryption_keys=TEST_ENCRYPTION_KEY,
         hotline_delivery_base_delay_seconds=0.05,
         hotline_delivery_attempts=4,
         line_channel_secret=line_fake.CHANNEL_SECRET,
@@ -96,6 +102,7 @@ def channel_environment(line: FakeLine, telegram: FakeTelegram) -> dict[str, str
         "TELEGRAM_WEBHOOK_SECRET": telegram_fake.WEBHOOK_SECRET,
         "TELEGRAM_API_BASE_URL": telegram.url,
         "HOTLINE_DELIVERY_BASE_DELAY_SECONDS": "0.1",
+        "HOTLINE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
     }
 

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.database import sync_url
+from api.vault import Vault
 
 
 def free_port() -> int:
@@ -28,7 +30,17 @@ def closed_port() -> int:
     return free_port()
 
 
+# One key for the whole test run, shared with the processes the tests start.
+TEST_ENCRYPTION_KEY = Fernet.generate_key().decode()
+TEST_VAULT = Vault([TEST_ENCRYPTION_KEY])
+
+
+def decrypted(token: str | None) -> str | None:
+    return None if token is None else TEST_VAULT.decrypt_text(token)
+
+
 def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, Any]]:
+    """Messages as stored, decrypted (the raw columns are ciphertext)."""
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as connection:
@@ -41,7 +53,13 @@ def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, A
                 ),
                 {"user": channel_user_id},
             )
-            return [dict(row._mapping) for row in rows]
+            result = []
+            for row in rows:
+                message = dict(row._mapping)
+                message["text"] = decrypted(message["text"])
+                message["original_text"] = decrypted(message["original_text"])
+                result.append(message)
+            return result
     finally:
         engine.dispose()
 

@@ -15,7 +15,7 @@ from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually, stored_messages
+from tests.support import TEST_ENCRYPTION_KEY, TEST_VAULT, eventually, stored_messages
 
 
 def post_events(client: TestClient, *events: dict[str, Any], signature: str | None = None):  # type: ignore[no-untyped-def]
@@ -166,7 +166,9 @@ def test_image_is_downloaded_at_once_stored_with_its_hash_and_acknowledged(
     assert row.content_type == "image/png"
     assert row.size == len(content)
     assert row.sha256 == hashlib.sha256(content).hexdigest()
-    assert (settings.hotline_attachments_dir / row.storage_key).read_bytes() == content
+    on_disk = (settings.hotline_attachments_dir / row.storage_key).read_bytes()
+    assert content not in on_disk  # encrypted at rest
+    assert TEST_VAULT.decrypt(on_disk) == content
 
 
 def test_location_is_kept_on_the_conversation(
@@ -193,7 +195,8 @@ def test_location_is_kept_on_the_conversation(
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT location FROM conversations")).scalar_one()
     engine.dispose()
-    location_value = json.loads(stored) if isinstance(stored, str) else stored
+    assert "Mahachai" not in stored  # encrypted at rest
+    location_value = json.loads(TEST_VAULT.decrypt_text(stored))
     assert location_value["latitude"] == 13.547
 
 
@@ -241,7 +244,10 @@ def test_group_chats_are_ignored(
 def test_line_is_off_without_credentials(database_url: str) -> None:
     from api.app import create_app
 
-    with TestClient(create_app(Settings(hotline_database_url=database_url))) as bare:
+    bare_settings = Settings(
+        hotline_database_url=database_url, hotline_encryption_keys=TEST_ENCRYPTION_KEY
+    )
+    with TestClient(create_app(bare_settings)) as bare:
         body = webhook_body(text_event("U", "hi"))
         response = bare.post(
             "/webhooks/line", content=body, headers={"x-line-signature": sign(body)}

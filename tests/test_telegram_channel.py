@@ -14,7 +14,7 @@ from tests.fakes.telegram_api import (
     private_chat,
     text_update,
 )
-from tests.support import eventually, stored_messages
+from tests.support import TEST_VAULT, eventually, stored_messages
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -211,7 +211,7 @@ def test_photo_and_location_are_kept(
     assert size == len(b"\xff\xd8 fake payslip photo")
     import json
 
-    value = json.loads(stored_location) if isinstance(stored_location, str) else stored_location
+    value = json.loads(TEST_VAULT.decrypt_text(stored_location))
     assert value["latitude"] == 9.96
     stored = stored_messages(settings.hotline_database_url, "580")
     assert stored[0]["original_text"] == "my payslip"

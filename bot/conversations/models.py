@@ -11,6 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.database import Base, utcnow
+from api.vault import EncryptedJSON, EncryptedText
 
 
 class Owner(enum.StrEnum):
@@ -92,7 +93,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(16))
     owner: Mapped[str] = mapped_column(String(16), default=Owner.BOT.value)
     # The last location the worker shared, kept for their report.
-    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    location: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -114,8 +115,8 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(16), default=MessageKind.TEXT.value)
     # text: what the hotline works with (normalised); original_text: exactly
     # what the worker sent, kept for staff and for evidence.
-    text: Mapped[str] = mapped_column(Text, default="")
-    original_text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
+    original_text: Mapped[str | None] = mapped_column(EncryptedText)
     payload: Mapped[str | None] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(8))

@@ -172,14 +172,14 @@ async def sent_too_fast(
 
 
 async def asked_to_slow_down_since(
-    *, session: AsyncSession, conversation_id: int, since: datetime, text: str
+    *, session: AsyncSession, conversation_id: int, since: datetime, tag: str
 ) -> bool:
     query = (
         select(Message.created_at)
         .where(
             Message.conversation_id == conversation_id,
             Message.direction == Direction.OUTBOUND.value,
-            Message.text == text,
+            Message.payload == tag,
         )
         .order_by(Message.id.desc())
         .limit(1)

@@ -1,0 +1,84 @@
+"""The database alone reveals no worker's words."""
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+
+from api.database import sync_url
+from api.settings import Settings
+from api.vault import Vault, VaultError
+from tests.support import TEST_ENCRYPTION_KEY, stored_messages
+
+
+def test_message_texts_are_not_in_the_database_file(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    secret_words = "boss keeps my passport in Mahachai 0812345678"
+    client.post("/webchat/messages", json={"sender_id": "w-secret", "text": secret_words})
+    # Decrypted with the key, the words are all there...
+    assert stored_messages(settings.hotline_database_url, "w-secret")[0]["original_text"] == (
+        secret_words
+    )
+    # ...and nowhere in the database without it.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sync_url(settings.hotline_database_url))
+    with engine.connect() as connection:
+        dump = " ".join(
+            str(value)
+            for table in ("messages", "conversations", "workers")
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
+            for value in row
+        )
+    engine.dispose()
+    for fragment in ("passport", "Mahachai", "0812345678"):
+        assert fragment not in dump
+    if settings.hotline_database_url.startswith("sqlite:///"):
+        raw = Path(settings.hotline_database_url.removeprefix("sqlite:///")).read_bytes()
+        assert b"passport" not in raw
+
+
+def test_keys_rotate_newest_first() -> None:
+    old = Vault([TEST_ENCRYPTION_KEY])
+    token = old.encrypt_text("pay slip")
+    newer_key = Fernet.generate_key().decode()
+    both = Vault([newer_key, TEST_ENCRYPTION_KEY])
+    assert both.decrypt_text(token) == "pay slip"
+    rotated = both.rotate(token)
+    assert Vault([newer_key]).decrypt_text(rotated) == "pay slip"
+    with pytest.raises(VaultError):
+        Vault([newer_key]).decrypt_text(token)
+
+
+def test_production_refuses_to_run_without_keys() -> None:
+    with pytest.raises(ValueError, match="HOTLINE_ENCRYPTION_KEYS"):
+        Settings(hotline_environment="production", hotline_engine_token="t")
+
+
+def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: Settings) -> None:
+    from api.keys import rotate
+    from bot.attachments import AttachmentStore
+
+    client.post("/webchat/messages", json={"sender_id": "w-rotate", "text": "my words"})
+    store = AttachmentStore(settings.hotline_attachments_dir, Vault([TEST_ENCRYPTION_KEY]))
+    saved = store.save(b"voice note")
+    newer = Fernet.generate_key().decode()
+    result = rotate(
+        database_url=settings.hotline_database_url,
+        vault=Vault([newer, TEST_ENCRYPTION_KEY]),
+        attachments_dir=settings.hotline_attachments_dir,
+    )
+    assert result.values >= 2 and result.files == 1
+    only_new = Vault([newer])
+    assert AttachmentStore(settings.hotline_attachments_dir, only_new).read(saved.storage_key) == (
+        b"voice note"
+    )
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sync_url(settings.hotline_database_url))
+    with engine.connect() as connection:
+        tokens = [row[0] for row in connection.execute(text("SELECT original_text FROM messages"))]
+    engine.dispose()
+    assert "my words" in [only_new.decrypt_text(t) for t in tokens if t]
