@@ -249,7 +249,12 @@ class Deliveries:
                 return
             conversation_id = message.conversation_id
             kind = MessageKind(message.kind)
-        if adapter is not None and kind in ENGINE_KINDS:
+            # A reply waiting to be sent, or a message already answered,
+            # needs no "typing" sign.
+            unanswered = (
+                message.direction == Direction.INBOUND.value and message.status in UNANSWERED
+            )
+        if adapter is not None and unanswered and kind in ENGINE_KINDS:
             with contextlib.suppress(DeliveryError):  # only a courtesy
                 await adapter.show_typing(recipient)
         await self._hotline.process(message_id, delivered=False)
