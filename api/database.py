@@ -61,6 +61,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Deleted or overwritten rows are zeroed, not left readable in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

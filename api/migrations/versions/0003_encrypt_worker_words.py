@@ -36,6 +36,9 @@ def upgrade() -> None:
     from api.settings import get_settings
 
     vault = get_settings().vault()
+    if connection.dialect.name == "sqlite":
+        # Zero the pages that held the plain text instead of leaving them.
+        connection.execute(sa.text("PRAGMA secure_delete=ON"))
     for row in messages:
         connection.execute(
             sa.text("UPDATE messages SET text = :text, original_text = :original WHERE id = :id"),
