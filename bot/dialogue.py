@@ -184,7 +184,8 @@ class Hotline:
         if turn is None or turn.status not in UNANSWERED:
             return []
         urgent: list[Reply] = []
-        if turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text):
+        first_time = turn.status == MessageStatus.RECEIVED
+        if first_time and turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text):
             # The emergency numbers go out before anything else, whoever
             # owns the conversation and whatever the engine makes of it.
             logger.warning("danger words in conversation %s", turn.conversation_id)
