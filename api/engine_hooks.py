@@ -77,7 +77,9 @@ async def generate_response(
     # Figures in a response ({province}, {wage_baht}, ...) come from the
     # engine's slots, which the actions fill, or from the call's arguments.
     values = {
-        key: local_value(value, language)
+        key: state.provinces.display(str(value), language)
+        if key == "province"
+        else local_value(value, language)
         for key, value in {
             **((request.get("tracker") or {}).get("slots") or {}),
             **(request.get("arguments") or {}),

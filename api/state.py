@@ -20,6 +20,7 @@ from bot.delivery import Deliveries, Outbox, RetryPolicy
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
 from bot.latin_language import LatinLanguageModel
+from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.texts import Texts
 from flows.actions import build_actions
@@ -46,6 +47,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     texts: Texts
     responses: Responses
+    provinces: ProvinceNames
     engine: EngineClient
     hotline: Hotline
     actions: ActionExecutor
@@ -147,6 +149,7 @@ async def open_state(
         sessions=sessions,
         texts=texts,
         responses=responses,
+        provinces=ProvinceNames(settings.hotline_nlu_data_dir / "provinces.yml"),
         engine=engine,
         hotline=hotline,
         actions=actions,

@@ -66,3 +66,32 @@ def test_nlg_fills_the_figures_in_the_workers_language(
     response = client.post("/nlg", json=request, headers=HEADERS)
     text = response.json()["text"]
     assert "Bangkok" in text and "400" in text and "July 1, 2025" in text and "1546" in text
+
+
+def test_province_names_in_the_workers_script() -> None:
+    from bot.provinces import ProvinceNames
+
+    names = ProvinceNames(PROJECT_ROOT / "nlu" / "data" / "provinces.yml")
+    assert names.display("Samut Sakhon", "th") == "สมุทรสาคร (Samut Sakhon)"
+    assert names.display("Samut Sakhon", "en") == "Samut Sakhon"
+    # Unknown in a script: the official name alone, never a guess.
+    assert names.display("Yasothon", "km") == "Yasothon"
+
+
+def test_nlg_shows_the_province_in_thai_for_a_thai_worker(
+    client: TestClient, settings: Settings
+) -> None:
+    client.post("/webchat/messages", json={"sender_id": "w-th-wage", "text": "สวัสดีครับ"})
+    from tests.test_engine_hooks import public_id_of
+
+    sender = public_id_of(settings.hotline_database_url, "w-th-wage")
+    request = {
+        "response": "utter_wage_rate",
+        "arguments": {},
+        "tracker": {
+            "sender_id": sender,
+            "slots": {"province": "Samut Sakhon", "wage_baht": "372", "wage_from": "2025-01-01"},
+        },
+    }
+    text = client.post("/nlg", json=request, headers=HEADERS).json()["text"]
+    assert "สมุทรสาคร (Samut Sakhon)" in text and "372" in text
