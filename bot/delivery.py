@@ -135,10 +135,7 @@ class Outbox:
         ).scalars()
         for inbound in rows:
             token, inbound.reply_token = inbound.reply_token, None
-            created = inbound.created_at
-            if created.tzinfo is None:  # SQLite returns naive datetimes
-                created = created.replace(tzinfo=utcnow().tzinfo)
-            if utcnow() - created <= REPLY_TOKEN_LIFETIME:
+            if utcnow() - inbound.created_at <= REPLY_TOKEN_LIFETIME:
                 return token
         return None
 

@@ -77,9 +77,6 @@ class Texts:
             logger.warning("message %s missing in catalog %s", message_id, language)
         return text.format_map(_Values(values)) if values else text
 
-    def has(self, message_id: str) -> bool:
-        return message_id in self._texts[SOURCE_LANGUAGE]
-
     def message_ids(self) -> set[str]:
         return set(self._texts[SOURCE_LANGUAGE])
 

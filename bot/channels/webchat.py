@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from functools import cache
 from pathlib import Path
 from string import Template
 from typing import Annotated
@@ -90,6 +91,12 @@ async def post_message(message: WebchatMessage, state: StateDep) -> WebchatRepli
     )
 
 
+@cache
+def _page_template() -> Template:
+    """Read once: the page is served on every visit."""
+    return Template(PAGE_TEMPLATE.read_text(encoding="utf-8"))
+
+
 def _page_language(accept_language: str | None, default: str) -> str:
     for part in (accept_language or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
@@ -104,7 +111,7 @@ async def chat_page(
 ) -> HTMLResponse:
     language = _page_language(accept_language, state.settings.hotline_default_language)
     labels = {key: state.texts.get(language, key) for key in PAGE_TEXTS}
-    page = Template(PAGE_TEMPLATE.read_text(encoding="utf-8"))
+    page = _page_template()
     body = page.substitute(
         lang=html.escape(language),
         title=html.escape(labels["webchat.title"]),

@@ -7,7 +7,7 @@ service at the edge of a unit of work, owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -165,10 +165,7 @@ async def sent_too_fast(
     times = list((await session.execute(query)).scalars())
     if len(times) <= limit:
         return False
-    oldest = times[-1]
-    if oldest.tzinfo is None:  # SQLite gives naive datetimes back
-        oldest = oldest.replace(tzinfo=UTC)
-    return utcnow() - oldest < window
+    return utcnow() - times[-1] < window
 
 
 async def asked_to_slow_down_since(
@@ -185,8 +182,4 @@ async def asked_to_slow_down_since(
         .limit(1)
     )
     last = (await session.execute(query)).scalar_one_or_none()
-    if last is None:
-        return False
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return last >= since
+    return last is not None and last >= since
