@@ -19,6 +19,8 @@ from bot.danger import DangerWords
 from bot.delivery import Deliveries, Outbox, RetryPolicy
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
+from bot.handoff.events import HandoffEvents
+from bot.handoff.service import Handoff
 from bot.latin_language import LatinLanguageModel
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
@@ -53,6 +55,7 @@ class AppState:
     actions: ActionExecutor
     channels: Channels
     deliveries: Deliveries
+    handoff: Handoff
 
 
 async def _open_channels(settings: Settings, *, telegram_polling: bool) -> Channels:
@@ -112,8 +115,10 @@ async def open_state(
         base_url=settings.rasa_url, timeout=settings.hotline_engine_timeout_seconds
     )
     channels = await _open_channels(settings, telegram_polling=telegram_polling)
+    handoff = Handoff(sessions=sessions, events=HandoffEvents())
     actions = ActionExecutor()
-    for action in build_actions(ActionContext(sessions=sessions, settings=settings)):
+    context = ActionContext(sessions=sessions, settings=settings, handoff=handoff)
+    for action in build_actions(context):
         actions.register_action(action)
     hotline = Hotline(
         sessions=sessions,
@@ -155,6 +160,7 @@ async def open_state(
         actions=actions,
         channels=channels,
         deliveries=deliveries,
+        handoff=handoff,
     )
     try:
         yield state

@@ -39,6 +39,23 @@ def decrypted(token: str | None) -> str | None:
     return None if token is None else TEST_VAULT.decrypt_text(token)
 
 
+def stored_conversation(database_url: str, channel_user_id: str) -> dict[str, Any]:
+    """The worker's latest conversation row as stored."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT c.* FROM conversations c JOIN workers w ON w.id = c.worker_id "
+                    "WHERE w.channel_user_id = :user ORDER BY c.id DESC LIMIT 1"
+                ),
+                {"user": channel_user_id},
+            ).one()
+            return dict(row._mapping)
+    finally:
+        engine.dispose()
+
+
 def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, Any]]:
     """Messages as stored, decrypted (the raw columns are ciphertext)."""
     engine = create_engine(sync_url(database_url))

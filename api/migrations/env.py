@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from api import models  # noqa: F401  (registers the tables)
 from api.database import Base, ensure_sqlite_folder, sync_url
 from api.settings import get_settings
-from bot.conversations import models  # noqa: F401  (registers the tables)
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or sync_url(get_settings().hotline_database_url)

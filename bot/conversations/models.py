@@ -22,6 +22,24 @@ class Owner(enum.StrEnum):
     STAFF = "staff"
 
 
+class EscalationReason(enum.StrEnum):
+    """Why a conversation waits for staff; shown in the queue."""
+
+    ASKED_FOR_PERSON = "asked_for_person"
+    EMERGENCY = "emergency"
+    NOT_UNDERSTOOD = "not_understood"
+    REPORT_FOLLOW_UP = "report_follow_up"
+
+
+# Higher goes first in the queue; someone in danger before everyone else.
+ESCALATION_PRIORITY: dict[EscalationReason, int] = {
+    EscalationReason.EMERGENCY: 100,
+    EscalationReason.REPORT_FOLLOW_UP: 20,
+    EscalationReason.ASKED_FOR_PERSON: 10,
+    EscalationReason.NOT_UNDERSTOOD: 10,
+}
+
+
 class Direction(enum.StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -94,6 +112,18 @@ class Conversation(Base):
     owner: Mapped[str] = mapped_column(String(16), default=Owner.BOT.value)
     # The last location the worker shared, kept for their report.
     location: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    # Handoff: why and since when the worker waits, how urgent it is, and
+    # which staff member has taken the conversation.
+    escalation_reason: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(default=0)
+    escalated_at: Mapped[datetime | None]
+    claimed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    claimed_at: Mapped[datetime | None]
+    # Set when the worker was told again that nobody has claimed them yet,
+    # so supervisors are alerted once per wait.
+    overdue_alerted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -131,6 +161,8 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None]
+    # Outbound messages written by staff (None: the bot or the hotline).
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")

@@ -1,4 +1,4 @@
-"""What actions need from the app: its database and settings."""
+"""What actions need from the app: its database, settings and services."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.settings import Settings
 from bot.conversations import service
 from bot.conversations.models import Worker
+from bot.handoff.service import Handoff
 
 
 class UnknownConversation(LookupError):
@@ -21,6 +22,7 @@ class UnknownConversation(LookupError):
 class ActionContext:
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
+    handoff: Handoff
 
     @asynccontextmanager
     async def worker_for(self, sender_id: str) -> AsyncIterator[Worker]:

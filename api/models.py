@@ -1,0 +1,10 @@
+"""Every table the hotline keeps, imported in one place for Alembic and tests."""
+
+from __future__ import annotations
+
+from api.staff import models as staff
+from bot.cases import models as cases
+from bot.conversations import models as conversations
+from bot.privacy import models as privacy
+
+__all__ = ["cases", "conversations", "privacy", "staff"]
