@@ -111,8 +111,11 @@ async def open_state(
     sessions = create_sessionmaker(database)
     texts = Texts(settings.hotline_locales_dir)
     responses = Responses(settings.hotline_domain_file, texts)
+    engine_token = settings.hotline_engine_token
     engine = EngineClient(
-        base_url=settings.rasa_url, timeout=settings.hotline_engine_timeout_seconds
+        base_url=settings.rasa_url,
+        timeout=settings.hotline_engine_timeout_seconds,
+        token=engine_token.get_secret_value() if engine_token else None,
     )
     channels = await _open_channels(settings, telegram_polling=telegram_polling)
     handoff = Handoff(sessions=sessions, events=HandoffEvents())

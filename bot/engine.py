@@ -22,8 +22,11 @@ class EngineReply:
 
 
 class EngineClient:
-    def __init__(self, *, base_url: str, timeout: float) -> None:
+    def __init__(self, *, base_url: str, timeout: float, token: str | None = None) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        # The engine's HTTP API (trackers) demands the shared token; its REST
+        # channel, which workers' messages go through, does not.
+        self._token = token
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -45,6 +48,27 @@ class EngineClient:
         if not isinstance(items, list):
             raise EngineUnavailable("unexpected answer")
         return [_reply(item) for item in items if isinstance(item, dict)]
+
+    async def append_events(self, *, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Add events to a conversation's tracker (e.g. to end a form after a handoff)."""
+        await self._tracker_call("POST", sender_id, events)
+
+    async def forget(self, *, sender_id: str) -> None:
+        """Empty a conversation's tracker: the worker's words leave the engine too."""
+        await self._tracker_call("PUT", sender_id, [])
+
+    async def _tracker_call(
+        self, method: str, sender_id: str, events: list[dict[str, Any]]
+    ) -> None:
+        params = {"token": self._token} if self._token else None
+        try:
+            response = await self._client.request(
+                method, f"/conversations/{sender_id}/tracker/events", params=params, json=events
+            )
+        except httpx.HTTPError as error:
+            raise EngineUnavailable(type(error).__name__) from error
+        if response.status_code != 200:
+            raise EngineUnavailable(f"status {response.status_code}")
 
     async def is_up(self) -> bool:
         try:
