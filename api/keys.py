@@ -7,15 +7,24 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.vault import Vault
+from api.database import Base, sync_url
+from api.vault import EncryptedJSON, EncryptedText, Vault
 
-# (table, column) pairs that hold encrypted text.
-ENCRYPTED_COLUMNS = (
-    ("messages", "text"),
-    ("messages", "original_text"),
-    ("conversations", "location"),
-)
+
+
+def encrypted_columns() -> list[tuple[str, str]]:
+    """(table, column) pairs that hold encrypted values, read from the models
+    so that a new encrypted column cannot be forgotten here."""
+    from api import models  # noqa: F401  (registers every table)
+
+    return [
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, EncryptedText | EncryptedJSON)
+    ]
+
+
 BATCH = 500
 
 
@@ -29,7 +38,7 @@ def rotate(*, database_url: str, vault: Vault, attachments_dir: Path) -> Rotated
     engine = create_engine(sync_url(database_url))
     values = 0
     try:
-        for table, column in ENCRYPTED_COLUMNS:
+        for table, column in encrypted_columns():
             last_id = 0
             while True:
                 # Batches in their own transactions: a large database is not

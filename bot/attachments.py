@@ -40,7 +40,18 @@ class AttachmentStore:
         return StoredFile(storage_key=key, sha256=digest, size=len(content))
 
     def read(self, storage_key: str) -> bytes:
+        return self._vault.decrypt(self._path(storage_key).read_bytes())
+
+    def delete(self, storage_key: str) -> bool:
+        """Remove a file; the caller checks that no attachment still names it."""
+        path = self._path(storage_key)
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    def _path(self, storage_key: str) -> Path:
         path = (self._root / storage_key).resolve()
         if self._root.resolve() not in path.parents:
             raise ValueError("storage key outside the attachment store")
-        return self._vault.decrypt(path.read_bytes())
+        return path

@@ -34,8 +34,12 @@ class Case(Base):
     )
     # What happened (report_* intent without the prefix, e.g. unpaid_wages).
     kind: Mapped[str] = mapped_column(String(32), index=True)
-    # The worker's answers: what, when, where, employer, how many, contact...
+    # The worker's answers: what, when, where, employer, how many...
     answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
+    # How staff may reach the worker (this chat, a phone number), kept apart
+    # from the answers so that a deletion request can remove it and leave an
+    # anonymous report.
+    contact: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     # ILO forced-labour indicator keys that the answers point to.
     indicators: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Kept in the clear so cases can be filtered; the province alone does

@@ -117,6 +117,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("answers", sa.Text(), nullable=False),
+        sa.Column("contact", sa.Text(), nullable=True),
         sa.Column("indicators", sa.JSON(), nullable=False),
         sa.Column("province", sa.String(length=64), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=False),
