@@ -180,6 +180,28 @@ def upgrade() -> None:
             batch_op.f("ix_notes_conversation_id"), ["conversation_id"], unique=False
         )
 
+    op.create_table(
+        "handoffs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("conversation_id", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_by", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=24), nullable=True),
+        sa.ForeignKeyConstraint(["closed_by"], ["staff.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handoffs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handoffs_conversation_id"), ["conversation_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handoffs_first_claimed_at"), ["first_claimed_at"], unique=False
+        )
+
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("escalation_reason", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
@@ -222,6 +244,11 @@ def downgrade() -> None:
         batch_op.drop_column("priority")
         batch_op.drop_column("escalation_reason")
 
+    with op.batch_alter_table("handoffs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handoffs_first_claimed_at"))
+        batch_op.drop_index(batch_op.f("ix_handoffs_conversation_id"))
+
+    op.drop_table("handoffs")
     with op.batch_alter_table("notes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notes_conversation_id"))
         batch_op.drop_index(batch_op.f("ix_notes_case_id"))
