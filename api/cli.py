@@ -15,9 +15,14 @@ from cryptography.fernet import Fernet
 
 from api import keys, schema
 from api.app import create_app
-from api.settings import get_settings
+from api.database import create_engine, create_sessionmaker
+from api.settings import Settings, get_settings
+from api.state import engine_client
 from bot import evaluation
+from bot.attachments import AttachmentStore
 from bot.channels import telegram
+from bot.privacy.keeping import DataKeeping
+from bot.privacy.service import Removed
 from bot.texts import Texts
 from flows.actions.rights import MinimumWages
 
@@ -32,6 +37,34 @@ content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 keys_app = typer.Typer(help="Encryption keys for what workers write.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+retention_app = typer.Typer(help="How long workers' data is kept.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Delete what has been kept long enough (the app also does this daily)."""
+    _configure_logging()
+    removed = asyncio.run(_run_retention(get_settings()))
+    counts = ", ".join(f"{count} {name}" for name, count in removed.counts().items())
+    typer.echo(f"removed {counts}")
+
+
+async def _run_retention(settings: Settings) -> Removed:
+    vault = settings.vault()
+    database = create_engine(settings.hotline_database_url, vault)
+    engine = engine_client(settings)
+    keeping = DataKeeping(
+        sessions=create_sessionmaker(database),
+        attachments=AttachmentStore(settings.hotline_attachments_dir, vault),
+        engine=engine,
+        settings=settings,
+    )
+    try:
+        return await keeping.run_retention()
+    finally:
+        await engine.close()
+        await database.dispose()
 
 
 @keys_app.command("new")

@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     # to slow down; the messages are kept, not answered one by one.
     hotline_flood_messages: int = 20
     hotline_flood_window_seconds: float = 60.0
+    # Retention: conversations no case needs go after this many days of
+    # silence; closed cases after the longer period; ids kept only to run the
+    # hotline (redeliveries, login attempts) after the short one.
+    hotline_retention_conversation_days: int = 90
+    hotline_retention_closed_case_days: int = 730
+    hotline_retention_housekeeping_days: int = 30
+    hotline_retention_interval_hours: float = 24.0
+
+    # Staff console: a login lasts this long; an account is locked for a
+    # while after this many wrong passwords in a row; one address may fail
+    # this often within the window before it must wait.
+    hotline_session_hours: float = 12.0
+    hotline_login_lock_after: int = 5
+    hotline_login_lock_minutes: float = 15.0
+    hotline_login_address_limit: int = 20
+    hotline_login_window_minutes: float = 15.0
 
     rasa_url: str = "http://localhost:5005"
 

@@ -22,6 +22,7 @@ from bot.engine import EngineClient
 from bot.handoff.events import HandoffEvents
 from bot.handoff.service import Handoff
 from bot.latin_language import LatinLanguageModel
+from bot.privacy.keeping import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.texts import Texts
@@ -56,6 +57,16 @@ class AppState:
     channels: Channels
     deliveries: Deliveries
     handoff: Handoff
+    keeping: DataKeeping
+
+
+def engine_client(settings: Settings) -> EngineClient:
+    token = settings.hotline_engine_token
+    return EngineClient(
+        base_url=settings.rasa_url,
+        timeout=settings.hotline_engine_timeout_seconds,
+        token=token.get_secret_value() if token else None,
+    )
 
 
 async def _open_channels(settings: Settings, *, telegram_polling: bool) -> Channels:
@@ -111,13 +122,9 @@ async def open_state(
     sessions = create_sessionmaker(database)
     texts = Texts(settings.hotline_locales_dir)
     responses = Responses(settings.hotline_domain_file, texts)
-    engine_token = settings.hotline_engine_token
-    engine = EngineClient(
-        base_url=settings.rasa_url,
-        timeout=settings.hotline_engine_timeout_seconds,
-        token=engine_token.get_secret_value() if engine_token else None,
-    )
+    engine = engine_client(settings)
     channels = await _open_channels(settings, telegram_polling=telegram_polling)
+    attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
     handoff = Handoff(sessions=sessions, events=HandoffEvents())
     actions = ActionExecutor()
     context = ActionContext(sessions=sessions, settings=settings, handoff=handoff)
@@ -130,7 +137,7 @@ async def open_state(
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
         responses=responses,
         danger=DangerWords(settings.hotline_content_dir / "danger_words.yml"),
-        attachments=AttachmentStore(settings.hotline_attachments_dir, vault),
+        attachments=attachments,
         adapters=channels.adapters,
         settings=settings,
     )
@@ -164,10 +171,14 @@ async def open_state(
         channels=channels,
         deliveries=deliveries,
         handoff=handoff,
+        keeping=DataKeeping(
+            sessions=sessions, attachments=attachments, engine=engine, settings=settings
+        ),
     )
     try:
         yield state
     finally:
+        await state.keeping.close()
         await deliveries.close()
         await _close_channels(channels)
         await engine.close()

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -24,3 +25,21 @@ def test_evaluate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
     bad.write_text("{}")
     result = CliRunner().invoke(app, ["nlu", "evaluate", "--data", str(bad)])
     assert result.exit_code == 2
+
+
+def test_retention_run_reports_what_it_removed(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.settings import get_settings
+    from tests.support import TEST_ENCRYPTION_KEY
+
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
+    monkeypatch.setenv("HOTLINE_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEY)
+    monkeypatch.setenv("HOTLINE_ATTACHMENTS_DIR", str(tmp_path / "files"))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["retention", "run"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "removed 0 workers, 0 conversations, 0 messages, 0 attachments, 0 cases" in result.output

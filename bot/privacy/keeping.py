@@ -1,0 +1,121 @@
+"""Running retention on a schedule and carrying out confirmed deletion requests.
+
+`DataKeeping` owns the units of work of bot.privacy.service: rows are
+deleted and the deletion audited in one transaction; afterwards the files no
+attachment names any more are removed and the engine forgets the
+conversations (it holds a copy of what the worker wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.database import utcnow
+from api.settings import Settings
+from api.staff import audit
+from bot.attachments import AttachmentStore
+from bot.engine import EngineClient, EngineUnavailable
+from bot.privacy import service
+from bot.privacy.models import DeletionRequest
+from bot.privacy.service import Removed
+
+logger = logging.getLogger(__name__)
+
+
+class DataKeeping:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        attachments: AttachmentStore,
+        engine: EngineClient,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._attachments = attachments
+        self._engine = engine
+        self._settings = settings
+        self._schedule: asyncio.Task[None] | None = None
+
+    async def run_retention(self, *, now: datetime | None = None) -> Removed:
+        async with self._sessions.begin() as session:
+            removed = await service.apply_retention(
+                session=session,
+                now=now or utcnow(),
+                conversation_days=self._settings.hotline_retention_conversation_days,
+                closed_case_days=self._settings.hotline_retention_closed_case_days,
+                housekeeping_days=self._settings.hotline_retention_housekeeping_days,
+            )
+            await audit.record(
+                session=session,
+                staff_id=None,
+                action="retention_run",
+                object_type="hotline",
+                object_id=None,
+                detail=removed.counts(),
+            )
+        await self._clean_up(removed)
+        logger.info("retention removed %s", removed.counts())
+        return removed
+
+    async def decide_deletion(
+        self, *, request_id: int, staff_id: int, confirm: bool
+    ) -> tuple[DeletionRequest, Removed]:
+        async with self._sessions.begin() as session:
+            request, removed = await service.decide_deletion(
+                session=session, request_id=request_id, staff_id=staff_id, confirm=confirm
+            )
+            # Only that it happened, and how much: nothing about the worker.
+            await audit.record(
+                session=session,
+                staff_id=staff_id,
+                action="worker_data_deleted" if confirm else "deletion_declined",
+                object_type="deletion_request",
+                object_id=str(request.id),
+                detail=removed.counts() if confirm else None,
+            )
+        await self._clean_up(removed)
+        if confirm:
+            logger.info("deletion request %s carried out: %s", request.id, removed.counts())
+        return request, removed
+
+    async def _clean_up(self, removed: Removed) -> None:
+        async with self._sessions() as session:
+            orphans = await service.unreferenced(session=session, storage_keys=removed.storage_keys)
+        for key in orphans:
+            self._attachments.delete(key)
+        forgotten = 0
+        for public_id in removed.engine_conversations:
+            try:
+                await self._engine.forget(sender_id=public_id)
+                forgotten += 1
+            except EngineUnavailable as error:
+                # The engine keeps trackers in memory: a restart empties them too.
+                logger.warning("engine did not forget a conversation: %s", error)
+        if removed.engine_conversations:
+            logger.info(
+                "engine forgot %s of %s conversations", forgotten, len(removed.engine_conversations)
+            )
+
+    def start(self) -> None:
+        self._schedule = asyncio.create_task(self._daily(), name="retention-schedule")
+
+    async def _daily(self) -> None:
+        interval = self._settings.hotline_retention_interval_hours * 3600
+        while True:
+            # First run after a pause, so a restart loop does not hammer the database.
+            await asyncio.sleep(min(interval, 600))
+            try:
+                await self.run_retention()
+            except Exception:
+                logger.exception("retention run failed")
+            await asyncio.sleep(max(0.0, interval - 600))
+
+    async def close(self) -> None:
+        if self._schedule is not None:
+            self._schedule.cancel()
+            await asyncio.gather(self._schedule, return_exceptions=True)
