@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     # slow the engine for everybody.
     hotline_engine_text_chars: int = 1000
     hotline_max_text_chars: int = 50_000
-    hotline_max_body_bytes: int = 256 * 1024
+    # Room for a webhook carrying the longest text accepted, even when the
+    # platform escapes every character of a non-Latin script as \uXXXX.
+    hotline_max_body_bytes: int = 1024 * 1024
     hotline_engine_timeout_seconds: float = 30.0
     hotline_attachments_dir: Path = PROJECT_ROOT / "data" / "attachments"
     # Delivery to LINE and Telegram: attempts per reply, the first backoff
@@ -74,6 +76,22 @@ class Settings(BaseSettings):
     hotline_login_lock_minutes: float = 15.0
     hotline_login_address_limit: int = 20
     hotline_login_window_minutes: float = 15.0
+
+    # Case references read <prefix>-<year>-<number>, for example LPN-2026-00042.
+    hotline_case_prefix: str = "LPN"
+
+    # Handoff to staff. Outside these hours (in the hotline's time zone) a
+    # waiting worker is told that nobody is in and given the 24-hour numbers;
+    # "always" means staff answer around the clock.
+    hotline_business_hours: str = "Mon-Fri 08:00-17:00"
+    hotline_timezone: str = "Asia/Bangkok"
+    # Nobody claimed a waiting worker within this time: supervisors are
+    # alerted and the worker is told again, once per wait.
+    hotline_queue_alert_minutes: float = 10.0
+    # A waiting worker who writes again hears their place in the queue at
+    # most this often; and how often the queue is checked for long waits.
+    hotline_queue_update_minutes: float = 5.0
+    hotline_queue_sweep_seconds: float = 30.0
 
     rasa_url: str = "http://localhost:5005"
 

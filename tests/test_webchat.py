@@ -60,7 +60,7 @@ def test_text_over_the_limit_is_refused(client: TestClient) -> None:
 
 
 def test_body_over_the_size_limit_is_refused_before_parsing(client: TestClient) -> None:
-    body = b'{"sender_id": "w", "text": "' + b"a" * 300_000 + b'"}'
+    body = b'{"sender_id": "w", "text": "' + b"a" * 1_100_000 + b'"}'
     response = client.post(
         "/webchat/messages", content=body, headers={"content-type": "application/json"}
     )
