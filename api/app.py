@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from api import engine_hooks, health
+from api import console, engine_hooks, health
 from api.limits import BodySizeLimit
 from api.settings import Settings, get_settings
 from api.state import open_state
@@ -63,4 +63,5 @@ def create_app(settings: Settings | None = None, *, telegram_polling: bool = Fal
     app.include_router(telegram.router)
     app.include_router(engine_hooks.router)
     app.mount("/chat/static", StaticFiles(directory=webchat.STATIC_DIR), name="chat-static")
+    console.install(app)
     return app

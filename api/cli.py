@@ -17,6 +17,7 @@ from api import keys, schema
 from api.app import create_app
 from api.database import create_engine, create_sessionmaker
 from api.settings import Settings, get_settings
+from api.staff.cli import staff_app
 from api.state import engine_client
 from bot import evaluation
 from bot.attachments import AttachmentStore
@@ -37,6 +38,7 @@ content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 keys_app = typer.Typer(help="Encryption keys for what workers write.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 retention_app = typer.Typer(help="How long workers' data is kept.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 

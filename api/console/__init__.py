@@ -1,0 +1,83 @@
+"""The staff console (`/console`, pages) and the HTTP API under it (`/api`).
+
+`install(app)` mounts both, serves the console's static files and maps the
+console's exceptions (`api.console.errors`) to HTTP answers in one place.
+See README.md in this folder for how the parts fit.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.console import audit_log, auth, staff_admin
+from api.console.errors import ConsoleError, NotSignedIn
+from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render
+
+API_PREFIX = "/api/"
+CONSOLE_PREFIX = "/console/"
+
+OPENAPI_TAGS = [
+    {"name": "staff", "description": "Who is signed in; staff accounts (admins)."},
+    {"name": "cases", "description": "Reports of abuse: list, read, assign, notes, export."},
+    {"name": "audit", "description": "The audit log (admins); read only."},
+]
+
+
+class ApiHeaders:
+    """Adds the console's protective headers to every `/api/` and `/console/` answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith((API_PREFIX, CONSOLE_PREFIX)):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [
+                    (name.lower().encode(), value.encode())
+                    for name, value in SECURITY_HEADERS.items()
+                    if name.lower().encode() not in present
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _console_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ConsoleError)
+    path = request.url.path
+    if path.startswith(CONSOLE_PREFIX):
+        if isinstance(error, NotSignedIn) and request.method == "GET":
+            return RedirectResponse(
+                f"/console/login?{urlencode({'next': request.url.path})}", status_code=303
+            )
+        return render(
+            request,
+            "error.html",
+            caller=None,
+            status_code=error.status_code,
+            message=error.message,
+        )
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotSignedIn) else None
+    return JSONResponse({"detail": error.message}, status_code=error.status_code, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
+    app.add_exception_handler(ConsoleError, _console_error)
+    app.add_middleware(ApiHeaders)
+    for module in (auth, staff_admin, audit_log):
+        for router in module.routers:
+            app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -1,0 +1,57 @@
+"""Rendering console pages: Jinja2 templates (autoescaped) and the headers every page gets.
+
+Pages are rendered on the server and change things through plain forms
+carrying the CSRF token; scripts (static files only, never inline) read the
+token from `<meta name="csrf-token">` for the JSON API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.console.deps import SignedIn
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+STATIC_DIR = Path(__file__).with_name("static")
+
+# No inline script or style anywhere in the console: what a worker wrote can
+# never run even if it slipped past escaping.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    # What staff see is sensitive: not kept in shared or browser caches.
+    "Cache-Control": "no-store",
+}
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    caller: SignedIn | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A console page; `caller` fills the navigation and the CSRF token for forms."""
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"caller": caller, "csrf_token": caller.csrf_token if caller else None, **context},
+        status_code=status_code,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response

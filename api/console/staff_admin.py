@@ -1,0 +1,195 @@
+"""Admins manage staff accounts: add, change role, deactivate, unlock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from api.console.deps import AdminDep
+from api.console.errors import ConsoleError
+from api.console.pages import render
+from api.database import utcnow
+from api.staff import service as staff_service
+from api.staff.models import Role, Staff
+from api.state import StateDep
+
+pages = APIRouter(prefix="/console/staff", include_in_schema=False)
+api = APIRouter(prefix="/api/staff", tags=["staff"])
+
+
+class StaffOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    locked_until: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, staff: Staff) -> StaffOut:
+        return cls(
+            id=staff.id,
+            username=staff.username,
+            display_name=staff.display_name,
+            role=Role(staff.role),
+            active=staff.active,
+            locked_until=staff.locked_until,
+            created_at=staff.created_at,
+        )
+
+
+class NewStaff(BaseModel):
+    username: str = Field(max_length=64)
+    display_name: str = Field(max_length=100)
+    role: Role
+    password: str = Field(max_length=1000)
+
+
+class StaffChange(BaseModel):
+    role: Role | None = None
+    active: bool | None = None
+
+
+@pages.get("", response_class=HTMLResponse)
+async def staff_page(
+    request: Request, state: StateDep, caller: AdminDep, error: str | None = None
+) -> HTMLResponse:
+    async with state.sessions() as session:
+        members = await staff_service.all_staff(session=session)
+    return render(
+        request,
+        "staff.html",
+        caller=caller,
+        members=members,
+        roles=list(Role),
+        now=utcnow(),
+        error=error,
+    )
+
+
+def _back(error: ConsoleError | None = None) -> Response:
+    if error is None:
+        return RedirectResponse("/console/staff", status_code=303)
+    # The message is the service's own wording (no worker data); escaped
+    # again when the page renders it.
+    query = urlencode({"error": error.message})
+    return RedirectResponse(f"/console/staff?{query}", status_code=303)
+
+
+@pages.post("")
+async def add_staff_form(
+    state: StateDep,
+    caller: AdminDep,
+    username: Annotated[str, Form(max_length=64)],
+    display_name: Annotated[str, Form(max_length=100)],
+    role: Annotated[str, Form(max_length=16)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        async with state.sessions() as session:
+            await staff_service.create_staff(
+                session=session,
+                username=username.strip().lower(),
+                display_name=display_name,
+                role=staff_service.parse_role(role),
+                password=password,
+                by_staff_id=caller.id,
+            )
+    except ConsoleError as error:
+        return _back(error)
+    return _back()
+
+
+@pages.post("/{staff_id}/role")
+async def role_form(
+    state: StateDep, caller: AdminDep, staff_id: int, role: Annotated[str, Form(max_length=16)]
+) -> Response:
+    async with state.sessions() as session:
+        await staff_service.set_role(
+            session=session,
+            staff_id=staff_id,
+            role=staff_service.parse_role(role),
+            by_staff_id=caller.id,
+        )
+    return _back()
+
+
+@pages.post("/{staff_id}/active")
+async def active_form(
+    state: StateDep, caller: AdminDep, staff_id: int, active: Annotated[str, Form(max_length=5)]
+) -> Response:
+    try:
+        async with state.sessions() as session:
+            await staff_service.set_active(
+                session=session, staff_id=staff_id, active=active == "true", by_staff_id=caller.id
+            )
+    except ConsoleError as error:
+        return _back(error)
+    return _back()
+
+
+@pages.post("/{staff_id}/unlock")
+async def unlock_form(state: StateDep, caller: AdminDep, staff_id: int) -> Response:
+    async with state.sessions() as session:
+        await staff_service.unlock(session=session, staff_id=staff_id, by_staff_id=caller.id)
+    return _back()
+
+
+@api.get("")
+async def list_staff(state: StateDep, caller: AdminDep) -> list[StaffOut]:
+    """Every staff account (admins)."""
+    async with state.sessions() as session:
+        return [StaffOut.of(staff) for staff in await staff_service.all_staff(session=session)]
+
+
+@api.post("", status_code=201)
+async def add_staff(state: StateDep, caller: AdminDep, new: NewStaff) -> StaffOut:
+    """Add a staff account (admins)."""
+    async with state.sessions() as session:
+        staff = await staff_service.create_staff(
+            session=session,
+            username=new.username,
+            display_name=new.display_name,
+            role=new.role,
+            password=new.password,
+            by_staff_id=caller.id,
+        )
+        return StaffOut.of(staff)
+
+
+@api.patch("/{staff_id}")
+async def change_staff(
+    state: StateDep, caller: AdminDep, staff_id: int, change: StaffChange
+) -> StaffOut:
+    """Change a staff member's role or deactivate/reactivate them (admins)."""
+    async with state.sessions() as session:
+        if change.role is not None:
+            await staff_service.set_role(
+                session=session, staff_id=staff_id, role=change.role, by_staff_id=caller.id
+            )
+        if change.active is not None:
+            await staff_service.set_active(
+                session=session, staff_id=staff_id, active=change.active, by_staff_id=caller.id
+            )
+        staff = await session.get(Staff, staff_id, populate_existing=True)
+        assert staff is not None
+        return StaffOut.of(staff)
+
+
+@api.post("/{staff_id}/unlock")
+async def unlock_staff(state: StateDep, caller: AdminDep, staff_id: int) -> StaffOut:
+    """Lift a lock after failed sign-ins (admins)."""
+    async with state.sessions() as session:
+        await staff_service.unlock(session=session, staff_id=staff_id, by_staff_id=caller.id)
+        staff = await session.get(Staff, staff_id, populate_existing=True)
+        assert staff is not None
+        return StaffOut.of(staff)
+
+
+routers = [pages, api]

@@ -1,0 +1,137 @@
+"""`hotline staff ...`: staff accounts and API tokens from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.console.errors import ConsoleError
+from api.database import create_engine, create_sessionmaker
+from api.settings import get_settings
+from api.staff import service
+from api.staff.models import Role
+
+staff_app = typer.Typer(help="Staff accounts and API tokens.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="read the password from the first line of stdin"),
+]
+
+
+def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    settings = get_settings()
+
+    async def run() -> T:
+        database = create_engine(settings.hotline_database_url, settings.vault())
+        try:
+            async with create_sessionmaker(database)() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ConsoleError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(1) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@staff_app.command("add")
+def staff_add(
+    username: str,
+    role: Annotated[Role, typer.Option("--role", help="agent, supervisor or admin")],
+    name: Annotated[str, typer.Option("--name", help="the name other staff see")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Add a staff member who signs in to the console."""
+    password = _read_password(password_stdin)
+
+    async def add(session: AsyncSession) -> None:
+        await service.create_staff(
+            session=session, username=username, display_name=name, role=role, password=password
+        )
+
+    _in_database(add)
+    typer.echo(f"added {username} ({role.value})")
+
+
+@staff_app.command("passwd")
+def staff_passwd(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Set a staff member's password; their open console sessions end."""
+    password = _read_password(password_stdin)
+
+    async def change(session: AsyncSession) -> None:
+        await service.change_password(session=session, username=username, password=password)
+
+    _in_database(change)
+    typer.echo(f"password changed for {username}")
+
+
+@staff_app.command("token")
+def staff_token(
+    username: str,
+    name: Annotated[str, typer.Argument(help="what the token is for, e.g. the integration")],
+) -> None:
+    """Print a new API token acting as USERNAME. It is shown once and stored only hashed."""
+
+    async def create(session: AsyncSession) -> str:
+        return await service.create_api_token(session=session, username=username, name=name)
+
+    typer.echo(_in_database(create))
+
+
+@staff_app.command("revoke-token")
+def staff_revoke_token(token_id: int) -> None:
+    """Stop an API token from working (see `staff tokens` for ids)."""
+
+    async def revoke(session: AsyncSession) -> None:
+        await service.revoke_api_token(session=session, token_id=token_id)
+
+    _in_database(revoke)
+    typer.echo(f"token {token_id} revoked")
+
+
+@staff_app.command("tokens")
+def staff_tokens(username: str) -> None:
+    """List a staff member's API tokens (ids and names; the tokens themselves are not kept)."""
+
+    async def tokens(session: AsyncSession) -> list[str]:
+        found = await service.api_tokens_of(session=session, username=username)
+        return [
+            f"{token.id}\t{token.name}\t"
+            f"{'revoked' if token.revoked_at else 'active'}\t{token.created_at:%Y-%m-%d}"
+            for token in found
+        ]
+
+    for line in _in_database(tokens):
+        typer.echo(line)
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Every staff member with role and state."""
+
+    async def members(session: AsyncSession) -> list[str]:
+        return [
+            f"{staff.username}\t{staff.role}\t{'active' if staff.active else 'deactivated'}\t"
+            f"{staff.display_name}"
+            for staff in await service.all_staff(session=session)
+        ]
+
+    for line in _in_database(members):
+        typer.echo(line)

@@ -1,0 +1,204 @@
+"""Signing in to the console: sessions, cookies, CSRF, lockout, limits per address, tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.app import create_app
+from api.database import sync_url
+from api.settings import Settings
+from api.staff import service
+from api.staff.models import Role
+from tests.console.helpers import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
+
+
+def test_staff_sign_in_and_out(client: TestClient) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    assert client.get("/api/me").status_code == 401
+    page = client.get("/console/audit", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/console/login")
+
+    signed = sign_in(client, "mya")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/console/cases"
+    me = client.get("/api/me").json()
+    assert me["username"] == "mya" and me["role"] == "agent" and not me["by_api_token"]
+
+    out = client.post(
+        "/console/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    assert client.get("/api/me").status_code == 401
+
+
+def test_the_ended_session_cookie_no_longer_works(client: TestClient) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    sign_in(client, "mya")
+    cookie = client.cookies.get("hotline_console")
+    assert cookie
+    client.post("/console/logout", data={"csrf_token": csrf_of(client)})
+    client.cookies.set("hotline_console", cookie)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_session_cookie_flags_in_development(client: TestClient) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    set_cookie = sign_in(client, "mya").headers["set-cookie"]
+    assert "hotline_console=" in set_cookie
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=strict" in set_cookie or "SameSite=Strict" in set_cookie
+    assert "Secure" not in set_cookie
+
+
+def test_session_cookie_is_secure_in_production(settings: Settings) -> None:
+    production = settings.model_copy(update={"hotline_environment": "production"})
+    with TestClient(create_app(production), base_url="https://testserver") as client:
+        add_staff(client, "mya", Role.AGENT)
+        set_cookie = sign_in(client, "mya").headers["set-cookie"]
+        assert "HttpOnly" in set_cookie
+        assert "Secure" in set_cookie
+        assert "samesite=strict" in set_cookie.lower()
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(
+    client: TestClient,
+) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    wrong_password = sign_in(client, "mya", "not the password")
+    unknown_user = sign_in(client, "nobody", PASSWORD)
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert "hotline_console" not in client.cookies
+    assert "Wrong username or password" in wrong_password.text
+
+
+def test_wrong_passwords_lock_the_account_even_against_the_right_one(
+    client: TestClient, settings: Settings
+) -> None:
+    staff_id = add_staff(client, "mya", Role.AGENT)
+    for _ in range(settings.hotline_login_lock_after):
+        assert sign_in(client, "mya", "guess guess guess").status_code == 401
+    locked = sign_in(client, "mya", PASSWORD)
+    assert locked.status_code == 401
+    assert "hotline_console" not in client.cookies
+
+    async def unlock() -> None:
+        async with state_of(client).sessions() as session:
+            await service.unlock(session=session, staff_id=staff_id, by_staff_id=None)
+
+    client.portal.call(unlock)
+    assert sign_in(client, "mya", PASSWORD).status_code == 303
+
+
+def test_a_lock_runs_out(settings: Settings) -> None:
+    quick = settings.model_copy(update={"hotline_login_lock_minutes": 0.0})
+    with TestClient(create_app(quick)) as client:
+        add_staff(client, "mya", Role.AGENT)
+        for _ in range(quick.hotline_login_lock_after):
+            sign_in(client, "mya", "guess guess guess")
+        # A lock of zero minutes has already run out.
+        assert sign_in(client, "mya", PASSWORD).status_code == 303
+
+
+def test_one_address_is_stopped_after_too_many_failures(settings: Settings) -> None:
+    strict = settings.model_copy(update={"hotline_login_address_limit": 3})
+    with TestClient(create_app(strict)) as client:
+        add_staff(client, "mya", Role.AGENT)
+        # Different usernames, so no account lock is involved.
+        for name in ("a1", "a2", "a3"):
+            assert sign_in(client, name, "whatever123").status_code == 401
+        stopped = sign_in(client, "mya", PASSWORD)
+        assert stopped.status_code == 429
+        assert "hotline_console" not in client.cookies
+
+
+def test_a_login_form_from_another_site_is_refused(client: TestClient) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    forged = client.post(
+        "/console/login",
+        data={"username": "mya", "password": PASSWORD, "login_token": "made-up"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    assert "hotline_console" not in client.cookies
+
+
+def test_changes_without_the_csrf_token_are_refused(client: TestClient) -> None:
+    add_staff(client, "ada", Role.ADMIN)
+    sign_in(client, "ada")
+    new = {"username": "kim", "display_name": "Kim", "role": "agent", "password": PASSWORD}
+    refused = client.post("/api/staff", json=new)
+    assert refused.status_code == 403
+    wrong = client.post("/api/staff", json=new, headers={"X-CSRF-Token": "not-it"})
+    assert wrong.status_code == 403
+    form = client.post("/console/logout", data={"csrf_token": "not-it"}, follow_redirects=False)
+    assert form.status_code == 403
+    assert client.get("/api/me").status_code == 200
+
+    accepted = client.post("/api/staff", json=new, headers={"X-CSRF-Token": csrf_of(client)})
+    assert accepted.status_code == 201
+    assert accepted.json()["username"] == "kim"
+
+
+def test_console_pages_forbid_inline_scripts(client: TestClient) -> None:
+    page = client.get("/console/login")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in page.text
+
+
+def test_an_api_token_works_until_revoked(client: TestClient) -> None:
+    add_staff(client, "bot-sync", Role.SUPERVISOR)
+
+    async def issue() -> str:
+        async with state_of(client).sessions() as session:
+            return await service.create_api_token(
+                session=session, username="bot-sync", name="referral partner"
+            )
+
+    token = client.portal.call(issue)
+    headers = {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["username"] == "bot-sync" and me.json()["by_api_token"]
+    # Integrations need no CSRF token: a bearer token is never sent by a browser on its own.
+    assert client.get("/api/staff", headers=headers).status_code == 403  # supervisor, not admin
+
+    async def revoke() -> None:
+        async with state_of(client).sessions() as session:
+            (issued,) = await service.api_tokens_of(session=session, username="bot-sync")
+            await service.revoke_api_token(session=session, token_id=issued.id)
+
+    client.portal.call(revoke)
+    assert client.get("/api/me", headers=headers).status_code == 401
+    assert client.get("/api/me", headers={"Authorization": "Bearer hlt_made_up"}).status_code == 401
+
+
+def test_only_hashes_of_secrets_are_stored(client: TestClient, database_url: str) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    sign_in(client, "mya")
+    cookie = client.cookies.get("hotline_console")
+    assert cookie
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            password_hash = connection.execute(text("SELECT password_hash FROM staff")).scalar_one()
+            token_hash = connection.execute(
+                text("SELECT token_hash FROM staff_sessions")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert password_hash.startswith("$argon2id$")
+    assert PASSWORD not in password_hash
+    assert token_hash != cookie and token_hash == service.secret_hash(cookie)
+
+
+def test_the_login_page_sends_a_fresh_form_token(client: TestClient, tmp_path: Path) -> None:
+    first = hidden(client.get("/console/login").text, "login_token")
+    second = hidden(client.get("/console/login").text, "login_token")
+    assert first != second
