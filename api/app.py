@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, telegram_polling: bool = Fal
             except (OperationalError, DBAPIError, OSError) as error:
                 logger.error("recovery postponed, database unavailable: %s", type(error).__name__)
             state.deliveries.start()
+            state.handoff.start()
             state.keeping.start()
             polling = telegram_polling and state.channels.telegram is not None
             if polling:

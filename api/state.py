@@ -125,7 +125,9 @@ async def open_state(
     engine = engine_client(settings)
     channels = await _open_channels(settings, telegram_polling=telegram_polling)
     attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
-    handoff = Handoff(sessions=sessions, events=HandoffEvents())
+    handoff = Handoff(
+        sessions=sessions, events=HandoffEvents(), texts=texts, engine=engine, settings=settings
+    )
     actions = ActionExecutor()
     context = ActionContext(sessions=sessions, settings=settings, handoff=handoff)
     for action in build_actions(context):
@@ -158,6 +160,9 @@ async def open_state(
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
     )
     hotline.on_urgent_reply = outbox.deliver
+    hotline.handoff = handoff
+    handoff.connect(deliveries.submit)
+    outbox.on_failed = handoff.delivery_failed
     state = AppState(
         settings=settings,
         database=database,
@@ -179,6 +184,7 @@ async def open_state(
         yield state
     finally:
         await state.keeping.close()
+        await handoff.close_background()
         await deliveries.close()
         await _close_channels(channels)
         await engine.close()

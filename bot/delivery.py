@@ -66,6 +66,8 @@ class Outbox:
         self._adapters = adapters
         self._policy = policy
         self._sleep = sleep
+        # Told when a reply is given up on, so staff see it at once.
+        self.on_failed: Callable[..., None] | None = None
 
     async def deliver(self, conversation_id: int) -> None:
         """Send every queued reply of one conversation, in order."""
@@ -115,7 +117,9 @@ class Outbox:
                 await self._mark(sent.id, MessageStatus.SENT)
             pending = pending[carried:]
         for outbound in pending:
-            await self._push(adapter, worker.channel_user_id, outbound)
+            pushed = await self._push(adapter, worker.channel_user_id, outbound)
+            if not pushed and self.on_failed is not None:
+                self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
 
     async def _take_reply_token(self, session: AsyncSession, conversation_id: int) -> str | None:
         """The oldest unused reply token that is still fresh; each is used once.
@@ -141,7 +145,8 @@ class Outbox:
 
     async def _push(
         self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage
-    ) -> None:
+    ) -> bool:
+        """Push until the platform accepts (True) or the reply is given up on (False)."""
         attempt = 0
         while True:
             attempt += 1
@@ -157,11 +162,11 @@ class Outbox:
                 )
                 if final:
                     logger.error("message %s failed after %s attempts", message.id, attempt)
-                    return
+                    return False
                 await self._sleep(self._policy.delay(attempt, error.retry_after))
             else:
                 await self._mark(message.id, MessageStatus.SENT, attempts=attempt)
-                return
+                return True
 
     async def _mark(
         self,

@@ -44,6 +44,7 @@ from bot.conversations.models import (
 )
 from bot.danger import DangerWords
 from bot.engine import EngineClient, EngineUnavailable
+from bot.handoff.service import Handoff
 from bot.language import detect_by_script
 from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
@@ -122,6 +123,9 @@ class Hotline:
         self._danger = danger
         # Set by the background deliveries: sends urgent replies at once.
         self.on_urgent_reply: Callable[[int], Awaitable[None]] | None = None
+        # Set by the app: the staff queue, told of messages while staff own
+        # a conversation.
+        self.handoff: Handoff | None = None
         self._attachments = attachments
         self._adapters = adapters
         self._settings = settings
@@ -195,9 +199,20 @@ class Hotline:
                 await self.on_urgent_reply(turn.conversation_id)
         if turn.owner != Owner.BOT:
             # Staff own the conversation (or it waits for them): the message
-            # is kept for them and the bot stays silent.
-            await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
-            return urgent
+            # is kept for them and the bot stays silent. A photo or voice
+            # note is fetched now, as LINE keeps it only for a while; a
+            # waiting worker hears where they stand (not on every message).
+            if first_time and turn.kind in MEDIA_KINDS:
+                await self._keep_media(turn)
+            waiting = await self._waiting_news(turn)
+            await self._finish(turn, waiting, MessageStatus.FOR_STAFF, delivered=delivered)
+            if self.handoff is not None:
+                self.handoff.worker_wrote(
+                    conversation_id=turn.conversation_id,
+                    message_id=turn.message_id,
+                    kind=turn.kind,
+                )
+            return urgent + waiting
         if turn.kind in ENGINE_KINDS and await self._flooding(turn):
             slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
             await self._finish(turn, slow_down, MessageStatus.RATE_LIMITED, delivered=delivered)
@@ -205,6 +220,8 @@ class Hotline:
         replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
         replies = [r for r in replies if all(r.text != u.text for u in urgent)]
+        # This turn may have queued the worker for staff: tell them their place.
+        replies += await self._waiting_news(turn)
         await self._finish(turn, replies, status, delivered=delivered)
         return urgent + replies
 
@@ -246,6 +263,13 @@ class Hotline:
                 )
             )
         return True
+
+    async def _waiting_news(self, turn: Turn) -> list[Reply]:
+        if self.handoff is None:
+            return []
+        return await self.handoff.waiting_news(
+            conversation_id=turn.conversation_id, language=turn.language
+        )
 
     def _slow_down(self, turn: Turn) -> Reply:
         return Reply(text=self._texts.get(turn.language, SLOW_DOWN), tag=SLOW_DOWN)

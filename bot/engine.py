@@ -53,6 +53,31 @@ class EngineClient:
         """Add events to a conversation's tracker (e.g. to end a form after a handoff)."""
         await self._tracker_call("POST", sender_id, events)
 
+    async def intents(self, *, sender_id: str) -> list[str]:
+        """The intents the engine recognised in a conversation so far, oldest first."""
+        params = {"token": self._token} if self._token else {}
+        try:
+            response = await self._client.get(
+                f"/conversations/{sender_id}/tracker",
+                params={**params, "include_events": "ALL"},
+                timeout=5.0,
+            )
+        except httpx.HTTPError as error:
+            raise EngineUnavailable(type(error).__name__) from error
+        if response.status_code != 200:
+            raise EngineUnavailable(f"status {response.status_code}")
+        try:
+            events = response.json().get("events") or []
+        except (ValueError, AttributeError) as error:
+            raise EngineUnavailable("unexpected answer") from error
+        found = []
+        for event in events:
+            if isinstance(event, dict) and event.get("event") == "user":
+                intent = (event.get("parse_data") or {}).get("intent") or {}
+                if isinstance(intent, dict) and intent.get("name"):
+                    found.append(str(intent["name"]))
+        return found
+
     async def forget(self, *, sender_id: str) -> None:
         """Empty a conversation's tracker: the worker's words leave the engine too."""
         await self._tracker_call("PUT", sender_id, [])

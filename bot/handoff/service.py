@@ -2,31 +2,89 @@
 
 `Handoff` owns the unit of work: each method commits, then tells the open
 consoles. Ownership moves bot -> queued -> staff -> bot; while it is not the
-bot's, the engine is not asked anything about the conversation.
+bot's, the engine is not asked anything about the conversation. Every look
+at or change of a conversation by staff goes into the audit log in the same
+transaction as the change itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
+from api.settings import Settings
+from api.staff import audit
+from api.staff.models import Staff
+from bot.cases.models import Note
 from bot.conversations import service as conversations
 from bot.conversations.models import (
     ESCALATION_PRIORITY,
     Conversation,
+    Direction,
     EscalationReason,
+    Message,
+    MessageKind,
+    MessageStatus,
     Owner,
 )
+from bot.engine import EngineClient, EngineUnavailable
+from bot.handoff import queue
+from bot.handoff.canned import CannedTopic, canned_replies, is_canned
+from bot.handoff.errors import (
+    AlreadyClaimed,
+    EmptyMessage,
+    NotWithStaff,
+    NotYours,
+    UnknownCannedReply,
+    UnknownConversation,
+    UnknownStaff,
+)
 from bot.handoff.events import HandoffEvents
+from bot.handoff.hours import BusinessHours
+from bot.handoff.models import HandoffRecord, Outcome
+from bot.handoff.queue import ConversationView, QueueItem
+from bot.responses import Reply
+from bot.texts import Texts
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["Escalation", "Handoff", "UnknownConversation", "queue_up"]
 
-class UnknownConversation(LookupError):
-    pass
+# Outbound messages that tell a waiting worker where they stand carry this
+# tag, so the hotline can see when it last told them without reading texts.
+WAITING_TAG = "handoff.waiting"
+# What each outcome tells the worker when staff close the conversation.
+CLOSING_TEXT = {
+    Outcome.RESOLVED: "handoff.closed",
+    Outcome.CASE_OPENED: "handoff.closed",
+    Outcome.NOT_NEEDED: "handoff.closed",
+    Outcome.REFERRED: "handoff.closed_referred",
+    Outcome.NO_RESPONSE: "handoff.closed_no_response",
+}
+# What the engine is told when a conversation returns to it. The human
+# stretch happened outside the engine, so a question it asked before (a
+# report form's next slot) must not swallow the worker's next message as
+# its answer: the active form is ended and no slot is awaited. The slots
+# already filled are kept, so a report the worker started resumes where it
+# stopped if they go back to it.
+BACK_TO_BOT_EVENTS = [
+    {"event": "active_loop", "name": None},
+    {"event": "slot", "name": "requested_slot", "value": None},
+]
+# The engine's view of a conversation (its intents) is asked for at most
+# this often per conversation, since every console refresh reads the queue.
+INTENTS_FRESH_SECONDS = 20.0
+
+Deliver = Callable[[str, str, int], None]
 
 
 @dataclass(frozen=True)
@@ -62,10 +120,29 @@ def queue_up(conversation: Conversation, reason: EscalationReason) -> bool:
 
 class Handoff:
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], events: HandoffEvents
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        events: HandoffEvents,
+        texts: Texts,
+        engine: EngineClient,
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
         self.events = events
+        self._texts = texts
+        self._engine = engine
+        self._settings = settings
+        self.hours = BusinessHours.parse(settings.hotline_business_hours, settings.hotline_timezone)
+        # Set once the outbox runs: hands a stored reply to its channel.
+        self._deliver: Deliver | None = None
+        self._intents: dict[str, tuple[float, list[str] | None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def connect(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    # -- the worker's side -------------------------------------------------
 
     async def escalate(self, *, public_id: str, reason: EscalationReason) -> Escalation:
         """Queue the engine's conversation `public_id` for staff."""
@@ -76,6 +153,14 @@ class Handoff:
             if conversation is None:
                 raise UnknownConversation(public_id)
             newly = queue_up(conversation, reason)
+            if newly:
+                session.add(
+                    HandoffRecord(
+                        conversation_id=conversation.id,
+                        reason=reason.value,
+                        escalated_at=conversation.escalated_at,
+                    )
+                )
             escalation = Escalation(
                 conversation_id=conversation.id,
                 reason=EscalationReason(conversation.escalation_reason or reason.value),
@@ -96,3 +181,504 @@ class Handoff:
             emergency=escalation.reason is EscalationReason.EMERGENCY,
         )
         return escalation
+
+    async def waiting_news(self, *, conversation_id: int, language: str) -> list[Reply]:
+        """What a waiting worker should hear now: their place and the wait, or nothing.
+
+        Said once as soon as they are queued, then at most every few minutes
+        when they write again, so a worker who keeps writing is not flooded.
+        """
+        async with self._sessions() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None or conversation.owner != Owner.QUEUED:
+                return []
+            told = await queue.last_told_waiting(
+                session=session, conversation_id=conversation_id, tag=WAITING_TAG
+            )
+            every = timedelta(minutes=self._settings.hotline_queue_update_minutes)
+            since = max(conversation.escalated_at or utcnow(), utcnow() - every)
+            if told is not None and told >= since:
+                return []
+            return [await self._where_you_stand(session, conversation, language)]
+
+    async def _where_you_stand(
+        self, session: AsyncSession, conversation: Conversation, language: str
+    ) -> Reply:
+        if not self.hours.open_at(utcnow()):
+            return Reply(text=self._texts.get(language, "handoff.after_hours"), tag=WAITING_TAG)
+        place = await queue.position(session=session, conversation=conversation)
+        typical = await queue.typical_wait(session=session)
+        if typical is None:
+            text = self._texts.get(language, "handoff.waiting", position=str(place))
+        else:
+            # Crude but honest: each worker ahead takes about a typical wait.
+            # Rounded up to 5 minutes, since a precise figure would promise too much.
+            minutes = max(5, 5 * math.ceil(typical.total_seconds() * place / 300))
+            text = self._texts.get(
+                language, "handoff.waiting_estimate", position=str(place), minutes=str(minutes)
+            )
+        return Reply(text=text, tag=WAITING_TAG)
+
+    def worker_wrote(self, *, conversation_id: int, message_id: int, kind: MessageKind) -> None:
+        """A message for staff arrived: open consoles fetch it."""
+        self.events.publish(
+            "message",
+            conversation_id=conversation_id,
+            message_id=message_id,
+            direction=Direction.INBOUND.value,
+            message_kind=kind.value,
+        )
+
+    # -- the staff's side ----------------------------------------------------
+
+    async def queue_for(self, *, staff: Staff) -> list[QueueItem]:
+        async with self._sessions.begin() as session:
+            rows = await queue.visible_conversations(session=session, staff=staff)
+            items = [
+                await queue.item_of(
+                    session=session,
+                    conversation=row,
+                    default_language=self._settings.hotline_default_language,
+                )
+                for row in rows
+            ]
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="queue.view",
+                object_type="queue",
+                object_id=None,
+                detail={"conversations": [item.conversation_id for item in items]},
+            )
+        summaries = await asyncio.gather(*(self._engine_intents(i.public_id) for i in items))
+        for item, intents in zip(items, summaries, strict=True):
+            item.intents = intents
+        return items
+
+    async def conversation_for(
+        self, *, staff: Staff, conversation_id: int, limit: int = 200
+    ) -> ConversationView:
+        async with self._sessions.begin() as session:
+            conversation = await self._visible(session, staff, conversation_id)
+            view = ConversationView(
+                item=await queue.item_of(
+                    session=session,
+                    conversation=conversation,
+                    default_language=self._settings.hotline_default_language,
+                ),
+                messages=await queue.messages_of(
+                    session=session, conversation_id=conversation_id, limit=limit
+                ),
+                notes=await queue.notes_of(session=session, conversation_id=conversation_id),
+                location=conversation.location,
+            )
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.view",
+                object_type="conversation",
+                object_id=str(conversation_id),
+            )
+        view.item.intents = await self._engine_intents(view.item.public_id)
+        return view
+
+    async def message_for(
+        self, *, staff: Staff, conversation_id: int, message_id: int
+    ) -> queue.MessageView:
+        """One message, for a console that was told it arrived."""
+        async with self._sessions.begin() as session:
+            await self._visible(session, staff, conversation_id)
+            message = await session.get(Message, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                raise UnknownConversation(str(conversation_id))
+            view = await queue.message_view(session=session, message_id=message_id)
+            assert view is not None
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.view_message",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"message_id": message_id},
+            )
+            return view
+
+    async def claim(self, *, staff: Staff, conversation_id: int) -> None:
+        """Take a waiting conversation; exactly one staff member wins a race.
+
+        One conditional UPDATE decides: whoever's statement changes the row
+        has it, and everyone else learns who does.
+        """
+        async with self._sessions.begin() as session:
+            now = utcnow()
+            result = await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.owner == Owner.QUEUED.value)
+                .values(owner=Owner.STAFF.value, claimed_by=staff.id, claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                conversation = await session.get(Conversation, conversation_id)
+                if conversation is None:
+                    raise UnknownConversation(str(conversation_id))
+                if conversation.owner == Owner.STAFF and conversation.claimed_by is not None:
+                    holder = await session.get(Staff, conversation.claimed_by)
+                    raise AlreadyClaimed(holder.display_name if holder else None)
+                raise NotWithStaff()
+            record = await queue.open_record(session=session, conversation_id=conversation_id)
+            if record is not None and record.first_claimed_at is None:
+                record.first_claimed_at = now
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.claim",
+                object_type="conversation",
+                object_id=str(conversation_id),
+            )
+        logger.info("conversation %s claimed by staff %s", conversation_id, staff.id)
+        self.events.publish("claimed", conversation_id=conversation_id, staff_id=staff.id)
+
+    async def reply(self, *, staff: Staff, conversation_id: int, text: str) -> int:
+        """Send the staff member's own words to the worker, as written."""
+        if not text.strip():
+            raise EmptyMessage()
+        return await self._send(staff, conversation_id, text=text.strip(), canned=None)
+
+    async def reply_canned(self, *, staff: Staff, conversation_id: int, canned_id: str) -> int:
+        """Send a ready-made reply, in the worker's language."""
+        if not is_canned(canned_id) or canned_id not in self._texts.message_ids():
+            raise UnknownCannedReply()
+        return await self._send(staff, conversation_id, text=None, canned=canned_id)
+
+    async def _send(
+        self, staff: Staff, conversation_id: int, *, text: str | None, canned: str | None
+    ) -> int:
+        async with self._sessions.begin() as session:
+            conversation = await self._held_by(session, staff, conversation_id)
+            worker = await conversations.worker_of(session=session, conversation=conversation)
+            language = conversations.language_of(
+                worker, default=self._settings.hotline_default_language
+            )
+            if canned is not None:
+                text = self._texts.get(language, canned)
+            assert text is not None
+            message = conversations.add_message(
+                session=session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.QUEUED,
+                text=text,
+                payload=canned,
+                language=language,
+                retry_key=str(uuid.uuid4()),
+            )
+            message.staff_id = staff.id
+            await session.flush()
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.reply",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"message_id": message.id, "canned": canned},
+            )
+            message_id, recipient = message.id, (conversation.channel, worker.channel_user_id)
+        self.events.publish(
+            "message",
+            conversation_id=conversation_id,
+            message_id=message_id,
+            direction=Direction.OUTBOUND.value,
+            message_kind=MessageKind.TEXT.value,
+        )
+        self._hand_over(recipient, message_id)
+        return message_id
+
+    async def note(self, *, staff: Staff, conversation_id: int, text: str) -> int:
+        """An internal note: kept with the conversation, never sent."""
+        if not text.strip():
+            raise EmptyMessage()
+        async with self._sessions.begin() as session:
+            await self._visible(session, staff, conversation_id)
+            note = Note(conversation_id=conversation_id, staff_id=staff.id, text=text.strip())
+            session.add(note)
+            await session.flush()
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.note",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"note_id": note.id},
+            )
+            note_id = note.id
+        self.events.publish("note", conversation_id=conversation_id, note_id=note_id)
+        return note_id
+
+    async def transfer(
+        self, *, staff: Staff, conversation_id: int, to_staff_id: int | None
+    ) -> None:
+        """Hand the conversation to another staff member, or (None) back to the queue.
+
+        Back in the queue the worker keeps their place: the time they first
+        waited still counts.
+        """
+        async with self._sessions.begin() as session:
+            conversation = await self._held_by(session, staff, conversation_id)
+            if to_staff_id is None:
+                conversation.owner = Owner.QUEUED.value
+                conversation.claimed_by = None
+                conversation.claimed_at = None
+            else:
+                target = await session.get(Staff, to_staff_id)
+                if target is None or not target.active:
+                    raise UnknownStaff()
+                conversation.claimed_by = target.id
+                conversation.claimed_at = utcnow()
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.transfer",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"to_staff_id": to_staff_id},
+            )
+        if to_staff_id is None:
+            self.events.publish("queued", conversation_id=conversation_id, returned=True)
+        else:
+            self.events.publish("claimed", conversation_id=conversation_id, staff_id=to_staff_id)
+
+    async def close(self, *, staff: Staff, conversation_id: int, outcome: Outcome) -> None:
+        """End the human stretch: the worker is told, the bot answers again."""
+        async with self._sessions() as session:
+            conversation = await self._held_by(session, staff, conversation_id, waiting_ok=True)
+            public_id = conversation.public_id
+        await self._tell_engine(public_id)
+        async with self._sessions.begin() as session:
+            conversation = await self._held_by(session, staff, conversation_id, waiting_ok=True)
+            worker = await conversations.worker_of(session=session, conversation=conversation)
+            language = conversations.language_of(
+                worker, default=self._settings.hotline_default_language
+            )
+            record = await queue.open_record(session=session, conversation_id=conversation_id)
+            if record is not None:
+                record.closed_at = utcnow()
+                record.closed_by = staff.id
+                record.outcome = outcome.value
+            conversation.owner = Owner.BOT.value
+            conversation.claimed_by = None
+            conversation.claimed_at = None
+            conversation.escalation_reason = None
+            conversation.escalated_at = None
+            conversation.priority = 0
+            conversation.overdue_alerted_at = None
+            message = conversations.add_message(
+                session=session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.QUEUED,
+                text=self._texts.get(language, CLOSING_TEXT[outcome]),
+                payload=CLOSING_TEXT[outcome],
+                language=language,
+                retry_key=str(uuid.uuid4()),
+            )
+            message.staff_id = staff.id
+            await session.flush()
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.close",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"outcome": outcome.value},
+            )
+            message_id, recipient = message.id, (conversation.channel, worker.channel_user_id)
+        logger.info("conversation %s closed (%s)", conversation_id, outcome.value)
+        self.events.publish("closed", conversation_id=conversation_id, outcome=outcome.value)
+        self._hand_over(recipient, message_id)
+
+    async def retry(self, *, staff: Staff, conversation_id: int, message_id: int) -> None:
+        """Send a reply the channel refused again (its retry key kept: no doubles)."""
+        async with self._sessions.begin() as session:
+            conversation = await self._visible(session, staff, conversation_id)
+            message = await session.get(Message, message_id)
+            if (
+                message is None
+                or message.conversation_id != conversation_id
+                or message.direction != Direction.OUTBOUND
+                or message.status != MessageStatus.FAILED
+            ):
+                raise UnknownConversation(str(conversation_id))
+            message.status = MessageStatus.QUEUED.value
+            message.attempts = 0
+            message.last_error = None
+            worker = await conversations.worker_of(session=session, conversation=conversation)
+            await audit.record(
+                session=session,
+                staff_id=staff.id,
+                action="conversation.retry",
+                object_type="conversation",
+                object_id=str(conversation_id),
+                detail={"message_id": message_id},
+            )
+            recipient = (conversation.channel, worker.channel_user_id)
+        self.events.publish("retried", conversation_id=conversation_id, message_id=message_id)
+        self._hand_over(recipient, message_id)
+
+    def canned(self, *, language: str) -> list[CannedTopic]:
+        return canned_replies(self._texts, language=language)
+
+    def delivery_failed(self, *, conversation_id: int, message_id: int) -> None:
+        self.events.publish("failed", conversation_id=conversation_id, message_id=message_id)
+
+    # -- waiting too long ------------------------------------------------------
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="handoff-overdue")
+
+    async def close_background(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.hotline_queue_sweep_seconds)
+            try:
+                await self.alert_overdue()
+            except Exception:
+                logger.exception("queue sweep failed")
+
+    async def alert_overdue(self) -> list[int]:
+        """Alert supervisors about workers nobody claimed in time, and tell the workers.
+
+        Once per wait: `overdue_alerted_at` is set by a conditional UPDATE, so
+        two app processes sweeping at once alert once.
+        """
+        limit = utcnow() - timedelta(minutes=self._settings.hotline_queue_alert_minutes)
+        async with self._sessions() as session:
+            due = list(
+                (
+                    await session.execute(
+                        select(Conversation.id).where(
+                            Conversation.owner == Owner.QUEUED.value,
+                            Conversation.overdue_alerted_at.is_(None),
+                            Conversation.escalated_at <= limit,
+                        )
+                    )
+                ).scalars()
+            )
+        alerted = []
+        for conversation_id in due:
+            outcome = await self._alert(conversation_id)
+            if outcome is not None:
+                alerted.append(conversation_id)
+                self.events.publish(
+                    "overdue", conversation_id=conversation_id, emergency=outcome[2]
+                )
+                self._hand_over(outcome[0], outcome[1])
+        return alerted
+
+    async def _alert(self, conversation_id: int) -> tuple[tuple[str, str], int, bool] | None:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conversation_id,
+                    Conversation.owner == Owner.QUEUED.value,
+                    Conversation.overdue_alerted_at.is_(None),
+                )
+                .values(overdue_alerted_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            worker = await conversations.worker_of(session=session, conversation=conversation)
+            language = conversations.language_of(
+                worker, default=self._settings.hotline_default_language
+            )
+            text_id = "handoff.overdue" if self.hours.open_at(utcnow()) else "handoff.after_hours"
+            message = conversations.add_message(
+                session=session,
+                conversation=conversation,
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.QUEUED,
+                text=self._texts.get(language, text_id),
+                payload=WAITING_TAG,
+                language=language,
+                retry_key=str(uuid.uuid4()),
+            )
+            await session.flush()
+            await audit.record(
+                session=session,
+                staff_id=None,
+                action="queue.overdue_alert",
+                object_type="conversation",
+                object_id=str(conversation_id),
+            )
+            emergency = conversation.escalation_reason == EscalationReason.EMERGENCY
+            logger.warning("conversation %s waited too long for staff", conversation_id)
+            return (conversation.channel, worker.channel_user_id), message.id, emergency
+
+    # -- helpers ----------------------------------------------------------------
+
+    async def _visible(
+        self, session: AsyncSession, staff: Staff, conversation_id: int
+    ) -> Conversation:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise UnknownConversation(str(conversation_id))
+        if not queue.may_see(staff, conversation):
+            # An agent must not learn that someone else's conversation exists.
+            raise UnknownConversation(str(conversation_id))
+        return conversation
+
+    async def _held_by(
+        self,
+        session: AsyncSession,
+        staff: Staff,
+        conversation_id: int,
+        *,
+        waiting_ok: bool = False,
+    ) -> Conversation:
+        """The conversation, if this staff member (or a supervisor) may act on it now."""
+        conversation = await self._visible(session, staff, conversation_id)
+        if conversation.owner == Owner.BOT or (
+            conversation.owner == Owner.QUEUED and not waiting_ok
+        ):
+            raise NotWithStaff()
+        if conversation.owner == Owner.QUEUED and not queue.sees_everything(staff):
+            # Closing straight from the queue (spam, a worker who is fine)
+            # is for supervisors.
+            raise NotYours()
+        if conversation.claimed_by not in (staff.id, None) and not queue.sees_everything(staff):
+            raise NotYours()
+        return conversation
+
+    def _hand_over(self, recipient: tuple[str, str], message_id: int) -> None:
+        if self._deliver is not None:
+            self._deliver(recipient[0], recipient[1], message_id)
+
+    async def _tell_engine(self, public_id: str) -> None:
+        try:
+            await self._engine.append_events(sender_id=public_id, events=BACK_TO_BOT_EVENTS)
+        except EngineUnavailable as error:
+            # The app's ownership, not the engine's state, decides who answers;
+            # at worst the engine's next answer continues its old question.
+            logger.warning("engine not told that conversation %s is back: %s", public_id, error)
+        self._intents.pop(public_id, None)
+
+    async def _engine_intents(self, public_id: str) -> list[str] | None:
+        now = asyncio.get_running_loop().time()
+        cached = self._intents.get(public_id)
+        if cached is not None and now - cached[0] < INTENTS_FRESH_SECONDS:
+            return cached[1]
+        try:
+            intents: list[str] | None = await self._engine.intents(sender_id=public_id)
+        except EngineUnavailable:
+            intents = None
+        if len(self._intents) > 1000:
+            self._intents.clear()
+        self._intents[public_id] = (now, intents)
+        return intents

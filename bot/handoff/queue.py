@@ -1,0 +1,358 @@
+"""Reading the staff queue: who waits, in what order, and what staff see of each.
+
+Functions take the session as a keyword and never commit; `Handoff` owns
+the unit of work. What they return is plain data for the console, with
+the worker's words decrypted for staff who may see them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.database import utcnow
+from api.staff.models import Role, Staff
+from bot.cases.models import Case, Note
+from bot.conversations.models import (
+    Attachment,
+    Conversation,
+    Direction,
+    EscalationReason,
+    Message,
+    MessageStatus,
+    Owner,
+    Worker,
+)
+from bot.handoff.models import HandoffRecord
+from bot.language import effective_language
+
+# How many recent claims the wait estimate learns from, and how far back.
+RECENT_CLAIMS = 20
+RECENT_CLAIMS_WINDOW = timedelta(days=14)
+LAST_MESSAGES = 3
+
+
+def sees_everything(staff: Staff) -> bool:
+    return staff.role in (Role.SUPERVISOR.value, Role.ADMIN.value)
+
+
+def may_see(staff: Staff, conversation: Conversation) -> bool:
+    """Agents see the queue and their own conversations; supervisors see all."""
+    if sees_everything(staff):
+        return True
+    return conversation.owner == Owner.QUEUED or conversation.claimed_by == staff.id
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: int
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    direction: str
+    kind: str
+    text: str
+    status: str
+    created_at: datetime
+    staff_name: str | None
+    last_error: str | None
+    attachments: list[AttachmentView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    reference: str | None
+    kind: str
+    status: str
+    province: str | None
+    in_danger: bool
+    indicators: list[str]
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: int
+    text: str
+    staff_name: str | None
+    created_at: datetime
+
+
+@dataclass
+class QueueItem:
+    conversation_id: int
+    public_id: str
+    owner: str
+    language: str
+    channel: str
+    reason: str | None
+    priority: int
+    emergency: bool
+    escalated_at: datetime | None
+    claimed_by: int | None
+    claimed_by_name: str | None
+    overdue: bool
+    failed_messages: int
+    case: CaseView | None
+    last_messages: list[MessageView]
+    # Filled from the engine when it answers; None when it could not be asked.
+    intents: list[str] | None = None
+
+
+@dataclass
+class ConversationView:
+    item: QueueItem
+    messages: list[MessageView]
+    notes: list[NoteView]
+    location: dict[str, Any] | None
+
+
+def _order() -> Sequence[Any]:
+    # Most urgent first, then whoever has waited longest.
+    return (Conversation.priority.desc(), Conversation.escalated_at, Conversation.id)
+
+
+async def visible_conversations(*, session: AsyncSession, staff: Staff) -> list[Conversation]:
+    """The waiting conversations in queue order, then those with staff (theirs, or all)."""
+    waiting = (
+        await session.execute(
+            select(Conversation).where(Conversation.owner == Owner.QUEUED.value).order_by(*_order())
+        )
+    ).scalars()
+    with_staff = select(Conversation).where(Conversation.owner == Owner.STAFF.value)
+    if not sees_everything(staff):
+        with_staff = with_staff.where(Conversation.claimed_by == staff.id)
+    claimed = (await session.execute(with_staff.order_by(Conversation.claimed_at))).scalars()
+    return [*waiting, *claimed]
+
+
+async def position(*, session: AsyncSession, conversation: Conversation) -> int:
+    """1 for the next worker staff will take."""
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.owner == Owner.QUEUED.value,
+            Conversation.id != conversation.id,
+            or_(
+                Conversation.priority > conversation.priority,
+                and_(
+                    Conversation.priority == conversation.priority,
+                    Conversation.escalated_at < conversation.escalated_at,
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def typical_wait(*, session: AsyncSession) -> timedelta | None:
+    """How long recent workers waited before staff first took them (the median)."""
+    rows = (
+        await session.execute(
+            select(HandoffRecord.escalated_at, HandoffRecord.first_claimed_at)
+            .where(HandoffRecord.first_claimed_at >= utcnow() - RECENT_CLAIMS_WINDOW)
+            .order_by(HandoffRecord.first_claimed_at.desc())
+            .limit(RECENT_CLAIMS)
+        )
+    ).all()
+    waits = [
+        (claimed - escalated).total_seconds()
+        for escalated, claimed in rows
+        if claimed is not None and escalated is not None
+    ]
+    if not waits:
+        return None
+    return timedelta(seconds=max(0.0, statistics.median(waits)))
+
+
+async def open_record(*, session: AsyncSession, conversation_id: int) -> HandoffRecord | None:
+    return (
+        await session.execute(
+            select(HandoffRecord)
+            .where(
+                HandoffRecord.conversation_id == conversation_id,
+                HandoffRecord.closed_at.is_(None),
+            )
+            .order_by(HandoffRecord.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def staff_names(*, session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+async def messages_of(
+    *, session: AsyncSession, conversation_id: int, limit: int
+) -> list[MessageView]:
+    """The latest `limit` messages, oldest first, with their attachments."""
+    rows = list(
+        (
+            await session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    rows.reverse()
+    return await _message_views(session=session, rows=rows)
+
+
+async def message_view(*, session: AsyncSession, message_id: int) -> MessageView | None:
+    message = await session.get(Message, message_id)
+    if message is None:
+        return None
+    return (await _message_views(session=session, rows=[message]))[0]
+
+
+async def _message_views(*, session: AsyncSession, rows: list[Message]) -> list[MessageView]:
+    ids = [m.id for m in rows]
+    attachments: dict[int, list[AttachmentView]] = {}
+    if ids:
+        for attachment in (
+            await session.execute(
+                select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+            )
+        ).scalars():
+            attachments.setdefault(attachment.message_id, []).append(
+                AttachmentView(
+                    id=attachment.id, content_type=attachment.content_type, size=attachment.size
+                )
+            )
+    names = await staff_names(session=session, ids={m.staff_id for m in rows if m.staff_id})
+    return [
+        MessageView(
+            id=m.id,
+            direction=m.direction,
+            kind=m.kind,
+            text=m.text,
+            status=m.status,
+            created_at=m.created_at,
+            staff_name=names.get(m.staff_id) if m.staff_id else None,
+            last_error=m.last_error if m.status == MessageStatus.FAILED else None,
+            attachments=attachments.get(m.id, []),
+        )
+        for m in rows
+    ]
+
+
+async def failed_count(*, session: AsyncSession, conversation_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.OUTBOUND.value,
+            Message.status == MessageStatus.FAILED.value,
+        )
+    )
+    return int(count or 0)
+
+
+async def case_of(*, session: AsyncSession, conversation_id: int) -> CaseView | None:
+    case = (
+        await session.execute(
+            select(Case)
+            .where(Case.conversation_id == conversation_id)
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if case is None:
+        return None
+    return CaseView(
+        reference=case.reference,
+        kind=case.kind,
+        status=case.status,
+        province=case.province,
+        in_danger=case.in_danger,
+        indicators=list(case.indicators or []),
+        answers=dict(case.answers or {}),
+    )
+
+
+async def notes_of(*, session: AsyncSession, conversation_id: int) -> list[NoteView]:
+    rows = list(
+        (
+            await session.execute(
+                select(Note).where(Note.conversation_id == conversation_id).order_by(Note.id)
+            )
+        ).scalars()
+    )
+    names = await staff_names(session=session, ids={n.staff_id for n in rows if n.staff_id})
+    return [
+        NoteView(
+            id=n.id,
+            text=n.text,
+            staff_name=names.get(n.staff_id) if n.staff_id else None,
+            created_at=n.created_at,
+        )
+        for n in rows
+    ]
+
+
+async def item_of(
+    *, session: AsyncSession, conversation: Conversation, default_language: str
+) -> QueueItem:
+    worker = await session.get(Worker, conversation.worker_id)
+    assert worker is not None  # foreign key
+    names = await staff_names(
+        session=session, ids={conversation.claimed_by} if conversation.claimed_by else set()
+    )
+    return QueueItem(
+        conversation_id=conversation.id,
+        public_id=conversation.public_id,
+        owner=conversation.owner,
+        language=effective_language(
+            choice=worker.language_choice,
+            detected=worker.language_detected,
+            default=default_language,
+        ),
+        channel=conversation.channel,
+        reason=conversation.escalation_reason,
+        priority=conversation.priority,
+        emergency=conversation.escalation_reason == EscalationReason.EMERGENCY,
+        escalated_at=conversation.escalated_at,
+        claimed_by=conversation.claimed_by,
+        claimed_by_name=names.get(conversation.claimed_by) if conversation.claimed_by else None,
+        overdue=conversation.overdue_alerted_at is not None,
+        failed_messages=await failed_count(session=session, conversation_id=conversation.id),
+        case=await case_of(session=session, conversation_id=conversation.id),
+        last_messages=await messages_of(
+            session=session, conversation_id=conversation.id, limit=LAST_MESSAGES
+        ),
+    )
+
+
+async def last_told_waiting(
+    *, session: AsyncSession, conversation_id: int, tag: str
+) -> datetime | None:
+    return (
+        await session.execute(
+            select(Message.created_at)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == Direction.OUTBOUND.value,
+                Message.payload == tag,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
