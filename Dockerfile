@@ -6,6 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     HOTLINE_HOST=0.0.0.0 HOTLINE_PORT=8000
 WORKDIR /srv/hotline
 
+# Noto fonts: case exports as PDF print Burmese, Khmer, Lao and Thai.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-core \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md alembic.ini ./
 COPY api ./api
 COPY bot ./bot

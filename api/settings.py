@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     hotline_login_lock_minutes: float = 15.0
     hotline_login_address_limit: int = 20
     hotline_login_window_minutes: float = 15.0
+    # Noto fonts for case exports as PDF, in every script workers write
+    # (Debian: fonts-noto-core).
+    hotline_pdf_fonts_dir: Path = Path("/usr/share/fonts/truetype/noto")
 
     # Case references read <prefix>-<year>-<number>, for example LPN-2026-00042.
     hotline_case_prefix: str = "LPN"

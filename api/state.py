@@ -57,6 +57,8 @@ class AppState:
     channels: Channels
     deliveries: Deliveries
     handoff: Handoff
+    # Workers' files, decrypted for staff by the console's attachment endpoint.
+    attachments: AttachmentStore
     keeping: DataKeeping
 
 
@@ -176,6 +178,7 @@ async def open_state(
         channels=channels,
         deliveries=deliveries,
         handoff=handoff,
+        attachments=attachments,
         keeping=DataKeeping(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),

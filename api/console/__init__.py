@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.console import audit_log, auth, staff_admin
+from api.console import audit_log, auth, cases, staff_admin
 from api.console.errors import ConsoleError, NotSignedIn
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render
 
@@ -77,7 +77,7 @@ def install(app: FastAPI) -> None:
     app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
     app.add_exception_handler(ConsoleError, _console_error)
     app.add_middleware(ApiHeaders)
-    for module in (auth, staff_admin, audit_log):
+    for module in (auth, cases, staff_admin, audit_log):
         for router in module.routers:
             app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

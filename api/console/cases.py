@@ -1,0 +1,368 @@
+"""Cases in the console and the API: list and filter, the case page, changes, exports, files."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from api.console.deps import CurrentStaff, SignedIn
+from api.console.errors import InvalidInput
+from api.console.pages import render
+from api.database import utcnow
+from api.state import AppState, StateDep
+from bot.cases import export
+from bot.cases import staff as case_work
+from bot.cases.indicators import ForcedLabourIndicators
+from bot.cases.models import Case, CaseStatus
+
+pages = APIRouter(prefix="/console/cases", include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["cases"])
+
+LANGUAGES = {"my": "Burmese", "km": "Khmer", "lo": "Lao", "th": "Thai", "en": "English"}
+# Shown inline in the console; anything else is offered as a download, so a
+# file claiming to be a web page can never run in the console's origin.
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
+
+
+@cache
+def _indicators(content_dir: Path) -> ForcedLabourIndicators:
+    return ForcedLabourIndicators(content_dir / "forced_labour_indicators.yml")
+
+
+def indicators_of(state: AppState) -> ForcedLabourIndicators:
+    return _indicators(state.settings.hotline_content_dir)
+
+
+def _day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("dates are written YYYY-MM-DD") from None
+
+
+def _status(value: str | None) -> CaseStatus | None:
+    if not value:
+        return None
+    try:
+        return CaseStatus(value)
+    except ValueError:
+        raise InvalidInput(f"a status is one of {', '.join(s.value for s in CaseStatus)}") from None
+
+
+FilterText = Annotated[str | None, Query(max_length=64)]
+
+
+def _case_filter(
+    status: str | None,
+    kind: str | None,
+    province: str | None,
+    language: str | None,
+    since: str | None,
+    until: str | None,
+) -> case_work.CaseFilter:
+    return case_work.CaseFilter(
+        status=_status(status),
+        kind=kind or None,
+        province=province or None,
+        language=language or None,
+        since=_day(since),
+        until=_day(until),
+    )
+
+
+class CaseSummary(BaseModel):
+    id: int
+    reference: str | None
+    kind: str
+    status: CaseStatus
+    province: str | None
+    language: str
+    channel: str
+    in_danger: bool
+    assigned_to: int | None
+    created_at: Any
+
+    @classmethod
+    def of(cls, case: Case) -> CaseSummary:
+        return cls(
+            id=case.id,
+            reference=case.reference,
+            kind=case.kind,
+            status=CaseStatus(case.status),
+            province=case.province,
+            language=case.language,
+            channel=case.channel,
+            in_danger=case.in_danger,
+            assigned_to=case.assigned_to,
+            created_at=case.created_at,
+        )
+
+
+class Assignment(BaseModel):
+    staff_id: int | None
+
+
+class StatusChange(BaseModel):
+    status: CaseStatus
+
+
+class NewNote(BaseModel):
+    text: str = Field(min_length=1, max_length=case_work.MAX_NOTE_CHARS)
+
+
+# Pages
+
+
+@pages.get("", response_class=HTMLResponse)
+async def cases_page(
+    request: Request,
+    state: StateDep,
+    caller: CurrentStaff,
+    status: FilterText = None,
+    kind: FilterText = None,
+    province: FilterText = None,
+    language: FilterText = None,
+    since: FilterText = None,
+    until: FilterText = None,
+) -> HTMLResponse:
+    wanted = _case_filter(status, kind, province, language, since, until)
+    async with state.sessions() as session:
+        provinces = await case_work.provinces_in_use(session=session)
+        found = await case_work.list_cases(session=session, viewer=caller, wanted=wanted)
+    return render(
+        request,
+        "cases.html",
+        caller=caller,
+        cases=found,
+        query={
+            "status": status or "",
+            "kind": kind or "",
+            "province": province or "",
+            "language": language or "",
+            "since": since or "",
+            "until": until or "",
+        },
+        statuses=list(CaseStatus),
+        kinds=sorted(indicators_of(state).kinds),
+        provinces=provinces,
+        languages=LANGUAGES,
+    )
+
+
+@pages.get("/{case_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request, state: StateDep, caller: CurrentStaff, case_id: int
+) -> HTMLResponse:
+    async with state.sessions() as session:
+        case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
+        assignable = (
+            await case_work.assignable_staff(session=session) if caller.sees_everything else []
+        )
+    indicators = indicators_of(state)
+    return render(
+        request,
+        "case.html",
+        caller=caller,
+        file=case_file,
+        case=case_file.case,
+        next_statuses=sorted(
+            case_work.NEXT_STATUSES[CaseStatus(case_file.case.status)], key=list(CaseStatus).index
+        ),
+        assignable=assignable,
+        indicator_names=indicators.names,
+        indicator_source=indicators.source,
+        languages=LANGUAGES,
+        inline_types=INLINE_TYPES,
+    )
+
+
+def _back_to(case_id: int) -> Response:
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@pages.post("/{case_id}/status")
+async def status_form(
+    state: StateDep,
+    caller: CurrentStaff,
+    case_id: int,
+    status: Annotated[str, Form(max_length=16)],
+) -> Response:
+    new_status = _status(status)
+    assert new_status is not None
+    async with state.sessions() as session:
+        await case_work.set_status(
+            session=session, viewer=caller, case_id=case_id, status=new_status
+        )
+    return _back_to(case_id)
+
+
+@pages.post("/{case_id}/assign")
+async def assign_form(
+    state: StateDep,
+    caller: CurrentStaff,
+    case_id: int,
+    staff_id: Annotated[str, Form(max_length=12)],
+) -> Response:
+    try:
+        assignee = int(staff_id) if staff_id else None
+    except ValueError:
+        raise InvalidInput("choose a staff member") from None
+    async with state.sessions() as session:
+        await case_work.assign(session=session, viewer=caller, case_id=case_id, staff_id=assignee)
+    return _back_to(case_id)
+
+
+@pages.post("/{case_id}/notes")
+async def note_form(
+    state: StateDep,
+    caller: CurrentStaff,
+    case_id: int,
+    text: Annotated[str, Form(max_length=case_work.MAX_NOTE_CHARS)],
+) -> Response:
+    async with state.sessions() as session:
+        await case_work.add_note(session=session, viewer=caller, case_id=case_id, text=text)
+    return _back_to(case_id)
+
+
+# API
+
+
+@api.get("/cases")
+async def list_cases(
+    state: StateDep,
+    caller: CurrentStaff,
+    status: CaseStatus | None = None,
+    kind: FilterText = None,
+    province: FilterText = None,
+    language: FilterText = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[CaseSummary]:
+    """Cases the caller may see (agents: assigned to them), newest first."""
+    wanted = case_work.CaseFilter(
+        status=status, kind=kind, province=province, language=language, since=since, until=until
+    )
+    async with state.sessions() as session:
+        found = await case_work.list_cases(session=session, viewer=caller, wanted=wanted)
+        return [CaseSummary.of(case) for case in found]
+
+
+def _document(state: AppState, caller: SignedIn, case_file: case_work.CaseFile) -> dict[str, Any]:
+    indicators = indicators_of(state)
+    return export.as_document(
+        case_file,
+        indicator_names=indicators.names,
+        indicator_source=indicators.source,
+        exported_by=caller.username,
+        exported_at=utcnow(),
+    )
+
+
+@api.get("/cases/{case_id}")
+async def read_case(state: StateDep, caller: CurrentStaff, case_id: int) -> dict[str, Any]:
+    """The case with its answers, indicators and timeline (messages decrypted). Audited."""
+    async with state.sessions() as session:
+        case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
+    return {"id": case_id, **_document(state, caller, case_file)}
+
+
+@api.post("/cases/{case_id}/assign")
+async def assign_case(
+    state: StateDep, caller: CurrentStaff, case_id: int, assignment: Assignment
+) -> CaseSummary:
+    """Assign the case to a staff member, or to nobody (supervisors and admins)."""
+    async with state.sessions() as session:
+        case = await case_work.assign(
+            session=session, viewer=caller, case_id=case_id, staff_id=assignment.staff_id
+        )
+        return CaseSummary.of(case)
+
+
+@api.post("/cases/{case_id}/status")
+async def change_status(
+    state: StateDep, caller: CurrentStaff, case_id: int, change: StatusChange
+) -> CaseSummary:
+    """Move the case along: new, in_progress, referred, closed (closed cases can reopen)."""
+    async with state.sessions() as session:
+        case = await case_work.set_status(
+            session=session, viewer=caller, case_id=case_id, status=change.status
+        )
+        return CaseSummary.of(case)
+
+
+@api.post("/cases/{case_id}/notes", status_code=201)
+async def add_note(
+    state: StateDep, caller: CurrentStaff, case_id: int, note: NewNote
+) -> dict[str, int]:
+    """An internal note; the worker never sees it."""
+    async with state.sessions() as session:
+        added = await case_work.add_note(
+            session=session, viewer=caller, case_id=case_id, text=note.text
+        )
+        return {"id": added.id}
+
+
+async def _export(
+    state: AppState, caller: SignedIn, case_id: int, form: str
+) -> tuple[str, dict[str, Any]]:
+    async with state.sessions() as session:
+        case_file = await case_work.export_case(
+            session=session, viewer=caller, case_id=case_id, form=form
+        )
+    return case_file.case.reference or f"case-{case_id}", _document(state, caller, case_file)
+
+
+@api.get("/cases/{case_id}/export.json")
+async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
+    """The case as a JSON document for a referral. Audited."""
+    name, document = await _export(state, caller, case_id, "json")
+    return Response(
+        export.as_json(document),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
+    )
+
+
+@api.get("/cases/{case_id}/export.pdf")
+async def export_pdf(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
+    """The case as a PDF for a referral, in every script the worker may write. Audited."""
+    name, document = await _export(state, caller, case_id, "pdf")
+    return Response(
+        export.as_pdf(document, fonts_dir=state.settings.hotline_pdf_fonts_dir),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+    )
+
+
+@api.get("/attachments/{attachment_id}")
+async def attachment(state: StateDep, caller: CurrentStaff, attachment_id: int) -> Response:
+    """A worker's photo, voice note or file, decrypted, for staff who handle it. Audited."""
+    async with state.sessions() as session:
+        stored = await case_work.attachment_for(
+            session=session, viewer=caller, attachment_id=attachment_id
+        )
+    content = state.attachments.read(stored.storage_key)
+    inline = stored.content_type.startswith(INLINE_TYPES)
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content,
+        media_type=stored.content_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="file-{stored.id}"',
+            "X-Content-Type-Options": "nosniff",
+            # Even opened on its own, the file can run nothing.
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+routers = [pages, api]
