@@ -1,5 +1,8 @@
 import unicodedata
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.normalise import normalise
 
 
@@ -62,3 +65,42 @@ def test_text_that_is_not_zawgyi_is_left_alone() -> None:
         result = normalise(text)
         assert not result.was_zawgyi, text
         assert result.text == text
+
+
+# Text a worker's phone may send: the hotline's scripts, Zawgyi-range
+# Burmese, emoji, and the invisible and control characters the normaliser
+# must take out.
+worker_text = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x0E00, max_codepoint=0x0EFF),  # Thai, Lao
+        st.characters(min_codepoint=0x1000, max_codepoint=0x109F),  # Myanmar
+        st.characters(min_codepoint=0x1780, max_codepoint=0x17FF),  # Khmer
+        st.characters(min_codepoint=0x1F300, max_codepoint=0x1F64F),  # emoji
+        st.sampled_from(["\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\x00", "\x1b"]),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=200,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(worker_text)
+def test_normalised_text_is_clean_composed_and_keeps_the_original(original: str) -> None:
+    result = normalise(original)
+    assert result.original == original
+    assert unicodedata.is_normalized("NFC", result.text)
+    for char in result.text:
+        assert char == "\n" or char == "\t" or unicodedata.category(char) not in ("Cc", "Cf")
+    assert result.text == result.text.strip()
+    assert "  " not in result.text
+
+
+@settings(max_examples=300, deadline=None)
+@given(worker_text)
+def test_normalising_twice_changes_nothing_more_unless_zawgyi_was_converted(
+    original: str,
+) -> None:
+    once = normalise(original)
+    twice = normalise(once.text)
+    if not once.was_zawgyi and not twice.was_zawgyi:
+        assert twice.text == once.text
