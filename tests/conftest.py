@@ -29,6 +29,11 @@ ENGINE_TOKEN = "test-engine-token"
 collect_ignore = ["engine"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the run's logs go last, when every other test has written to them."""
+    items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     url = fresh_database_url(tmp_path)

@@ -1,8 +1,10 @@
 """The logs of a running hotline hold no secrets and no worker's words.
 
-Runs after the other integration tests in this folder have driven the
-stack, so the logs hold a real run's worth of traffic.
+Runs after every other test has driven the stack (the channels, reports,
+the console), so the logs hold a whole run's worth of traffic.
 """
+
+import re
 
 import pytest
 
@@ -10,7 +12,12 @@ from tests.fakes.line_api import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET
 from tests.stack import Stack
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.after_everything]
+
+# Thai mobile numbers and those of Myanmar, Cambodia and Laos as workers type them.
+PHONE_NUMBER = re.compile(
+    r"(?<!\d)(?:\+?66|0)[689]\d{8}(?!\d)|(?<!\d)\+?(?:95|855|856)\d{7,10}(?!\d)"
+)
 
 # Words workers wrote in the integration tests.
 WORKER_WORDS = ("မင်္ဂလာပါ", "ขอเบอร์โทรสายด่วน", "what number can I call", "សុំលេខទូរស័ព្ទជំនួយ")
@@ -27,3 +34,5 @@ def test_no_secret_or_message_text_in_the_logs(stack: Stack) -> None:
             assert secret not in text, f"a secret is in {name}"
     for words in WORKER_WORDS:
         assert words not in logs["app.log"], f"a worker's words are in the app log: {words}"
+    phone = PHONE_NUMBER.search(logs["app.log"])
+    assert phone is None, "a phone number is in the app log"
