@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,11 +38,21 @@ RECENT_CLAIMS_WINDOW = timedelta(days=14)
 LAST_MESSAGES = 3
 
 
-def sees_everything(staff: Staff) -> bool:
+class StaffMember(Protocol):
+    """Whoever acts in the console: a signed-in staff member or an integration's token."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+def sees_everything(staff: StaffMember) -> bool:
     return staff.role in (Role.SUPERVISOR.value, Role.ADMIN.value)
 
 
-def may_see(staff: Staff, conversation: Conversation) -> bool:
+def may_see(staff: StaffMember, conversation: Conversation) -> bool:
     """Agents see the queue and their own conversations; supervisors see all."""
     if sees_everything(staff):
         return True
@@ -122,7 +132,7 @@ def _order() -> Sequence[Any]:
     return (Conversation.priority.desc(), Conversation.escalated_at, Conversation.id)
 
 
-async def visible_conversations(*, session: AsyncSession, staff: Staff) -> list[Conversation]:
+async def visible_conversations(*, session: AsyncSession, staff: StaffMember) -> list[Conversation]:
     """The waiting conversations in queue order, then those with staff (theirs, or all)."""
     waiting = (
         await session.execute(

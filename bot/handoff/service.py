@@ -51,7 +51,7 @@ from bot.handoff.errors import (
 from bot.handoff.events import HandoffEvents
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord, Outcome
-from bot.handoff.queue import ConversationView, QueueItem
+from bot.handoff.queue import ConversationView, QueueItem, StaffMember
 from bot.responses import Reply
 from bot.texts import Texts
 
@@ -231,7 +231,7 @@ class Handoff:
 
     # -- the staff's side ----------------------------------------------------
 
-    async def queue_for(self, *, staff: Staff) -> list[QueueItem]:
+    async def queue_for(self, *, staff: StaffMember) -> list[QueueItem]:
         async with self._sessions.begin() as session:
             rows = await queue.visible_conversations(session=session, staff=staff)
             items = [
@@ -256,7 +256,7 @@ class Handoff:
         return items
 
     async def conversation_for(
-        self, *, staff: Staff, conversation_id: int, limit: int = 200
+        self, *, staff: StaffMember, conversation_id: int, limit: int = 200
     ) -> ConversationView:
         async with self._sessions.begin() as session:
             conversation = await self._visible(session, staff, conversation_id)
@@ -283,7 +283,7 @@ class Handoff:
         return view
 
     async def message_for(
-        self, *, staff: Staff, conversation_id: int, message_id: int
+        self, *, staff: StaffMember, conversation_id: int, message_id: int
     ) -> queue.MessageView:
         """One message, for a console that was told it arrived."""
         async with self._sessions.begin() as session:
@@ -303,7 +303,7 @@ class Handoff:
             )
             return view
 
-    async def claim(self, *, staff: Staff, conversation_id: int) -> None:
+    async def claim(self, *, staff: StaffMember, conversation_id: int) -> None:
         """Take a waiting conversation; exactly one staff member wins a race.
 
         One conditional UPDATE decides: whoever's statement changes the row
@@ -338,20 +338,22 @@ class Handoff:
         logger.info("conversation %s claimed by staff %s", conversation_id, staff.id)
         self.events.publish("claimed", conversation_id=conversation_id, staff_id=staff.id)
 
-    async def reply(self, *, staff: Staff, conversation_id: int, text: str) -> int:
+    async def reply(self, *, staff: StaffMember, conversation_id: int, text: str) -> int:
         """Send the staff member's own words to the worker, as written."""
         if not text.strip():
             raise EmptyMessage()
         return await self._send(staff, conversation_id, text=text.strip(), canned=None)
 
-    async def reply_canned(self, *, staff: Staff, conversation_id: int, canned_id: str) -> int:
+    async def reply_canned(
+        self, *, staff: StaffMember, conversation_id: int, canned_id: str
+    ) -> int:
         """Send a ready-made reply, in the worker's language."""
         if not is_canned(canned_id) or canned_id not in self._texts.message_ids():
             raise UnknownCannedReply()
         return await self._send(staff, conversation_id, text=None, canned=canned_id)
 
     async def _send(
-        self, staff: Staff, conversation_id: int, *, text: str | None, canned: str | None
+        self, staff: StaffMember, conversation_id: int, *, text: str | None, canned: str | None
     ) -> int:
         async with self._sessions.begin() as session:
             conversation = await self._held_by(session, staff, conversation_id)
@@ -393,7 +395,7 @@ class Handoff:
         self._hand_over(recipient, message_id)
         return message_id
 
-    async def note(self, *, staff: Staff, conversation_id: int, text: str) -> int:
+    async def note(self, *, staff: StaffMember, conversation_id: int, text: str) -> int:
         """An internal note: kept with the conversation, never sent."""
         if not text.strip():
             raise EmptyMessage()
@@ -415,7 +417,7 @@ class Handoff:
         return note_id
 
     async def transfer(
-        self, *, staff: Staff, conversation_id: int, to_staff_id: int | None
+        self, *, staff: StaffMember, conversation_id: int, to_staff_id: int | None
     ) -> None:
         """Hand the conversation to another staff member, or (None) back to the queue.
 
@@ -447,7 +449,7 @@ class Handoff:
         else:
             self.events.publish("claimed", conversation_id=conversation_id, staff_id=to_staff_id)
 
-    async def close(self, *, staff: Staff, conversation_id: int, outcome: Outcome) -> None:
+    async def close(self, *, staff: StaffMember, conversation_id: int, outcome: Outcome) -> None:
         """End the human stretch: the worker is told, the bot answers again."""
         async with self._sessions() as session:
             conversation = await self._held_by(session, staff, conversation_id, waiting_ok=True)
@@ -496,7 +498,7 @@ class Handoff:
         self.events.publish("closed", conversation_id=conversation_id, outcome=outcome.value)
         self._hand_over(recipient, message_id)
 
-    async def retry(self, *, staff: Staff, conversation_id: int, message_id: int) -> None:
+    async def retry(self, *, staff: StaffMember, conversation_id: int, message_id: int) -> None:
         """Send a reply the channel refused again (its retry key kept: no doubles)."""
         async with self._sessions.begin() as session:
             conversation = await self._visible(session, staff, conversation_id)
@@ -523,6 +525,16 @@ class Handoff:
             recipient = (conversation.channel, worker.channel_user_id)
         self.events.publish("retried", conversation_id=conversation_id, message_id=message_id)
         self._hand_over(recipient, message_id)
+
+    async def colleagues(self) -> list[tuple[int, str]]:
+        """Active staff a conversation can be transferred to: (id, name)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Staff.id, Staff.display_name)
+                .where(Staff.active.is_(True))
+                .order_by(Staff.display_name)
+            )
+            return list(rows.tuples().all())
 
     def canned(self, *, language: str) -> list[CannedTopic]:
         return canned_replies(self._texts, language=language)
@@ -624,7 +636,7 @@ class Handoff:
     # -- helpers ----------------------------------------------------------------
 
     async def _visible(
-        self, session: AsyncSession, staff: Staff, conversation_id: int
+        self, session: AsyncSession, staff: StaffMember, conversation_id: int
     ) -> Conversation:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
@@ -637,7 +649,7 @@ class Handoff:
     async def _held_by(
         self,
         session: AsyncSession,
-        staff: Staff,
+        staff: StaffMember,
         conversation_id: int,
         *,
         waiting_ok: bool = False,

@@ -1,0 +1,355 @@
+"""Staff take a worker's conversation and give it back: the handoff API, real app and database.
+
+LINE is the local stand-in; the engine is down in these tests (nothing listens
+at its address), so a reply from the bot would be the "engine unavailable"
+numbers, and its absence shows the bot stayed silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from api.settings import Settings
+from api.staff import service as staff_service
+from api.staff.models import AuditEntry, Role
+from bot.channels.base import InboundMessage
+from bot.conversations.models import EscalationReason, MessageKind
+from bot.handoff.hours import BusinessHours
+from bot.handoff.models import HandoffRecord
+from bot.texts import Texts
+from tests.console.helpers import add_staff, state_of
+from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
+from tests.support import eventually, stored_conversation, stored_messages
+
+BURMESE_HELLO = "မင်္ဂလာပါ ကျွန်တော် အကူအညီလိုပါတယ်"
+PUSH = "/v2/bot/message/push"
+REPLY = "/v2/bot/message/reply"
+
+
+@pytest.fixture
+def texts(settings: Settings) -> Texts:
+    return Texts(settings.hotline_locales_dir)
+
+
+@pytest.fixture
+def always_open(settings: Settings) -> Iterator[TestClient]:
+    """The app with staff in at every hour, so waiting workers hear their place."""
+    with TestClient(
+        create_app(settings.model_copy(update={"hotline_business_hours": "always"}))
+    ) as c:
+        yield c
+
+
+def token_for(client: TestClient, username: str, role: Role) -> str:
+    add_staff(client, username, role)
+
+    async def issue() -> str:
+        async with state_of(client).sessions() as session:
+            token = await staff_service.create_api_token(
+                session=session, username=username, name="tests"
+            )
+            await session.commit()
+            return token
+
+    return client.portal.call(issue)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def line_says(client: TestClient, user: str, text: str) -> None:
+    body = webhook_body(text_event(user, text))
+    answer = client.post("/webhooks/line", content=body, headers={"x-line-signature": sign(body)})
+    assert answer.status_code == 200
+
+
+def settle(client: TestClient) -> None:
+    client.portal.call(state_of(client).deliveries.idle)
+
+
+def escalate(client: TestClient, user: str, reason: EscalationReason) -> int:
+    state = state_of(client)
+    public_id = stored_conversation(state.settings.hotline_database_url, user)["public_id"]
+    escalation = client.portal.call(
+        lambda: state.handoff.escalate(public_id=public_id, reason=reason)
+    )
+    return escalation.conversation_id
+
+
+def burmese_worker_waiting(client: TestClient, user: str) -> int:
+    line_says(client, user, BURMESE_HELLO)
+    settle(client)
+    return escalate(client, user, EscalationReason.ASKED_FOR_PERSON)
+
+
+def test_two_claims_at_the_same_moment_have_one_winner(client: TestClient) -> None:
+    first = token_for(client, "aye", Role.AGENT)
+    second = token_for(client, "boran", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-race")
+    url = f"/api/handoff/conversations/{conversation_id}/claim"
+
+    async def race() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hotline") as http:
+            return list(
+                await asyncio.gather(
+                    http.post(url, headers=bearer(first)), http.post(url, headers=bearer(second))
+                )
+            )
+
+    answers = client.portal.call(race)
+    assert sorted(a.status_code for a in answers) == [204, 409]
+    winner = "Aye" if answers[0].status_code == 204 else "Boran"
+    loser = next(a for a in answers if a.status_code == 409)
+    assert winner in loser.json()["detail"]
+    stored = stored_conversation(state_of(client).settings.hotline_database_url, "U-race")
+    assert stored["owner"] == "staff"
+
+
+def test_a_ready_made_reply_reaches_a_burmese_worker_on_line_in_burmese(
+    client: TestClient, line_api: FakeLine, texts: Texts
+) -> None:
+    agent = token_for(client, "chit", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-burmese")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    assert client.post(f"{base}/claim", headers=bearer(agent)).status_code == 204
+
+    canned = client.get("/api/handoff/canned?language=th", headers=bearer(agent)).json()
+    hello = next(r for t in canned for r in t["replies"] if r["id"] == "canned.greeting.hello")
+    # The staff member reads it in Thai...
+    assert hello["text"] == texts.get("th", "canned.greeting.hello")
+    sent = client.post(f"{base}/replies", json={"canned_id": hello["id"]}, headers=bearer(agent))
+    assert sent.status_code == 201
+    settle(client)
+    # ...and the worker receives it in Burmese.
+    burmese = texts.get("my", "canned.greeting.hello")
+    eventually(lambda: burmese in line_api.texts(PUSH))
+    view = client.get(base, headers=bearer(agent)).json()
+    mine = next(m for m in view["messages"] if m["id"] == sent.json()["id"])
+    assert mine["staff_name"] == "Chit" and mine["status"] == "sent"
+
+
+def test_the_bot_is_silent_while_staff_own_the_conversation(
+    client: TestClient, line_api: FakeLine, texts: Texts
+) -> None:
+    agent = token_for(client, "dara", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-silent")
+    client.post(f"/api/handoff/conversations/{conversation_id}/claim", headers=bearer(agent))
+    line_api.reset()
+    state = state_of(client)
+
+    async def worker_writes_while_listening() -> list[dict[str, object]]:
+        async with state.handoff.events.subscribe() as events:
+            await state.hotline.receive(
+                InboundMessage(
+                    channel="line", channel_user_id="U-silent", kind=MessageKind.TEXT, text="ok?"
+                )
+            )
+            return [events.get_nowait() for _ in range(events.qsize())]
+
+    events = client.portal.call(worker_writes_while_listening)
+    assert {"kind": "message", "conversation_id": conversation_id}.items() <= events[-1].items()
+    stored = stored_messages(state.settings.hotline_database_url, "U-silent")
+    assert stored[-1]["original_text"] == "ok?" and stored[-1]["status"] == "for_staff"
+    # The engine was not asked: no "engine unavailable" answer to that message.
+    assert stored[-1]["direction"] == "inbound"
+    assert texts.get("my", "engine_unavailable") not in line_api.texts(PUSH)
+
+
+def test_closing_tells_the_worker_and_hands_back_to_the_bot(
+    client: TestClient, line_api: FakeLine, texts: Texts
+) -> None:
+    agent = token_for(client, "ei", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-close")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    client.post(f"{base}/claim", headers=bearer(agent))
+    note = client.post(f"{base}/notes", json={"text": "employer known"}, headers=bearer(agent))
+    assert note.status_code == 201
+    closed = client.post(f"{base}/close", json={"outcome": "referred"}, headers=bearer(agent))
+    assert closed.status_code == 204
+    settle(client)
+    eventually(lambda: texts.get("my", "handoff.closed_referred") in line_api.texts(PUSH))
+    state = state_of(client)
+    stored = stored_conversation(state.settings.hotline_database_url, "U-close")
+    assert stored["owner"] == "bot" and stored["claimed_by"] is None
+    # The worker never sees the note.
+    assert all("employer known" not in t for t in line_api.texts(PUSH))
+
+    async def trail() -> tuple[list[str], str | None]:
+        async with state.sessions() as session:
+            actions = list(
+                (
+                    await session.execute(
+                        select(AuditEntry.action)
+                        .where(
+                            AuditEntry.object_type == "conversation",
+                            AuditEntry.object_id == str(conversation_id),
+                        )
+                        .order_by(AuditEntry.id)
+                    )
+                ).scalars()
+            )
+            record = (await session.execute(select(HandoffRecord))).scalar_one()
+            return actions, record.outcome
+
+    actions, outcome = client.portal.call(trail)
+    assert actions == ["conversation.claim", "conversation.note", "conversation.close"]
+    assert outcome == "referred"
+    # Back with the bot: the next message goes to the engine (down here, so
+    # the worker gets the numbers rather than silence).
+    numbers = texts.get("my", "engine_unavailable")
+
+    def told_numbers() -> int:
+        return (line_api.texts(PUSH) + line_api.texts(REPLY)).count(numbers)
+
+    before = told_numbers()
+    line_says(client, "U-close", BURMESE_HELLO)
+    settle(client)
+    eventually(lambda: told_numbers() == before + 1)
+
+
+def test_the_queue_puts_emergencies_first_then_the_longest_waiting(client: TestClient) -> None:
+    supervisor = token_for(client, "fon", Role.SUPERVISOR)
+    for user in ("U-q1", "U-q2", "U-q3"):
+        line_says(client, user, "hello")
+    settle(client)
+    asked = escalate(client, "U-q1", EscalationReason.ASKED_FOR_PERSON)
+    missed = escalate(client, "U-q2", EscalationReason.NOT_UNDERSTOOD)
+    danger = escalate(client, "U-q3", EscalationReason.EMERGENCY)
+    items = client.get("/api/handoff/queue", headers=bearer(supervisor)).json()
+    assert [i["conversation_id"] for i in items] == [danger, asked, missed]
+    assert items[0]["emergency"] is True and items[0]["reason"] == "emergency"
+    assert items[1]["last_messages"][0]["text"] == "hello"
+    # The engine is down: the summary says so rather than inventing intents.
+    assert items[0]["intents"] is None
+
+
+def test_an_agent_sees_the_queue_and_their_own_conversations_only(client: TestClient) -> None:
+    gan = token_for(client, "gan", Role.AGENT)
+    hla = token_for(client, "hla", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-private")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    client.post(f"{base}/claim", headers=bearer(gan))
+    assert client.get(base, headers=bearer(hla)).status_code == 404
+    assert client.get("/api/handoff/queue", headers=bearer(hla)).json() == []
+    refused = client.post(f"{base}/replies", json={"text": "hi"}, headers=bearer(hla))
+    assert refused.status_code == 404
+    assert client.get(base, headers=bearer(gan)).status_code == 200
+
+
+def test_a_waiting_worker_hears_their_place_not_on_every_message(
+    always_open: TestClient, texts: Texts
+) -> None:
+    client = always_open
+    for user in ("w-first", "w-second"):
+        client.post("/webchat/messages", json={"sender_id": user, "text": "hello"})
+    escalate(client, "w-first", EscalationReason.ASKED_FOR_PERSON)
+    escalate(client, "w-second", EscalationReason.ASKED_FOR_PERSON)
+    again = client.post("/webchat/messages", json={"sender_id": "w-second", "text": "anyone?"})
+    assert [r["text"] for r in again.json()["replies"]] == [
+        texts.get("en", "handoff.waiting", position="2")
+    ]
+    once_more = client.post("/webchat/messages", json={"sender_id": "w-second", "text": "hello?"})
+    assert once_more.json()["replies"] == []
+
+
+def test_outside_business_hours_the_worker_gets_the_24_hour_numbers(
+    settings: Settings, texts: Texts
+) -> None:
+    # Open only on a day that is not today in Bangkok.
+    today = datetime.now(ZoneInfo("Asia/Bangkok")).weekday()
+    other_day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(today + 3) % 7]
+    closed = settings.model_copy(update={"hotline_business_hours": f"{other_day} 08:00-17:00"})
+    with TestClient(create_app(closed)) as client:
+        client.post("/webchat/messages", json={"sender_id": "w-night", "text": "hello"})
+        escalate(client, "w-night", EscalationReason.ASKED_FOR_PERSON)
+        answer = client.post("/webchat/messages", json={"sender_id": "w-night", "text": "hi?"})
+    after_hours = texts.get("en", "handoff.after_hours")
+    assert [r["text"] for r in answer.json()["replies"]] == [after_hours]
+    assert "1300" in after_hours and "1506" in after_hours
+
+
+def test_business_hours_are_read_in_bangkok_time() -> None:
+    hours = BusinessHours.parse("Mon-Fri 08:00-17:00; Sat 09:00-12:00", "Asia/Bangkok")
+    # Monday 01:30 UTC is 08:30 in Bangkok.
+    assert hours.open_at(datetime(2026, 11, 23, 1, 30, tzinfo=UTC))
+    assert not hours.open_at(datetime(2026, 11, 23, 0, 30, tzinfo=UTC))
+    assert hours.open_at(datetime(2026, 11, 28, 3, 0, tzinfo=UTC))  # Saturday 10:00
+    assert not hours.open_at(datetime(2026, 11, 29, 3, 0, tzinfo=UTC))  # Sunday
+    assert BusinessHours.parse("always", "Asia/Bangkok").open_at(datetime.now(UTC))
+
+
+def test_supervisors_are_alerted_once_when_nobody_claims_in_time(
+    settings: Settings, line_api: FakeLine, texts: Texts
+) -> None:
+    impatient = settings.model_copy(
+        update={"hotline_queue_alert_minutes": 0.0, "hotline_business_hours": "always"}
+    )
+    with TestClient(create_app(impatient)) as client:
+        supervisor = token_for(client, "ko", Role.SUPERVISOR)
+        conversation_id = burmese_worker_waiting(client, "U-overdue")
+        state = state_of(client)
+
+        async def sweep_twice() -> tuple[list[int], list[int], list[dict[str, object]]]:
+            async with state.handoff.events.subscribe() as events:
+                first = await state.handoff.alert_overdue()
+                second = await state.handoff.alert_overdue()
+                return first, second, [events.get_nowait() for _ in range(events.qsize())]
+
+        first, second, events = client.portal.call(sweep_twice)
+        assert first == [conversation_id] and second == []
+        assert [e["kind"] for e in events] == ["overdue"]
+        settle(client)
+        eventually(lambda: texts.get("my", "handoff.overdue") in line_api.texts(PUSH))
+        items = client.get("/api/handoff/queue", headers=bearer(supervisor)).json()
+        assert items[0]["overdue"] is True
+
+
+def test_a_reply_the_channel_refused_is_shown_and_can_be_sent_again(
+    client: TestClient, line_api: FakeLine
+) -> None:
+    agent = token_for(client, "lin", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-failed")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    client.post(f"{base}/claim", headers=bearer(agent))
+    line_api.fail(PUSH, 400, times=1)
+    sent = client.post(f"{base}/replies", json={"text": "Are you there?"}, headers=bearer(agent))
+    settle(client)
+    view = client.get(base, headers=bearer(agent)).json()
+    failed = next(m for m in view["messages"] if m["id"] == sent.json()["id"])
+    assert failed["status"] == "failed" and failed["last_error"]
+    assert view["conversation"]["failed_messages"] == 1
+    retried = client.post(f"{base}/messages/{failed['id']}/retry", headers=bearer(agent))
+    assert retried.status_code == 204
+    settle(client)
+    eventually(lambda: "Are you there?" in line_api.texts(PUSH))
+    view = client.get(base, headers=bearer(agent)).json()
+    assert next(m for m in view["messages"] if m["id"] == failed["id"])["status"] == "sent"
+
+
+def test_transfer_to_a_colleague_and_back_to_the_queue(client: TestClient) -> None:
+    mya = token_for(client, "mya", Role.AGENT)
+    nang = token_for(client, "nang", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-transfer")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    client.post(f"{base}/claim", headers=bearer(mya))
+    colleagues = client.get("/api/handoff/staff", headers=bearer(mya)).json()
+    nang_id = next(c["id"] for c in colleagues if c["name"] == "Nang")
+    moved = client.post(f"{base}/transfer", json={"to_staff_id": nang_id}, headers=bearer(mya))
+    assert moved.status_code == 204
+    assert client.get(base, headers=bearer(mya)).status_code == 404
+    back = client.post(f"{base}/transfer", json={"to_staff_id": None}, headers=bearer(nang))
+    assert back.status_code == 204
+    waiting = client.get("/api/handoff/queue", headers=bearer(mya)).json()
+    assert [i["conversation_id"] for i in waiting] == [conversation_id]
+    assert waiting[0]["owner"] == "queued"
