@@ -131,7 +131,14 @@ async def open_state(
         sessions=sessions, events=HandoffEvents(), texts=texts, engine=engine, settings=settings
     )
     actions = ActionExecutor()
-    context = ActionContext(sessions=sessions, settings=settings, handoff=handoff)
+    context = ActionContext(
+        sessions=sessions,
+        settings=settings,
+        handoff=handoff,
+        # The actions' own responses sit beside the domain's.
+        replies=Responses(settings.hotline_domain_file.parent / "responses.yml", texts),
+        texts=texts,
+    )
     for action in build_actions(context):
         actions.register_action(action)
     hotline = Hotline(
@@ -145,6 +152,8 @@ async def open_state(
         adapters=channels.adapters,
         settings=settings,
     )
+    # Danger words put the conversation first in the staff queue.
+    hotline.handoff = handoff
     outbox = Outbox(
         sessions=sessions,
         adapters=channels.adapters,

@@ -16,7 +16,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +36,7 @@ from bot.conversations.models import (
     Attachment,
     Conversation,
     Direction,
+    EscalationReason,
     Message,
     MessageKind,
     MessageStatus,
@@ -55,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 # Sent to the engine when a worker opens the chat: the engine greets them.
 START_PAYLOAD = "/greet"
+# Sent to the engine when a worker shares a location (an internal intent).
+SHARE_LOCATION_PAYLOAD = "/share_location"
 # Inbound messages in these states still need an answer.
 UNANSWERED = (MessageStatus.RECEIVED.value, MessageStatus.ENGINE_UNAVAILABLE.value)
 SLOW_DOWN = "slow_down"
@@ -197,6 +200,14 @@ class Hotline:
             await self._store_replies(turn, urgent, delivered=delivered)
             if not delivered and self.on_urgent_reply is not None:
                 await self.on_urgent_reply(turn.conversation_id)
+            if self.handoff is not None:
+                # Staff first, at any hour: the conversation goes to the
+                # front of the queue and from now on it is theirs, so the
+                # bot does not go on with a form or a rights answer.
+                await self.handoff.escalate(
+                    public_id=turn.public_id, reason=EscalationReason.EMERGENCY
+                )
+                turn = replace(turn, owner=Owner.QUEUED.value)
         if turn.owner != Owner.BOT:
             # Staff own the conversation (or it waits for them): the message
             # is kept for them and the bot stays silent. A photo or voice
@@ -235,8 +246,13 @@ class Hotline:
             text_id = "attachment_received" if received else "attachment_failed"
             return [Reply(text=self._texts.get(turn.language, text_id))], MessageStatus.ANSWERED
         if turn.kind is MessageKind.LOCATION:
-            reply = Reply(text=self._texts.get(turn.language, "location_received"))
-            return [reply], MessageStatus.ANSWERED
+            # The engine decides what a location means: in a report it
+            # answers "where"; otherwise it is kept and acknowledged.
+            replies, status = await self._ask_engine(turn)
+            if status is MessageStatus.ENGINE_UNAVAILABLE:
+                reply = Reply(text=self._texts.get(turn.language, "location_received"))
+                return [reply], MessageStatus.ANSWERED
+            return replies, status
         # Stickers and anything else the hotline cannot read.
         reply = Reply(text=self._texts.get(turn.language, "unsupported_message"))
         return [reply], MessageStatus.ANSWERED
@@ -330,6 +346,9 @@ class Hotline:
     def _engine_text(self, turn: Turn) -> str:
         if turn.kind is MessageKind.START:
             return START_PAYLOAD
+        if turn.kind is MessageKind.LOCATION:
+            # Where it is stays with the app (on the conversation).
+            return SHARE_LOCATION_PAYLOAD
         if turn.kind is MessageKind.BUTTON and turn.payload:
             return turn.payload
         return turn.text[: self._settings.hotline_engine_text_chars]

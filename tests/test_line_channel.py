@@ -15,7 +15,13 @@ from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import TEST_ENCRYPTION_KEY, TEST_VAULT, eventually, stored_messages
+from tests.support import (
+    TEST_ENCRYPTION_KEY,
+    TEST_VAULT,
+    eventually,
+    stored_conversation,
+    stored_messages,
+)
 
 
 def post_events(client: TestClient, *events: dict[str, Any], signature: str | None = None):  # type: ignore[no-untyped-def]
@@ -317,5 +323,7 @@ def test_danger_words_send_the_emergency_numbers_at_once(
     [reply] = line_api.wait_for("/message/reply")
     # The urgent reply goes first, on its own, with the free reply token.
     assert [m["text"] for m in reply.body["messages"]] == [texts.get("th", "emergency")]
+    # Then the worker waits for staff (first in the queue), told so by push.
     [push] = line_api.wait_for("/message/push")
-    assert push.body["messages"][0]["text"] == texts.get("th", "engine_unavailable")
+    assert push.body["messages"][0]["text"] != texts.get("th", "engine_unavailable")
+    assert stored_conversation(settings.hotline_database_url, "U-sos")["priority"] == 100

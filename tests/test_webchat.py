@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.settings import Settings
 from bot.texts import Texts
-from tests.support import stored_messages
+from tests.support import stored_conversation, stored_messages
 
 
 def post(client: TestClient, sender: str, text: str):  # type: ignore[no-untyped-def]
@@ -122,8 +122,14 @@ def test_danger_words_bring_the_emergency_numbers_first(
     ):
         replies = post(client, sender, text).json()["replies"]
         assert replies[0]["text"] == texts.get(language, "emergency"), sender
-        # The message is still answered (here: the engine is down).
-        assert replies[1]["text"] == texts.get(language, "engine_unavailable")
+        # Then the worker waits for staff, first in the queue: the bot does
+        # not go on as if nothing happened.
+        assert all(r["text"] != texts.get(language, "engine_unavailable") for r in replies)
+        conversation = stored_conversation(settings.hotline_database_url, sender)
+        assert (conversation["owner"], conversation["escalation_reason"]) == (
+            "queued",
+            "emergency",
+        )
 
 
 def test_ordinary_messages_do_not_raise_the_alarm(client: TestClient, settings: Settings) -> None:

@@ -101,3 +101,32 @@ class ActionAnswerRights(Action):
             SlotSet("wage_from", rate.since),
             SlotSet("wage_district", rate.district),
         ]
+
+
+class ActionAnswerRightsInReport(ActionAnswerRights):
+    """A rights question in the middle of a report: answered, then the form goes on.
+
+    Outside a report the rules say the answer this action's parent chose;
+    inside one a single rule returns to the form, so the answer is sent from
+    here, with its figures as the response's arguments.
+    """
+
+    def name(self) -> str:
+        return "action_answer_rights_in_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        if intent == "ask_hotlines":
+            dispatcher.utter_message(response="utter_hotlines")
+            return []
+        events = await super().run(dispatcher, tracker, domain)
+        values = {
+            str(event["name"]): event["value"]
+            for event in events
+            if event.get("event") == "slot" and event.get("value") is not None
+        }
+        answer = values.pop("answer")
+        dispatcher.utter_message(response=f"utter_{answer}", **values)
+        return events

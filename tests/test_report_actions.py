@@ -1,0 +1,288 @@
+"""The report form's actions, case status, escalation and deletion, through the
+app's action endpoint as the engine calls it, against the real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.database import sync_url
+from api.settings import PROJECT_ROOT, Settings
+from bot.responses import Responses
+from bot.texts import Texts
+from tests.conftest import ENGINE_TOKEN
+from tests.support import TEST_VAULT, stored_conversation
+from tests.test_engine_hooks import public_id_of
+
+HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
+TEXTS = Texts(PROJECT_ROOT / "locales")
+REPLIES = Responses(PROJECT_ROOT / "flows" / "responses.yml", TEXTS)
+
+ANSWERS = {
+    "report_kind": "document_confiscation",
+    "report_when": "since March",
+    "report_where": "Samut Sakhon",
+    "report_province": "Samut Sakhon",
+    "report_employer": "<script>alert(1)</script> Golden Sea boat",
+    "report_workers": "12",
+    "report_in_danger": "no",
+    "report_evidence": "no",
+    "report_contact": "chat",
+    "report_consent": "yes",
+    "report_confirmed": "yes",
+}
+
+
+def worker(client: TestClient, settings: Settings, user: str, text_: str = "hello") -> str:
+    client.post("/webchat/messages", json={"sender_id": user, "text": text_})
+    return public_id_of(settings.hotline_database_url, user)
+
+
+def call(
+    action: str,
+    sender: str,
+    *,
+    slots: dict[str, Any] | None = None,
+    intent: str = "nlu_fallback",
+    entities: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.21",
+        "domain": DOMAIN,
+        "tracker": {
+            "sender_id": sender,
+            "slots": slots or {},
+            "latest_message": {"text": "", "intent": {"name": intent}, "entities": entities or []},
+            "events": events or [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {"name": active_loop} if active_loop else {},
+            "latest_action_name": "action_listen",
+        },
+    }
+
+
+def run(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/actions/webhook", json=body, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def slots_of(result: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in result["events"] if e["event"] == "slot"}
+
+
+def cases_of(database_url: str) -> list[dict[str, Any]]:
+    engine = create_engine(sync_url(database_url))
+    with engine.connect() as connection:
+        rows = [dict(r._mapping) for r in connection.execute(text("SELECT * FROM cases"))]
+    engine.dispose()
+    for row in rows:
+        row["answers"] = json.loads(TEST_VAULT.decrypt_text(row["answers"]))
+    return rows
+
+
+def validation(sender: str, slot: str, value: Any, **kwargs: Any) -> dict[str, Any]:
+    body = call("validate_report_form", sender, active_loop="report_form", **kwargs)
+    body["tracker"]["slots"] = {**body["tracker"]["slots"], slot: value, "requested_slot": slot}
+    body["tracker"]["events"] = [
+        {"event": "user", "timestamp": time.time(), "parse_data": {}},
+        {"event": "slot", "timestamp": time.time(), "name": slot, "value": value},
+    ]
+    return body
+
+
+def test_every_response_of_the_actions_renders_in_every_language() -> None:
+    for name in REPLIES.names():
+        for language in ("en", "th", "my", "km", "lo"):
+            values = {**ANSWERS, "case_reference": "LPN-2026-00001", "case_status": "new"}
+            reply = REPLIES.render(name, language, **values)
+            assert reply.text.strip() and "{" not in reply.text
+            assert all(button.title.strip() for button in reply.buttons)
+    assert REPLIES.message_ids() <= TEXTS.message_ids()
+
+
+def test_a_worker_in_danger_ends_the_questions(client: TestClient, settings: Settings) -> None:
+    sender = worker(client, settings, "w-danger-form")
+    slots = {
+        k: v for k, v in ANSWERS.items() if k in ("report_kind", "report_when", "report_where")
+    }
+    slots |= {"report_employer": "skipped", "report_workers": "3"}
+    result = run(
+        client, validation(sender, "report_in_danger", "yes", slots=slots, intent="affirm")
+    )
+    assert slots_of(result) == {"report_in_danger": "yes", "requested_slot": None}
+
+
+def test_typed_words_where_a_choice_is_asked_ask_again_in_the_workers_language(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-choice", "ສະບາຍດີ")
+    result = run(client, validation(sender, "report_consent", "maybe later"))
+    assert slots_of(result)["report_consent"] is None
+    assert [m["text"] for m in result["responses"]] == [TEXTS.get("lo", "report_use_buttons")]
+
+
+def test_the_kind_in_the_workers_own_words_is_kept(client: TestClient, settings: Settings) -> None:
+    sender = worker(client, settings, "w-own-words")
+    result = run(client, validation(sender, "report_kind", "they took my phone and beat my friend"))
+    assert slots_of(result)["report_kind"] == "other"
+    assert slots_of(result)["report_story"] == "they took my phone and beat my friend"
+
+
+def test_a_named_province_is_kept_by_its_official_name(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-province")
+    body = validation(
+        sender,
+        "report_where",
+        "Mahachai",
+        entities=[{"entity": "province", "value": "Samut Sakhon"}],
+    )
+    assert slots_of(run(client, body)) == {
+        "report_where": "Samut Sakhon",
+        "report_province": "Samut Sakhon",
+    }
+
+
+def test_correcting_the_summary_asks_again(client: TestClient, settings: Settings) -> None:
+    sender = worker(client, settings, "w-correct")
+    result = run(client, validation(sender, "report_confirmed", "no", slots=ANSWERS, intent="deny"))
+    cleared = slots_of(result)
+    assert cleared["report_when"] is None and cleared["report_kind"] is None
+    assert "report_in_danger" not in cleared
+    assert result["responses"][0]["text"] == TEXTS.get("en", "report_correct")
+
+
+def test_the_summary_shows_the_answers_in_the_workers_language(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-summary", "မင်္ဂလာပါ")
+    result = run(client, call("action_ask_report_confirmed", sender, slots=ANSWERS))
+    [message] = result["responses"]
+    assert message["text"].startswith(TEXTS.get("my", "report_summary").split("\n")[0])
+    assert TEXTS.get("my", "report_kind.document_confiscation") in message["text"]
+    assert TEXTS.get("my", "report_contact.chat") in message["text"]
+    # The worker's own words go out as they wrote them, as plain text.
+    assert "<script>alert(1)</script> Golden Sea boat" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny", "/cancel_report"]
+
+
+def test_filing_opens_a_case_and_queues_a_worker_who_may_be_contacted_here(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-file", "မင်္ဂလာပါ")
+    began = {"event": "active_loop", "timestamp": time.time() - 5, "name": "report_form"}
+    result = run(client, call("action_submit_report", sender, slots=ANSWERS, events=[began]))
+    [case] = cases_of(settings.hotline_database_url)
+    assert case["reference"].startswith("LPN-") and case["kind"] == "document_confiscation"
+    assert case["answers"]["employer"] == ANSWERS["report_employer"]
+    assert case["answers"]["when"] == "since March"
+    assert case["province"] == "Samut Sakhon" and case["language"] == "my"
+    assert case["channel"] == "webchat" and case["consent_to_share"] and not case["in_danger"]
+    assert "retention_of_identity_documents" in str(case["indicators"])
+    [message] = result["responses"]
+    assert message["text"] == TEXTS.get(
+        "my", "report_filed_follow_up", case_reference=case["reference"]
+    )
+    assert slots_of(result)["case_reference"] == case["reference"]
+    assert slots_of(result)["report_when"] is None
+    stored = stored_conversation(settings.hotline_database_url, "w-file")
+    assert (stored["owner"], stored["escalation_reason"]) == ("queued", "report_follow_up")
+
+
+def test_a_worker_who_declines_contact_stays_with_the_bot(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-nocontact")
+    run(client, call("action_submit_report", sender, slots={**ANSWERS, "report_contact": "none"}))
+    assert stored_conversation(settings.hotline_database_url, "w-nocontact")["owner"] == "bot"
+
+
+def test_danger_in_the_report_files_it_and_puts_the_worker_first(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-danger-file")
+    danger = {**ANSWERS, "report_in_danger": "yes", "report_contact": None}
+    result = run(client, call("action_submit_report", sender, slots=danger))
+    [case] = cases_of(settings.hotline_database_url)
+    assert case["in_danger"]
+    assert (
+        "191" in result["responses"][0]["text"]
+        and case["reference"] in result["responses"][0]["text"]
+    )
+    stored = stored_conversation(settings.hotline_database_url, "w-danger-file")
+    assert (stored["escalation_reason"], stored["priority"]) == ("emergency", 100)
+
+
+@pytest.mark.parametrize(
+    ("intent", "before", "reason"),
+    [
+        ("request_human", "utter_greet", "asked_for_person"),
+        ("emergency", "utter_greet", "emergency"),
+        ("affirm", "utter_not_understood_again", "not_understood"),
+        ("request_human", "utter_not_understood_again", "not_understood"),
+    ],
+)
+def test_staff_are_brought_in_for_the_right_reason(
+    client: TestClient, settings: Settings, intent: str, before: str, reason: str
+) -> None:
+    user = f"w-staff-{intent}-{before}"
+    sender = worker(client, settings, user)
+    events = [
+        {"event": "action", "name": before},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "parse_data": {"intent": {"name": intent}}},
+    ]
+    run(client, call("action_hand_to_staff", sender, intent=intent, events=events))
+    assert stored_conversation(settings.hotline_database_url, user)["escalation_reason"] == reason
+
+
+def test_a_case_status_only_for_the_worker_who_reported_it(
+    client: TestClient, settings: Settings
+) -> None:
+    reporter = worker(client, settings, "w-reporter", "ສະບາຍດີ")
+    run(client, call("action_submit_report", reporter, slots={**ANSWERS, "report_contact": "none"}))
+    [case] = cases_of(settings.hotline_database_url)
+    reference = case["reference"]
+
+    def ask(sender: str, number: str | None) -> str:
+        entities = [{"entity": "case_reference", "value": number}] if number else []
+        result = run(
+            client,
+            call("action_case_status", sender, intent="check_case_status", entities=entities),
+        )
+        return str(result["responses"][0]["text"])
+
+    own = ask(reporter, reference.lower())
+    assert reference in own and TEXTS.get("lo", "case_status.new") in own
+    stranger = worker(client, settings, "w-stranger", "ສະບາຍດີ")
+    # Someone else's case and a number never given out read exactly alike.
+    assert ask(stranger, reference) == ask(stranger, "LPN-2020-99999")
+    assert ask(stranger, reference) == TEXTS.get("lo", "case_not_found")
+    assert ask(stranger, None) == TEXTS.get("lo", "case_ask_reference")
+
+
+def test_a_worker_asks_to_delete_their_data(client: TestClient, settings: Settings) -> None:
+    sender = worker(client, settings, "w-delete")
+    first = run(client, call("action_request_deletion", sender, intent="request_data_deletion"))
+    run(client, call("action_request_deletion", sender, intent="request_data_deletion"))
+    assert first["responses"][0]["text"] == TEXTS.get("en", "deletion_requested")
+    engine = create_engine(sync_url(settings.hotline_database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT status FROM deletion_requests")).all()
+    engine.dispose()
+    assert [row[0] for row in rows] == ["requested"]
