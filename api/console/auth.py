@@ -134,7 +134,8 @@ async def logout(request: Request, state: StateDep, caller: CurrentStaff) -> Res
 
 @router.get("/", response_class=HTMLResponse)
 async def home(caller: CurrentStaff) -> Response:
-    return RedirectResponse("/console/cases", status_code=303)
+    # The queue is where staff start: workers waiting come first.
+    return RedirectResponse("/console/queue", status_code=303)
 
 
 class Me(BaseModel):

@@ -202,3 +202,65 @@ def test_the_login_page_sends_a_fresh_form_token(client: TestClient, tmp_path: P
     first = hidden(client.get("/console/login").text, "login_token")
     second = hidden(client.get("/console/login").text, "login_token")
     assert first != second
+
+
+def test_the_console_starts_at_the_queue(client: TestClient) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    sign_in(client, "mya")
+    home = client.get("/console/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == "/console/queue"
+    assert client.get("/console/queue").status_code == 200
+
+
+def test_what_each_role_may_open(client: TestClient) -> None:
+    for username, role in (("aye", Role.AGENT), ("sup", Role.SUPERVISOR), ("ada", Role.ADMIN)):
+        add_staff(client, username, role)
+    expected = {
+        "aye": {"/console/cases": 200, "/console/staff": 403, "/console/audit": 403},
+        "sup": {"/console/cases": 200, "/console/staff": 403, "/console/audit": 403},
+        "ada": {"/console/cases": 200, "/console/staff": 200, "/console/audit": 200},
+    }
+    for username, pages in expected.items():
+        client.cookies.clear()
+        sign_in(client, username)
+        seen = {path: client.get(path).status_code for path in pages}
+        assert seen == pages, username
+        nav = client.get("/console/cases").text
+        assert ('href="/console/audit"' in nav) == (username == "ada")
+
+
+def test_admins_manage_staff_through_the_api(client: TestClient, settings: Settings) -> None:
+    add_staff(client, "ada", Role.ADMIN)
+    kim = add_staff(client, "kim", Role.AGENT)
+    for _ in range(settings.hotline_login_lock_after):
+        sign_in(client, "kim", "guess guess guess")
+    client.cookies.clear()
+    sign_in(client, "ada")
+    headers = {"X-CSRF-Token": csrf_of(client)}
+    listed = {staff["username"]: staff for staff in client.get("/api/staff").json()}
+    assert listed["kim"]["locked_until"] is not None
+
+    unlocked = client.post(f"/api/staff/{kim}/unlock", headers=headers)
+    assert unlocked.status_code == 200 and unlocked.json()["locked_until"] is None
+    promoted = client.patch(f"/api/staff/{kim}", json={"role": "supervisor"}, headers=headers)
+    assert promoted.json()["role"] == "supervisor"
+    myself = client.get("/api/me").json()["id"]
+    refused = client.patch(f"/api/staff/{myself}", json={"active": False}, headers=headers)
+    assert refused.status_code == 422
+
+    client.cookies.clear()
+    sign_in(client, "kim")
+    assert client.get("/api/me").json()["role"] == "supervisor"
+    kim_cookie = client.cookies.get("hotline_console")
+    client.cookies.clear()
+    sign_in(client, "ada")
+    off = client.patch(
+        f"/api/staff/{kim}", json={"active": False}, headers={"X-CSRF-Token": csrf_of(client)}
+    )
+    assert off.json()["active"] is False
+    # A deactivated member's open session ends and they cannot sign in again.
+    client.cookies.clear()
+    client.cookies.set("hotline_console", kim_cookie or "")
+    assert client.get("/api/me").status_code == 401
+    client.cookies.clear()
+    assert sign_in(client, "kim").status_code == 401
