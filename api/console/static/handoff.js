@@ -440,7 +440,12 @@
       event.preventDefault();
       try {
         await call("POST", base + "/close", { outcome: document.getElementById("close-outcome").value });
-        await load();
+        // Back with the bot, the conversation is no longer this agent's to see.
+        document.getElementById("staff-tools").hidden = true;
+        document.getElementById("owner-tools").hidden = true;
+        const notice = document.getElementById("notice");
+        notice.textContent = "Closed: the worker was told, and the bot answers them again.";
+        notice.hidden = false;
       } catch (error) {
         showProblem(error);
       }

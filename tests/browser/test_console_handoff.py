@@ -1,0 +1,178 @@
+"""An agent takes a Burmese worker's LINE conversation in the console and hands it back.
+
+Everything is real: the engine with its trained model, the app, the
+database, headless Chromium at a phone's width; LINE is the local stand-in,
+and the worker's side arrives as signed LINE webhooks.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from api.settings import PROJECT_ROOT
+from bot.texts import Texts
+from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.stack import APP_BIN, Stack
+from tests.support import eventually, stored_messages
+
+pytestmark = [pytest.mark.browser, pytest.mark.engine]
+
+CHROMIUM = Path("/usr/bin/chromium")
+TEXTS = Texts(PROJECT_ROOT / "locales")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # The alert beep may play without a click in a test browser.
+    "--autoplay-policy=no-user-gesture-required",
+]
+PASSWORD = "a long agent password"
+# "I want to talk to staff" in Burmese: the engine hands the worker to staff.
+ASK_FOR_STAFF = "ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်"
+PUSH = "/v2/bot/message/push"
+REPLY = "/v2/bot/message/reply"
+
+
+def photo_bytes() -> bytes:
+    """A small real PNG, as a worker's phone would send; different on every run.
+
+    The stack keeps files in the project's attachment folder by hash, and each
+    test run has its own encryption key: the same bytes as an earlier run
+    would find that run's file, which this run's key cannot open.
+    """
+    out = io.BytesIO()
+    colour = tuple(uuid.uuid4().bytes[:3])
+    Image.new("RGB", (40, 30), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-US")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def add_agent(stack: Stack, username: str) -> None:
+    added = subprocess.run(
+        [
+            str(APP_BIN / "hotline"),
+            *("staff", "add", username, "--role", "agent"),
+            *("--name", "Agent Aung", "--password-stdin"),
+        ],
+        input=PASSWORD + "\n",
+        env=stack.environment,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr + added.stdout
+
+
+def worker_sends(stack: Stack, *events: dict[str, object]) -> None:
+    body = webhook_body(*events)
+    answer = httpx.post(
+        f"{stack.app_url}/webhooks/line",
+        content=body,
+        headers={"content-type": "application/json", "x-line-signature": sign(body)},
+    )
+    assert answer.status_code == 200
+
+
+def sent_to_line(line: FakeLine) -> list[str]:
+    return line.texts(PUSH) + line.texts(REPLY)
+
+
+def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
+    stack: Stack, fake_line: FakeLine, phone: Page, tmp_path: Path
+) -> None:
+    fake_line.reset()
+    user = "U" + uuid.uuid4().hex
+    add_agent(stack, "aung")
+
+    phone.goto(f"{stack.app_url}/console/login")
+    phone.get_by_label("Username").fill("aung")
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.goto(f"{stack.app_url}/console/queue")
+    expect(phone.locator("#live-state")).to_have_text("Live")
+    expect(phone.locator("#queue-empty")).to_be_visible()
+
+    # The worker asks for a person; the queue shows them without a reload.
+    worker_sends(stack, text_event(user, ASK_FOR_STAFF))
+    card = phone.locator("#queue .card").first
+    expect(card).to_be_visible(timeout=30_000)
+    expect(card.locator(".language")).to_have_text("Burmese")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+
+    card.get_by_role("button", name="Claim").click()
+    expect(phone.locator("#staff-tools")).to_be_visible(timeout=15_000)
+    expect(phone.locator("#messages")).to_contain_text(ASK_FOR_STAFF)
+
+    # A ready-made reply, read in English, reaches the worker in Burmese.
+    english = TEXTS.get("en", "canned.greeting.hello")
+    phone.locator(".canned-reply", has_text=english).click()
+    burmese = TEXTS.get("my", "canned.greeting.hello")
+    eventually(lambda: burmese in sent_to_line(fake_line))
+    expect(phone.locator("#messages")).to_contain_text(burmese)
+
+    # The worker answers with words and a photo; both appear live.
+    fake_line.contents["m-photo-handoff"] = (photo_bytes(), "image/png")
+    photo = event(
+        "message",
+        user,
+        replyToken=uuid.uuid4().hex,
+        message={
+            "type": "image",
+            "id": "m-photo-handoff",
+            "quoteToken": "q",
+            "contentProvider": {"type": "line"},
+        },
+    )
+    worker_sends(stack, text_event(user, "<b>ဒီမှာ ဓာတ်ပုံ</b>"))
+    worker_sends(stack, photo)
+    expect(phone.locator("#messages li.inbound").filter(has_text="<b>ဒီမှာ ဓာတ်ပုံ</b>")).to_be_visible()
+    image = phone.locator("#messages li.inbound img")
+    expect(image).to_be_visible(timeout=15_000)
+    eventually(lambda: bool(phone.evaluate("document.querySelector('#messages img').naturalWidth")))
+    # Nothing the worker wrote became markup.
+    assert phone.locator("#messages b").count() == 0
+    phone.screenshot(path=str(tmp_path / "conversation.png"), full_page=True)
+
+    # Close: the worker is told in Burmese and the bot answers again.
+    phone.locator("#close-outcome").select_option("resolved")
+    phone.get_by_role("button", name="Close and hand back to the bot").click()
+    expect(phone.locator("#staff-tools")).to_be_hidden()
+    eventually(lambda: TEXTS.get("my", "handoff.closed") in sent_to_line(fake_line))
+    worker_sends(stack, text_event(user, "မင်္ဂလာပါ"))
+
+    def answered_by_the_bot() -> bool:
+        last = [m for m in stored_messages(stack.database_url, user) if m["direction"] == "inbound"]
+        return bool(last[-1]["original_text"] == "မင်္ဂလာပါ" and last[-1]["status"] == "answered")
+
+    eventually(answered_by_the_bot, timeout=30)
