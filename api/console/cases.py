@@ -28,6 +28,8 @@ LANGUAGES = {"my": "Burmese", "km": "Khmer", "lo": "Lao", "th": "Thai", "en": "E
 # Shown inline in the console; anything else is offered as a download, so a
 # file claiming to be a web page can never run in the console's origin.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
+# Photos drawn into a referral PDF.
+PRINTABLE_IMAGES = frozenset({"image/jpeg", "image/png"})
 
 
 @cache
@@ -312,18 +314,19 @@ async def add_note(
 
 async def _export(
     state: AppState, caller: SignedIn, case_id: int, form: str
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, case_work.CaseFile, dict[str, Any]]:
     async with state.sessions() as session:
         case_file = await case_work.export_case(
             session=session, viewer=caller, case_id=case_id, form=form
         )
-    return case_file.case.reference or f"case-{case_id}", _document(state, caller, case_file)
+    name = case_file.case.reference or f"case-{case_id}"
+    return name, case_file, _document(state, caller, case_file)
 
 
 @api.get("/cases/{case_id}/export.json")
 async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
     """The case as a JSON document for a referral. Audited."""
-    name, document = await _export(state, caller, case_id, "json")
+    name, _, document = await _export(state, caller, case_id, "json")
     return Response(
         export.as_json(document),
         media_type="application/json",
@@ -334,9 +337,15 @@ async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Re
 @api.get("/cases/{case_id}/export.pdf")
 async def export_pdf(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
     """The case as a PDF for a referral, in every script the worker may write. Audited."""
-    name, document = await _export(state, caller, case_id, "pdf")
+    name, case_file, document = await _export(state, caller, case_id, "pdf")
+    images = {
+        ref.id: state.attachments.read(ref.storage_key)
+        for entry in case_file.timeline
+        for ref in entry.attachments
+        if ref.content_type in PRINTABLE_IMAGES
+    }
     return Response(
-        export.as_pdf(document, fonts_dir=state.settings.hotline_pdf_fonts_dir),
+        export.as_pdf(document, fonts_dir=state.settings.hotline_pdf_fonts_dir, images=images),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )

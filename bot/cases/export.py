@@ -3,12 +3,16 @@
 The PDF is laid out with fpdf2 and shaped with HarfBuzz (uharfbuzz), using
 Noto fonts for Latin, Burmese, Khmer, Lao and Thai, so a worker's own words
 print correctly in their script. The worker's contact details go into the
-export only when they agreed to their report being shared.
+export only when they agreed to their report being shared. The worker's
+photos are drawn in the PDF beside their SHA-256, which shows that the
+evidence is what the hotline received.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,7 +139,20 @@ class _CasePdf(FPDF):
         self.multi_cell(0, 5.5, _text(value), new_x="LMARGIN", new_y="NEXT")
 
 
-def as_pdf(document: dict[str, Any], *, fonts_dir: Path) -> bytes:
+def _draw(pdf: FPDF, picture: bytes) -> None:
+    """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
+    try:
+        pdf.image(io.BytesIO(picture), x=pdf.l_margin + 6, w=90, keep_aspect_ratio=True)
+    except (OSError, ValueError, RuntimeError, SyntaxError):
+        pdf.set_x(pdf.l_margin + 6)
+        pdf.multi_cell(0, 5, "(this image could not be drawn)", new_x="LMARGIN", new_y="NEXT")
+
+
+def as_pdf(
+    document: dict[str, Any], *, fonts_dir: Path, images: Mapping[int, bytes] | None = None
+) -> bytes:
+    """The document laid out for print; `images` (attachment id -> bytes) are drawn in place."""
+    images = images or {}
     reference = str(document["reference"] or "case")
     pdf = _CasePdf(fonts_dir, reference)
     pdf.add_page()
@@ -194,6 +211,9 @@ def as_pdf(document: dict[str, Any], *, fonts_dir: Path) -> bytes:
             pdf.set_x(pdf.l_margin + 6)
             pdf.multi_cell(0, 5.5, body, new_x="LMARGIN", new_y="NEXT")
         for attachment in entry["attachments"]:
+            picture = images.get(attachment["id"])
+            if picture is not None:
+                _draw(pdf, picture)
             pdf.set_x(pdf.l_margin + 6)
             pdf.set_font("noto", size=8)
             pdf.multi_cell(

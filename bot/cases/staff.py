@@ -78,6 +78,8 @@ class AttachmentRef:
     content_type: str
     size: int
     sha256: str
+    # Where the encrypted file is kept; for the hotline's own use, never exported.
+    storage_key: str
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
                     content_type=stored.content_type,
                     size=stored.size,
                     sha256=stored.sha256,
+                    storage_key=stored.storage_key,
                 )
             )
         for message in messages.scalars():

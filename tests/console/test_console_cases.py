@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -226,7 +227,8 @@ def test_a_workers_script_tag_is_shown_as_text(
 def test_export_as_json_and_pdf_for_a_referral(
     client: TestClient, line_api: FakeLine, team: dict[str, int], tmp_path: Path
 ) -> None:
-    worker_writes(client, line_api, "U-e-1", BURMESE, THAI)
+    photo = png(300, 200)
+    worker_writes(client, line_api, "U-e-1", BURMESE, THAI, photo=photo)
     case_id = open_report(
         client,
         "U-e-1",
@@ -245,7 +247,11 @@ def test_export_as_json_and_pdf_for_a_referral(
     assert document["contact"] == {"phone": "0812345678"}
     assert document["indicators"][0]["key"] == "retention_of_identity_documents"
     assert document["indicators_source"] == "T6"
-    assert [e["text"] for e in document["timeline"] if e["type"] == "inbound"] == [BURMESE, THAI]
+    inbound = [e for e in document["timeline"] if e["type"] == "inbound"]
+    assert [e["text"] for e in inbound] == [BURMESE, THAI, ""]
+    [sent_photo] = inbound[2]["attachments"]
+    assert sent_photo["sha256"] == hashlib.sha256(photo).hexdigest()
+    assert "storage_key" not in sent_photo
     assert document["exported_by"] == "sup"
     assert client.get(f"/api/cases/{withheld_id}/export.json").json()["contact"] is None
 
@@ -266,6 +272,13 @@ def test_export_as_json_and_pdf_for_a_referral(
     ).stdout
     for family in ("NotoSansMyanmar", "NotoSansThai", "NotoSansLao", "NotoSansKhmer"):
         assert family in fonts
+    # The worker's photo is drawn, beside its hash.
+    images = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True
+    ).stdout.splitlines()[2:]
+    assert len(images) == 1 and images[0].split()[3:5] == ["300", "200"]
+    assert hashlib.sha256(photo).hexdigest() in squeezed
+    assert "SHA-256" in extracted
     withheld = client.get(f"/api/cases/{withheld_id}/export.pdf").content
     (tmp_path / "withheld.pdf").write_bytes(withheld)
     withheld_text = subprocess.run(
