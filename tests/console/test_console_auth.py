@@ -264,3 +264,14 @@ def test_admins_manage_staff_through_the_api(client: TestClient, settings: Setti
     assert client.get("/api/me").status_code == 401
     client.cookies.clear()
     assert sign_in(client, "kim").status_code == 401
+
+
+def test_the_api_is_documented_with_token_authentication(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in ("/api/me", "/api/cases", "/api/cases/{case_id}", "/api/audit", "/api/staff"):
+        assert path in paths, path
+    assert "/console/login" not in paths  # pages are not part of the API
+    tags = {tag["name"] for tag in schema["tags"]}
+    assert {"staff", "cases", "audit"} <= tags
+    assert paths["/api/cases"]["get"]["tags"] == ["cases"]

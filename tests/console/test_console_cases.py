@@ -313,3 +313,29 @@ def test_a_workers_photo_is_served_decrypted_only_to_staff_who_handle_it(
     assert client.get(f"/api/attachments/{ref['id']}").status_code == 401
     assert audit_actions(client, "attachment.view", str(ref["id"])) == [team["aye"]]
     assert audit_actions(client, "attachment.refused", str(ref["id"])) == [team["bopha"]]
+
+
+def test_an_integration_token_changes_a_case_without_a_csrf_token(
+    client: TestClient, line_api: FakeLine, team: dict[str, int]
+) -> None:
+    from api.staff import service
+    from tests.console.helpers import state_of
+
+    worker_writes(client, line_api, "U-t-1", BURMESE)
+    case_id = open_report(client, "U-t-1")
+
+    async def issue() -> str:
+        async with state_of(client).sessions() as session:
+            return await service.create_api_token(session=session, username="sup", name="NGO")
+
+    headers = {"Authorization": f"Bearer {client.portal.call(issue)}"}
+    client.cookies.clear()
+    moved = client.post(
+        f"/api/cases/{case_id}/status", json={"status": "in_progress"}, headers=headers
+    )
+    assert moved.status_code == 200 and moved.json()["status"] == "in_progress"
+    noted = client.post(
+        f"/api/cases/{case_id}/notes", json={"text": "Sent to NGO"}, headers=headers
+    )
+    assert noted.status_code == 201
+    assert audit_actions(client, "case.status", str(case_id)) == [team["sup"]]
