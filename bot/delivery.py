@@ -188,6 +188,37 @@ class Outbox:
                 message.sent_at = utcnow()
 
 
+async def take_waiting_replies(
+    *, session: AsyncSession, channel: str, channel_user_id: str
+) -> list[Message]:
+    """Replies waiting for a channel that cannot push (the web chat), marked sent.
+
+    Staff write to a web chat worker at any moment, but the page only hears
+    from the hotline when it asks: it asks now and then, and what it takes
+    counts as delivered.
+    """
+    rows = list(
+        (
+            await session.execute(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(Worker, Worker.id == Conversation.worker_id)
+                .where(
+                    Worker.channel == channel,
+                    Worker.channel_user_id == channel_user_id,
+                    Message.direction == Direction.OUTBOUND.value,
+                    Message.status == MessageStatus.QUEUED.value,
+                )
+                .order_by(Message.id)
+            )
+        ).scalars()
+    )
+    for message in rows:
+        message.status = MessageStatus.SENT.value
+        message.sent_at = utcnow()
+    return rows
+
+
 class Deliveries:
     """Background answering for push channels, ordered per worker."""
 

@@ -353,3 +353,42 @@ def test_transfer_to_a_colleague_and_back_to_the_queue(client: TestClient) -> No
     waiting = client.get("/api/handoff/queue", headers=bearer(mya)).json()
     assert [i["conversation_id"] for i in waiting] == [conversation_id]
     assert waiting[0]["owner"] == "queued"
+
+
+def test_the_live_stream_needs_a_sign_in_and_carries_ids_only(client: TestClient) -> None:
+    assert client.get("/api/handoff/events").status_code == 401
+    agent = token_for(client, "oo", Role.AGENT)
+    state = state_of(client)
+    with client.stream("GET", "/api/handoff/events", headers=bearer(agent)) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 3000"
+        client.portal.call(
+            lambda: state.handoff.worker_wrote(
+                conversation_id=7, message_id=42, kind=MessageKind.TEXT
+            )
+        )
+        received = [next(lines) for _ in range(4)]
+    assert received[1:3] == [
+        "event: message",
+        'data: {"kind": "message", "conversation_id": 7, "message_id": 42, '
+        '"direction": "inbound", "message_kind": "text"}',
+    ]
+
+
+def test_a_staff_reply_reaches_the_web_chat_when_the_page_asks(
+    always_open: TestClient, texts: Texts
+) -> None:
+    client = always_open
+    agent = token_for(client, "pan", Role.AGENT)
+    client.post("/webchat/messages", json={"sender_id": "w-poll", "text": "hello"})
+    conversation_id = escalate(client, "w-poll", EscalationReason.ASKED_FOR_PERSON)
+    base = f"/api/handoff/conversations/{conversation_id}"
+    client.post(f"{base}/claim", headers=bearer(agent))
+    client.post(f"{base}/replies", json={"text": "I am here <b>now</b>"}, headers=bearer(agent))
+    waiting = client.get("/webchat/messages", params={"sender_id": "w-poll"}).json()["replies"]
+    assert [r["text"] for r in waiting] == ["I am here <b>now</b>"]
+    assert client.get("/webchat/messages", params={"sender_id": "w-poll"}).json() == {"replies": []}
+    client.post(f"{base}/close", json={"outcome": "resolved"}, headers=bearer(agent))
+    closing = client.get("/webchat/messages", params={"sender_id": "w-poll"}).json()["replies"]
+    assert [r["text"] for r in closing] == [texts.get("en", "handoff.closed")]

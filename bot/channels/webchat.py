@@ -13,13 +13,14 @@ from pathlib import Path
 from string import Template
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, field_validator
 
 from api.state import StateDep
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
+from bot.delivery import take_waiting_replies
 from bot.language import LANGUAGES
 
 CHANNEL = "webchat"
@@ -89,6 +90,25 @@ async def post_message(message: WebchatMessage, state: StateDep) -> WebchatRepli
             for reply in replies
         ]
     )
+
+
+@router.get("/webchat/messages")
+async def waiting_messages(
+    state: StateDep,
+    sender_id: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
+) -> WebchatReplies:
+    """What staff (or the hotline) wrote since the page last asked (every few seconds)."""
+    async with state.sessions.begin() as session:
+        waiting = await take_waiting_replies(
+            session=session, channel=CHANNEL, channel_user_id=sender_id
+        )
+        replies = [
+            WebchatReply(
+                text=m.text, buttons=[WebchatButton(**button) for button in m.buttons or []]
+            )
+            for m in waiting
+        ]
+    return WebchatReplies(replies=replies)
 
 
 @cache

@@ -80,5 +80,26 @@
     }
   });
 
+  // Staff reply whenever they can; the page asks for what they wrote.
+  var polling = false;
+  function poll() {
+    if (polling || document.hidden) { return; }
+    polling = true;
+    fetch("/webchat/messages?sender_id=" + encodeURIComponent(senderId), {
+      headers: { Accept: "application/json" }
+    }).then(function (response) {
+      if (!response.ok) { throw new Error(String(response.status)); }
+      return response.json();
+    }).then(function (body) {
+      body.replies.forEach(function (reply) {
+        if (reply.text) { bubble(reply.text, "bot"); }
+        if (reply.buttons && reply.buttons.length) { buttons(reply.buttons); }
+      });
+    }).catch(function () { /* asked again shortly */ }).then(function () {
+      polling = false;
+    });
+  }
+  window.setInterval(poll, 4000);
+
   if (isNew) { send("/start", null); }
 })();
