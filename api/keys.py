@@ -11,7 +11,6 @@ from api.database import Base, sync_url
 from api.vault import EncryptedJSON, EncryptedText, Vault
 
 
-
 def encrypted_columns() -> list[tuple[str, str]]:
     """(table, column) pairs that hold encrypted values, read from the models
     so that a new encrypted column cannot be forgotten here."""
