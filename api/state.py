@@ -174,6 +174,7 @@ async def open_state(
     hotline.handoff = handoff
     handoff.connect(deliveries.submit)
     outbox.on_failed = handoff.delivery_failed
+    outbox.on_staff_reply_sent = handoff.staff_reply_sent
     state = AppState(
         settings=settings,
         database=database,

@@ -66,8 +66,10 @@ class Outbox:
         self._adapters = adapters
         self._policy = policy
         self._sleep = sleep
-        # Told when a reply is given up on, so staff see it at once.
+        # Told when a reply is given up on, and when a staff member's reply
+        # reached the platform, so the console shows it at once.
         self.on_failed: Callable[..., None] | None = None
+        self.on_staff_reply_sent: Callable[..., None] | None = None
 
     async def deliver(self, conversation_id: int) -> None:
         """Send every queued reply of one conversation, in order."""
@@ -100,7 +102,15 @@ class Outbox:
         if worker.unfollowed_at is not None:
             for row in queued:
                 await self._mark(row.id, MessageStatus.FAILED, "the worker unfollowed")
+                if self.on_failed is not None:
+                    self.on_failed(conversation_id=conversation_id, message_id=row.id)
             return
+        from_staff = {m.id for m in queued if m.staff_id is not None}
+
+        def sent(message_id: int) -> None:
+            if message_id in from_staff and self.on_staff_reply_sent is not None:
+                self.on_staff_reply_sent(conversation_id=conversation_id, message_id=message_id)
+
         pending = [
             OutboundMessage(
                 id=m.id, text=m.text, buttons=list(m.buttons or []), retry_key=m.retry_key or ""
@@ -113,12 +123,14 @@ class Outbox:
             except DeliveryError as error:
                 logger.info("reply token not used (%s); pushing instead", error.reason)
                 carried = 0
-            for sent in pending[:carried]:
-                await self._mark(sent.id, MessageStatus.SENT)
+            for carried_message in pending[:carried]:
+                await self._mark(carried_message.id, MessageStatus.SENT)
+                sent(carried_message.id)
             pending = pending[carried:]
         for outbound in pending:
-            pushed = await self._push(adapter, worker.channel_user_id, outbound)
-            if not pushed and self.on_failed is not None:
+            if await self._push(adapter, worker.channel_user_id, outbound):
+                sent(outbound.id)
+            elif self.on_failed is not None:
                 self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
 
     async def _take_reply_token(self, session: AsyncSession, conversation_id: int) -> str | None:

@@ -542,6 +542,9 @@ class Handoff:
     def delivery_failed(self, *, conversation_id: int, message_id: int) -> None:
         self.events.publish("failed", conversation_id=conversation_id, message_id=message_id)
 
+    def staff_reply_sent(self, *, conversation_id: int, message_id: int) -> None:
+        self.events.publish("delivered", conversation_id=conversation_id, message_id=message_id)
+
     # -- waiting too long ------------------------------------------------------
 
     def start(self) -> None:

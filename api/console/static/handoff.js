@@ -82,17 +82,21 @@
     });
   }
 
-  function live(onEvent) {
+  // Events missed while disconnected are not replayed: each (re)connection
+  // reloads what the page shows.
+  function live(onEvent, onOpen) {
     const state = document.getElementById("live-state");
     const source = new EventSource("/api/handoff/events");
     source.onopen = function () {
       if (state) state.textContent = "Live";
       document.body.dataset.live = "1";
+      onOpen();
     };
     source.onerror = function () {
       if (state) state.textContent = "Reconnecting…";
     };
-    ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried"].forEach(
+    const kinds = ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried"];
+    kinds.concat(["delivered"]).forEach(
       function (kind) {
         source.addEventListener(kind, function (event) {
           onEvent(JSON.parse(event.data));
@@ -242,12 +246,13 @@
     }
 
     live(function (event) {
+      // A reply reaching the worker changes nothing in the queue.
+      if (event.kind === "delivered") return;
       if (event.emergency || event.kind === "overdue") {
         beep();
       }
       refresh();
-    });
-    refresh();
+    }, refresh);
   }
 
   // -- one conversation ------------------------------------------------------
@@ -261,6 +266,7 @@
     const problem = document.getElementById("problem");
     const summary = document.getElementById("summary");
     let current = null;
+    let closed = false;
 
     function showProblem(error) {
       problem.textContent = error.message;
@@ -340,7 +346,19 @@
       root.dataset.owner = c.owner;
     }
 
+    // Back with the bot, the conversation is no longer an agent's to see.
+    function showClosed() {
+      closed = true;
+      document.getElementById("claim-row").hidden = true;
+      document.getElementById("staff-tools").hidden = true;
+      document.getElementById("owner-tools").hidden = true;
+      const notice = document.getElementById("notice");
+      notice.textContent = "Closed: the worker was told, and the bot answers them again.";
+      notice.hidden = false;
+    }
+
     async function load() {
+      if (closed) return;
       try {
         render(await call("GET", base));
         problem.hidden = true;
@@ -440,12 +458,7 @@
       event.preventDefault();
       try {
         await call("POST", base + "/close", { outcome: document.getElementById("close-outcome").value });
-        // Back with the bot, the conversation is no longer this agent's to see.
-        document.getElementById("staff-tools").hidden = true;
-        document.getElementById("owner-tools").hidden = true;
-        const notice = document.getElementById("notice");
-        notice.textContent = "Closed: the worker was told, and the bot answers them again.";
-        notice.hidden = false;
+        showClosed();
       } catch (error) {
         showProblem(error);
       }
@@ -455,7 +468,13 @@
 
     live(async function (event) {
       if (event.conversation_id !== conversationId) return;
-      if (event.kind === "message" && event.message_kind !== "location") {
+      if (event.kind === "closed") {
+        showClosed();
+        return;
+      }
+      const oneMessage =
+        (event.kind === "message" && event.message_kind !== "location") || event.kind === "delivered";
+      if (oneMessage) {
         try {
           upsertMessage(await call("GET", base + "/messages/" + event.message_id));
         } catch (error) {
@@ -464,6 +483,8 @@
       } else {
         await load();
       }
+    }, function () {
+      if (current) load();
     });
     load().then(loadCanned).then(loadColleagues).catch(showProblem);
   }
