@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.errors import Conflict, InvalidInput, NotFound
@@ -35,6 +35,9 @@ _hasher = PasswordHasher()
 _UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_hex(16))
 
 MIN_PASSWORD_LENGTH = 10
+# Sign-in attempts (with the address they came from) and expired sessions
+# are deleted after this long.
+KEEP_SIGN_INS = timedelta(days=7)
 USERNAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -183,6 +186,12 @@ async def _end_sessions_of(session: AsyncSession, staff_id: int) -> None:
     )
 
 
+async def _forget_old_sign_ins(session: AsyncSession, before: datetime) -> None:
+    """Attempts and ended sessions are needed only for a while (the audit log keeps logins)."""
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < before))
+    await session.execute(delete(StaffSession).where(StaffSession.expires_at < before))
+
+
 async def _recent_failures_from(session: AsyncSession, address: str, since: datetime) -> int:
     result = await session.execute(
         select(func.count())
@@ -206,6 +215,7 @@ async def sign_in(
 ) -> SignIn:
     """Check a console sign-in and start a session; every attempt is kept and committed."""
     now = utcnow()
+    await _forget_old_sign_ins(session, now - max(policy.window, KEEP_SIGN_INS))
     username = username.strip().lower()[:64]
     address = address[:64]
     if await _recent_failures_from(session, address, now - policy.window) >= policy.address_limit:
@@ -228,8 +238,15 @@ async def sign_in(
     if staff is None or not staff.active or locked or not matches:
         session.add(LoginAttempt(address=address, username=username, succeeded=False, at=now))
         if staff is not None and not matches and not locked:
-            staff.failed_logins += 1
-            if staff.failed_logins >= policy.lock_after:
+            # Counted in the database, so that guesses sent in parallel are
+            # all counted rather than overwriting each other's count.
+            counted = await session.execute(
+                update(Staff)
+                .where(Staff.id == staff.id)
+                .values(failed_logins=Staff.failed_logins + 1)
+                .returning(Staff.failed_logins)
+            )
+            if counted.scalar_one() >= policy.lock_after:
                 staff.locked_until = now + policy.lock_for
                 staff.failed_logins = 0
                 await audit.record(

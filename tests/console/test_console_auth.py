@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -11,7 +13,7 @@ from api.app import create_app
 from api.database import sync_url
 from api.settings import Settings
 from api.staff import service
-from api.staff.models import Role
+from api.staff.models import Role, Staff
 from tests.console.helpers import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
 
 
@@ -275,3 +277,53 @@ def test_the_api_is_documented_with_token_authentication(client: TestClient) -> 
     tags = {tag["name"] for tag in schema["tags"]}
     assert {"staff", "cases", "audit"} <= tags
     assert paths["/api/cases"]["get"]["tags"] == ["cases"]
+
+
+def test_guesses_sent_in_parallel_are_all_counted(client: TestClient, settings: Settings) -> None:
+    staff_id = add_staff(client, "mya", Role.AGENT)
+    policy = service.LoginPolicy.from_settings(settings)
+    sessions = state_of(client).sessions
+
+    async def guess(number: int) -> service.SignIn:
+        async with sessions() as session:
+            return await service.sign_in(
+                session=session,
+                username="mya",
+                password=f"guess number {number}",
+                address=f"10.0.0.{number}",
+                policy=policy,
+            )
+
+    async def guesses() -> None:
+        await asyncio.gather(*(guess(n) for n in range(policy.lock_after)))
+
+    client.portal.call(guesses)
+
+    async def lock() -> tuple[object, int]:
+        async with sessions() as session:
+            staff = await session.get(Staff, staff_id)
+            assert staff is not None
+            return staff.locked_until, staff.failed_logins
+
+    locked_until, failed_logins = client.portal.call(lock)
+    # Locked, and the count starts again for after the lock.
+    assert locked_until is not None and failed_logins == 0
+    assert sign_in(client, "mya").status_code == 401
+
+
+def test_old_sign_in_attempts_are_forgotten(
+    client: TestClient, settings: Settings, database_url: str
+) -> None:
+    add_staff(client, "mya", Role.AGENT)
+    sign_in(client, "nobody", "whatever123")
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE login_attempts SET at = :old"),
+            {"old": datetime.now(UTC) - service.KEEP_SIGN_INS - timedelta(hours=1)},
+        )
+    sign_in(client, "mya")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT username FROM login_attempts")).scalars().all()
+    engine.dispose()
+    assert kept == ["mya"]
