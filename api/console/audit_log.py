@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.deps import AdminDep
 from api.console.pages import render
@@ -77,7 +78,7 @@ async def audit_page(
     until_day = _day(until)
     until_at = until_day + timedelta(days=1) if until_day else None
     async with state.sessions() as session:
-        staff_ids = await _staff_ids(state)
+        staff_ids = await _staff_ids(session)
         lines = await audit.entries(
             session=session,
             wanted=_filter(staff, action, object_type, object_id, since_at, until_at, staff_ids),
@@ -111,10 +112,9 @@ def _day(value: str | None) -> datetime | None:
         return None
 
 
-async def _staff_ids(state: StateDep) -> dict[str, int]:
-    async with state.sessions() as session:
-        result = await session.execute(select(Staff.username, Staff.id))
-        return dict(result.tuples().all())
+async def _staff_ids(session: AsyncSession) -> dict[str, int]:
+    result = await session.execute(select(Staff.username, Staff.id))
+    return dict(result.tuples().all())
 
 
 @api.get("")
@@ -131,8 +131,8 @@ async def audit_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> list[AuditEntryOut]:
     """Audit entries newest first (admins). Page back with `before` = the last id seen."""
-    staff_ids = await _staff_ids(state)
     async with state.sessions() as session:
+        staff_ids = await _staff_ids(session)
         lines = await audit.entries(
             session=session,
             wanted=_filter(staff, action, object_type, object_id, since, until, staff_ids),

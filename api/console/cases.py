@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -90,7 +90,7 @@ class CaseSummary(BaseModel):
     channel: str
     in_danger: bool
     assigned_to: int | None
-    created_at: Any
+    created_at: datetime
 
     @classmethod
     def of(cls, case: Case) -> CaseSummary:
@@ -198,7 +198,8 @@ async def status_form(
     status: Annotated[str, Form(max_length=16)],
 ) -> Response:
     new_status = _status(status)
-    assert new_status is not None
+    if new_status is None:
+        raise InvalidInput("choose a status")
     async with state.sessions() as session:
         await case_work.set_status(
             session=session, viewer=caller, case_id=case_id, status=new_status
