@@ -287,7 +287,8 @@ async def colleagues(state: StateDep, caller: CurrentStaff) -> list[ColleagueRea
 
 @api.get("/events", response_class=StreamingResponse)
 async def events(request: Request, state: StateDep, caller: CurrentStaff) -> StreamingResponse:
-    """Server-sent events: queued, claimed, message, note, closed, overdue, failed, retried.
+    """Server-sent events: queued, waiting, claimed, message, note, delivered, failed,
+    retried, closed, overdue.
 
     Each carries ids only; the console fetches the details its staff member may see.
     """

@@ -199,7 +199,11 @@ class Handoff:
             since = max(conversation.escalated_at or utcnow(), utcnow() - every)
             if told is not None and told >= since:
                 return []
-            return [await self._where_you_stand(session, conversation, language)]
+            reply = await self._where_you_stand(session, conversation, language)
+        # The turn that queued the worker is over by now, so the engine's
+        # record of it is complete: consoles refresh the worker's summary.
+        self.events.publish("waiting", conversation_id=conversation_id)
+        return [reply]
 
     async def _where_you_stand(
         self, session: AsyncSession, conversation: Conversation, language: str
@@ -695,5 +699,8 @@ class Handoff:
             intents = None
         if len(self._intents) > 1000:
             self._intents.clear()
-        self._intents[public_id] = (now, intents)
+        if intents != []:
+            # Nothing yet may mean the engine is still in the turn that
+            # queued the worker: ask again next time.
+            self._intents[public_id] = (now, intents)
         return intents

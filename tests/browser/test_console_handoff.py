@@ -22,7 +22,7 @@ from api.settings import PROJECT_ROOT
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.stack import APP_BIN, Stack
-from tests.support import eventually, stored_messages
+from tests.support import eventually, stored_conversation, stored_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 
@@ -42,6 +42,8 @@ CHROMIUM_ARGS = [
 PASSWORD = "a long agent password"
 # "I want to talk to staff" in Burmese: the engine hands the worker to staff.
 ASK_FOR_STAFF = "ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်"
+# What a worker types is shown as text, whatever it looks like.
+ATTACK = "<script>document.body.dataset.hacked=1</script><b>ဒီမှာ ဓာတ်ပုံ</b>"
 PUSH = "/v2/bot/message/push"
 REPLY = "/v2/bot/message/reply"
 
@@ -130,6 +132,16 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     expect(card.locator(".language")).to_have_text("Burmese")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
 
+    # The summary comes from the engine's own record of the conversation.
+    expect(card).to_contain_text("request_human")
+    # The worker heard where they stand: their place, or that nobody is in.
+    waiting_prefix = TEXTS.get("my", "handoff.waiting").split("{")[0]
+    after_hours = TEXTS.get("my", "handoff.after_hours")
+    eventually(
+        lambda: any(
+            t == after_hours or t.startswith(waiting_prefix) for t in sent_to_line(fake_line)
+        )
+    )
     card.get_by_role("button", name="Claim").click()
     expect(phone.locator("#staff-tools")).to_be_visible(timeout=15_000)
     expect(phone.locator("#messages")).to_contain_text(ASK_FOR_STAFF)
@@ -154,14 +166,16 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
             "contentProvider": {"type": "line"},
         },
     )
-    worker_sends(stack, text_event(user, "<b>ဒီမှာ ဓာတ်ပုံ</b>"))
+    worker_sends(stack, text_event(user, ATTACK))
     worker_sends(stack, photo)
-    expect(phone.locator("#messages li.inbound").filter(has_text="<b>ဒီမှာ ဓာတ်ပုံ</b>")).to_be_visible()
+    expect(phone.locator("#messages li.inbound .text").filter(has_text=ATTACK)).to_have_text(ATTACK)
     image = phone.locator("#messages li.inbound img")
     expect(image).to_be_visible(timeout=15_000)
     eventually(lambda: bool(phone.evaluate("document.querySelector('#messages img').naturalWidth")))
-    # Nothing the worker wrote became markup.
+    # Nothing the worker wrote became markup or ran.
     assert phone.locator("#messages b").count() == 0
+    assert phone.locator("#messages script").count() == 0
+    assert phone.evaluate("document.body.dataset.hacked") is None
     phone.screenshot(path=str(tmp_path / "conversation.png"), full_page=True)
 
     # Close: the worker is told in Burmese and the bot answers again.
@@ -169,6 +183,15 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     phone.get_by_role("button", name="Close and hand back to the bot").click()
     expect(phone.locator("#staff-tools")).to_be_hidden()
     eventually(lambda: TEXTS.get("my", "handoff.closed") in sent_to_line(fake_line))
+    # The engine was told: no form is left waiting for an answer.
+    public_id = stored_conversation(stack.database_url, user)["public_id"]
+    tracker = httpx.get(
+        f"{stack.engine_url}/conversations/{public_id}/tracker",
+        params={"token": stack.token, "include_events": "ALL"},
+    ).json()
+    told = [(e["event"], e.get("name")) for e in tracker["events"][-2:]]
+    assert told == [("active_loop", None), ("slot", "requested_slot")]
+    assert tracker["events"][-1]["value"] is None
     worker_sends(stack, text_event(user, "မင်္ဂလာပါ"))
 
     def answered_by_the_bot() -> bool:

@@ -96,7 +96,7 @@
       if (state) state.textContent = "Reconnecting…";
     };
     const kinds = ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried"];
-    kinds.concat(["delivered"]).forEach(
+    kinds.concat(["delivered", "waiting"]).forEach(
       function (kind) {
         source.addEventListener(kind, function (event) {
           onEvent(JSON.parse(event.data));
