@@ -339,3 +339,53 @@ def test_an_integration_token_changes_a_case_without_a_csrf_token(
     )
     assert noted.status_code == 201
     assert audit_actions(client, "case.status", str(case_id)) == [team["sup"]]
+
+
+def test_a_voice_note_plays_from_the_case_page_and_other_files_download(
+    client: TestClient, line_api: FakeLine, team: dict[str, int]
+) -> None:
+    from tests.fakes.line_api import event, sign, webhook_body
+
+    voice = b"\x1aE\xdf\xa3 a short voice note"
+    page_like = b"<html><script>alert(1)</script></html>"
+    line_api.contents["m-voice"] = (voice, "audio/m4a")
+    line_api.contents["m-file"] = (page_like, "text/html")
+    for message in (
+        {"type": "audio", "id": "m-voice", "duration": 3000, "contentProvider": {"type": "line"}},
+        {"type": "file", "id": "m-file", "fileName": "x.html", "fileSize": len(page_like)},
+    ):
+        body = webhook_body(
+            event("message", "U-v-1", replyToken=f"rt-{message['id']}", message=message)
+        )
+        posted = client.post(
+            "/webhooks/line",
+            content=body,
+            headers={"content-type": "application/json", "x-line-signature": sign(body)},
+        )
+        assert posted.status_code == 200
+    line_api.wait_for("/m-file/content")
+    case_id = open_report(client, "U-v-1")
+    as_staff(client, "sup")
+
+    def refs() -> list[dict[str, object]]:
+        document = client.get(f"/api/cases/{case_id}").json()
+        return [a for e in document["timeline"] for a in e["attachments"]]
+
+    from tests.support import eventually
+
+    eventually(lambda: len(refs()) == 2)
+    # The stored type as the platform sent it (a charset may follow).
+    by_type = {str(ref["content_type"]).split(";")[0]: ref["id"] for ref in refs()}
+    page = client.get(f"/console/cases/{case_id}").text
+    assert f'<audio controls preload="none" src="/api/attachments/{by_type["audio/m4a"]}">' in page
+
+    played = client.get(f"/api/attachments/{by_type['audio/m4a']}")
+    assert played.content == voice
+    assert played.headers["content-type"] == "audio/m4a"
+    assert played.headers["content-disposition"].startswith("inline")
+    # A file claiming to be a web page is only ever downloaded, and runs nothing.
+    downloaded = client.get(f"/api/attachments/{by_type['text/html']}")
+    assert downloaded.content == page_like
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    assert downloaded.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in downloaded.headers["content-security-policy"]
