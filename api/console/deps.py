@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.console.errors import CsrfRefused, Forbidden, NotSignedIn
 from api.staff import service as staff_service
@@ -113,8 +114,25 @@ async def optional_staff(request: Request, state: StateDep) -> SignedIn | None:
     return _signed_in(staff, csrf_token=staff_session.csrf_token, session_id=staff_session.id)
 
 
+# Declared so that the OpenAPI document (and /docs' "Authorize") shows how
+# to call the API; `optional_staff` reads the same header and cookie.
+API_TOKEN = HTTPBearer(
+    auto_error=False,
+    scheme_name="api_token",
+    description="An API token from `hotline staff token USERNAME NAME`.",
+)
+CONSOLE_COOKIE = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="console_session",
+    description="The console's sign-in; changes also need the X-CSRF-Token header.",
+)
+
+
 async def current_staff(
     caller: Annotated[SignedIn | None, Depends(optional_staff)],
+    _token: Annotated[HTTPAuthorizationCredentials | None, Security(API_TOKEN)],
+    _cookie: Annotated[str | None, Security(CONSOLE_COOKIE)],
 ) -> SignedIn:
     if caller is None:
         raise NotSignedIn()

@@ -277,6 +277,14 @@ def test_the_api_is_documented_with_token_authentication(client: TestClient) -> 
     tags = {tag["name"] for tag in schema["tags"]}
     assert {"staff", "cases", "audit"} <= tags
     assert paths["/api/cases"]["get"]["tags"] == ["cases"]
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["api_token"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from `hotline staff token USERNAME NAME`.",
+    }
+    assert schemes["console_session"]["in"] == "cookie"
+    assert {"api_token": []} in paths["/api/cases"]["get"]["security"]
 
 
 def test_guesses_sent_in_parallel_are_all_counted(client: TestClient, settings: Settings) -> None:
