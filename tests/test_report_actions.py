@@ -286,3 +286,18 @@ def test_a_worker_asks_to_delete_their_data(client: TestClient, settings: Settin
         rows = connection.execute(text("SELECT status FROM deletion_requests")).all()
     engine.dispose()
     assert [row[0] for row in rows] == ["requested"]
+
+
+def test_a_later_answer_that_reads_like_a_report_keeps_the_kind(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-keep-kind")
+    body = validation(sender, "report_kind", "violence", intent="report_violence")
+    body["tracker"]["slots"]["requested_slot"] = "report_workers"
+    earlier = {"event": "slot", "name": "report_kind", "value": "document_confiscation"}
+    body["tracker"]["events"].insert(0, earlier)
+    assert slots_of(run(client, body))["report_kind"] == "document_confiscation"
+    # Asked what happened, the worker's choice is taken.
+    body = validation(sender, "report_kind", "violence", intent="report_violence")
+    body["tracker"]["events"].insert(0, earlier)
+    assert slots_of(run(client, body))["report_kind"] == "violence"

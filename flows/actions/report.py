@@ -89,6 +89,17 @@ def cleared(*slots: str) -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
+def kind_before_this_message(tracker: Tracker) -> str | None:
+    """The report's kind as it stood before the worker's latest message."""
+    kind: str | None = None
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    for event in events[: max(last_user, 0)]:
+        if event.get("event") == "slot" and event.get("name") == "report_kind":
+            kind = event.get("value")
+    return kind
+
+
 class ValidateReportForm(FormValidationAction):
     def __init__(self, context: ActionContext) -> None:
         self._context = context
@@ -124,6 +135,12 @@ class ValidateReportForm(FormValidationAction):
     async def validate_report_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        asked = tracker.get_slot("requested_slot")
+        earlier = kind_before_this_message(tracker)
+        if asked not in (None, "report_kind") and earlier is not None:
+            # An answer to a later question that reads like a report ("12
+            # workers" as violence) must not change what happened.
+            return {"report_kind": earlier}
         if value in KINDS:
             return {"report_kind": value}
         story = _free_text(value)

@@ -1,0 +1,300 @@
+"""Reports, emergencies and case status end to end: LINE and Telegram stand-ins,
+the real engine with its trained model, the app, and the database as stored."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from babel.dates import format_date
+from sqlalchemy import create_engine, text
+
+from api.database import sync_url
+from api.settings import PROJECT_ROOT
+from bot.responses import choose_language_payload
+from bot.texts import Texts
+from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.telegram_api import WEBHOOK_SECRET, FakeTelegram, callback_update, text_update
+from tests.stack import Stack
+from tests.support import TEST_VAULT, eventually, stored_conversation, stored_messages
+
+pytestmark = pytest.mark.engine
+
+TEXTS = Texts(PROJECT_ROOT / "locales")
+_update_ids = itertools.count(950_000)
+
+
+def line_post(stack: Stack, *events: dict[str, Any]) -> None:
+    body = webhook_body(*events)
+    response = httpx.post(
+        f"{stack.app_url}/webhooks/line",
+        content=body,
+        headers={"x-line-signature": sign(body), "content-type": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def telegram_post(stack: Stack, update: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{stack.app_url}/webhooks/telegram",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    )
+    assert response.status_code == 200
+
+
+def answered(stack: Stack, user: str, inbound: int) -> list[str]:
+    """Waits until the worker's `inbound`-th message is answered and its
+    replies were accepted by the platform; returns those replies."""
+
+    def settled() -> bool:
+        messages = stored_messages(stack.database_url, user)
+        ins = [i for i, m in enumerate(messages) if m["direction"] == "inbound"]
+        if len(ins) < inbound or messages[ins[inbound - 1]]["status"] == "received":
+            return False
+        return all(
+            m["status"] in ("sent", "failed")
+            for m in messages[ins[inbound - 1] + 1 :]
+            if m["direction"] == "outbound"
+        )
+
+    eventually(settled, timeout=60)
+    messages = stored_messages(stack.database_url, user)
+    ins = [i for i, m in enumerate(messages) if m["direction"] == "inbound"]
+    after = messages[ins[inbound - 1] + 1 : ins[inbound] if len(ins) > inbound else None]
+    return [str(m["text"]) for m in after if m["direction"] == "outbound"]
+
+
+class LineWorker:
+    def __init__(self, stack: Stack, user: str) -> None:
+        self.stack, self.user, self.sent = stack, user, 0
+
+    def says(self, words: str) -> list[str]:
+        line_post(self.stack, text_event(self.user, words))
+        return self._answer()
+
+    def presses(self, payload: str) -> list[str]:
+        postback = event(
+            "postback", self.user, replyToken=f"rt-{self.sent}", postback={"data": payload}
+        )
+        line_post(self.stack, postback)
+        return self._answer()
+
+    def sends_photo(self, line_api: FakeLine, message_id: str, content: bytes) -> list[str]:
+        line_api.contents[message_id] = (content, "image/jpeg")
+        photo = event(
+            "message",
+            self.user,
+            replyToken=f"rt-photo-{self.sent}",
+            message={
+                "type": "image",
+                "id": message_id,
+                "quoteToken": "q",
+                "contentProvider": {"type": "line"},
+            },
+        )
+        line_post(self.stack, photo)
+        return self._answer()
+
+    def _answer(self) -> list[str]:
+        self.sent += 1
+        return answered(self.stack, self.user, self.sent)
+
+
+class TelegramWorker:
+    def __init__(self, stack: Stack, chat_id: int) -> None:
+        self.stack, self.chat_id, self.sent = stack, chat_id, 0
+
+    def says(self, words: str) -> list[str]:
+        telegram_post(self.stack, text_update(next(_update_ids), self.chat_id, words))
+        return self._answer()
+
+    def presses(self, payload: str) -> list[str]:
+        telegram_post(self.stack, callback_update(next(_update_ids), self.chat_id, payload))
+        return self._answer()
+
+    def _answer(self) -> list[str]:
+        self.sent += 1
+        return answered(self.stack, str(self.chat_id), self.sent)
+
+
+def replies(name: str, language: str, **values: str) -> str:
+    return TEXTS.get(language, name, **values)
+
+
+def cases(stack: Stack) -> list[dict[str, Any]]:
+    engine = create_engine(sync_url(stack.database_url))
+    with engine.connect() as connection:
+        rows = [
+            dict(r._mapping) for r in connection.execute(text("SELECT * FROM cases ORDER BY id"))
+        ]
+    engine.dispose()
+    for row in rows:
+        row["answers"] = json.loads(TEST_VAULT.decrypt_text(row["answers"]))
+        if isinstance(row["indicators"], str):
+            row["indicators"] = json.loads(row["indicators"])
+    return rows
+
+
+def case_of(stack: Stack, reference: str) -> dict[str, Any]:
+    [case] = [c for c in cases(stack) if c["reference"] == reference]
+    return case
+
+
+def reference_in(message: str) -> str:
+    import re
+
+    found = re.search(r"[A-Z]{2,5}-20\d\d-\d{5}", message)
+    assert found, message
+    return found.group(0)
+
+
+def test_a_burmese_worker_in_zawgyi_reports_the_kept_passport_on_line(
+    stack: Stack, line_api: FakeLine
+) -> None:
+    worker = LineWorker(stack, "U-report-zawgyi")
+    # "The boss holds my passport and won't give it back", typed in Zawgyi.
+    first = worker.says("သူေဌးက ပတ္စပို႔ ကိုင္ထားတယ္ ျပန္မေပးဘူး")
+    assert first == [replies("report_ask_when", "my")]
+    assert worker.says("လွန်ခဲ့တဲ့ နှစ်လ") == [replies("report_ask_where", "my")]
+    assert worker.says("မဟာချိုင်") == [replies("report_ask_employer", "my")]
+    assert worker.says("ရွှေပင်လယ် ငါးစက်ရုံ") == [replies("report_ask_workers", "my")]
+    assert worker.says("၁၂") == [replies("report_ask_in_danger", "my")]
+    assert worker.presses("/deny") == [replies("report_ask_evidence", "my")]
+    assert worker.sends_photo(line_api, "m-report-photo", b"\xff\xd8 passport photo") == [
+        replies("attachment_received", "my")
+    ]
+    assert worker.presses("/affirm") == [replies("report_ask_contact", "my")]
+    assert worker.presses("/affirm") == [replies("report_ask_consent", "my")]
+    [summary] = worker.presses("/affirm")
+    assert "ရွှေပင်လယ် ငါးစက်ရုံ" in summary and "Samut Sakhon" in summary
+    assert replies("report_kind.document_confiscation", "my") in summary
+    filed = worker.presses("/affirm")
+    reference = reference_in(filed[0])
+    assert filed[0] == replies("report_filed_follow_up", "my", case_reference=reference)
+    # Delivered through LINE, in Burmese.
+    eventually(
+        lambda: filed[0] in line_api.texts("/message/reply") + line_api.texts("/message/push")
+    )
+
+    case = case_of(stack, reference)
+    assert case["kind"] == "document_confiscation"
+    assert "retention_of_identity_documents" in case["indicators"]
+    assert case["answers"]["when"] == "လွန်ခဲ့တဲ့ နှစ်လ"
+    assert case["answers"]["employer"] == "ရွှေပင်လယ် ငါးစက်ရုံ"
+    assert case["answers"]["workers"] == "၁၂"
+    assert len(case["answers"]["attachments"]) == 1
+    assert (case["language"], case["channel"], case["province"]) == ("my", "line", "Samut Sakhon")
+    assert case["consent_to_share"] and not case["in_danger"]
+    # The worker may be contacted here: staff pick the report up from the queue.
+    conversation = stored_conversation(stack.database_url, "U-report-zawgyi")
+    assert conversation["escalation_reason"] == "report_follow_up"
+
+
+def test_a_khmer_worker_asks_the_minimum_wage_in_chonburi(
+    stack: Stack, telegram_api: FakeTelegram
+) -> None:
+    worker = TelegramWorker(stack, 951_001)
+    [answer] = worker.says("ប្រាក់ឈ្នួលអប្បបរមានៅឈុនបុរីប៉ុន្មាន")
+    assert "400" in answer
+    assert format_date(date(2025, 1, 1), format="long", locale="km") in answer
+    assert answer.startswith(replies("wage_rate", "km").split("{")[0])
+    eventually(lambda: answer in telegram_api.sent_texts())
+
+
+def queue(stack: Stack) -> list[str]:
+    engine = create_engine(sync_url(stack.database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT w.channel_user_id FROM conversations c "
+                "JOIN workers w ON w.id = c.worker_id WHERE c.owner = 'queued' "
+                "ORDER BY c.priority DESC, c.escalated_at"
+            )
+        ).scalars()
+        result = [str(row) for row in rows]
+    engine.dispose()
+    return result
+
+
+def test_a_lao_worker_being_beaten_gets_the_numbers_at_once_and_goes_first(
+    stack: Stack, line_api: FakeLine
+) -> None:
+    # Someone asked for a person a moment earlier.
+    earlier = LineWorker(stack, "U-asked-first")
+    assert earlier.presses("/request_human")[0] == replies("request_human", "en")
+    lao = LineWorker(stack, "U-lao-beaten")
+    first = lao.says("ຊ່ວຍແດ່ ນາຍຈ້າງກຳລັງຕີຂ້ອຍ")
+    assert first[0] == replies("emergency", "lo")
+    for number in ("191", "1669", "1300"):
+        assert number in first[0]
+    eventually(lambda: replies("emergency", "lo") in line_api.texts("/message/reply"))
+    order = queue(stack)
+    assert order.index("U-lao-beaten") < order.index("U-asked-first")
+    assert order[0] == "U-lao-beaten"
+    assert (
+        stored_conversation(stack.database_url, "U-lao-beaten")["escalation_reason"] == "emergency"
+    )
+
+
+def file_a_report(worker: TelegramWorker) -> str:
+    worker.says("boss not pay me 2 months")
+    worker.says("since september")
+    worker.says("Rayong")
+    worker.presses("/deny")
+    worker.says("5")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    filed = worker.presses("/affirm")
+    return reference_in(filed[0])
+
+
+def test_nobody_learns_about_someone_elses_case(stack: Stack) -> None:
+    reporter = TelegramWorker(stack, 951_101)
+    reference = file_a_report(reporter)
+    assert case_of(stack, reference)["kind"] == "unpaid_wages"
+    own = reporter.says(f"case number {reference} any news")
+    assert own == [
+        replies(
+            "case_status_reply",
+            "en",
+            case_reference=reference,
+            case_status=replies("case_status.new", "en"),
+        )
+    ]
+    other = TelegramWorker(stack, 951_102)
+    someone_elses = other.says(f"case number {reference} any news")
+    never_given = other.says("case number LPN-2019-99999 any news")
+    assert someone_elses == never_given == [replies("case_not_found", "en")]
+    assert reference not in " ".join(someone_elses)
+
+
+def test_switching_from_thai_to_burmese_mid_report_keeps_the_answers(stack: Stack) -> None:
+    worker = TelegramWorker(stack, 951_201)
+    assert worker.says("นายจ้างไม่จ่ายเงินเดือนสองเดือนแล้ว") == [replies("report_ask_when", "th")]
+    assert worker.says("ตั้งแต่เดือนกันยายน") == [replies("report_ask_where", "th")]
+    switched = worker.presses(choose_language_payload("my"))
+    assert switched == [replies("language_set_report", "my"), replies("report_ask_where", "my")]
+    assert worker.says("ชลบุรี") == [replies("report_ask_employer", "my")]
+    assert worker.presses("/deny") == [replies("report_ask_workers", "my")]
+    assert worker.says("၃") == [replies("report_ask_in_danger", "my")]
+    assert worker.presses("/deny") == [replies("report_ask_evidence", "my")]
+    assert worker.presses("/deny") == [replies("report_ask_contact", "my")]
+    assert worker.presses("/deny") == [replies("report_ask_consent", "my")]
+    [summary] = worker.presses("/affirm")
+    # The answer given in Thai is kept and shown in the Burmese summary.
+    assert "ตั้งแต่เดือนกันยายน" in summary
+    assert summary.startswith(replies("report_summary", "my").split("{")[0])
+    filed = worker.presses("/affirm")
+    reference = reference_in(filed[0])
+    assert filed == [replies("report_filed", "my", case_reference=reference)]
+    case = case_of(stack, reference)
+    assert case["answers"]["when"] == "ตั้งแต่เดือนกันยายน"
+    assert case["language"] == "my" and case["province"] == "Chonburi"
+    assert case["indicators"] == ["withholding_of_wages"]
