@@ -392,3 +392,18 @@ def test_a_staff_reply_reaches_the_web_chat_when_the_page_asks(
     client.post(f"{base}/close", json={"outcome": "resolved"}, headers=bearer(agent))
     closing = client.get("/webchat/messages", params={"sender_id": "w-poll"}).json()["replies"]
     assert [r["text"] for r in closing] == [texts.get("en", "handoff.closed")]
+
+
+def test_the_wait_estimate_learns_from_recent_claims(always_open: TestClient, texts: Texts) -> None:
+    client = always_open
+    agent = token_for(client, "phyu", Role.AGENT)
+    for user in ("w-earlier", "w-later"):
+        client.post("/webchat/messages", json={"sender_id": user, "text": "hello"})
+    earlier = escalate(client, "w-earlier", EscalationReason.ASKED_FOR_PERSON)
+    client.post(f"/api/handoff/conversations/{earlier}/claim", headers=bearer(agent))
+    escalate(client, "w-later", EscalationReason.ASKED_FOR_PERSON)
+    answer = client.post("/webchat/messages", json={"sender_id": "w-later", "text": "anyone?"})
+    # The earlier worker was taken at once; estimates are rounded up to 5 minutes.
+    assert [r["text"] for r in answer.json()["replies"]] == [
+        texts.get("en", "handoff.waiting_estimate", position="1", minutes="5")
+    ]
