@@ -171,7 +171,6 @@ async def open_state(
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
     )
     hotline.on_urgent_reply = outbox.deliver
-    hotline.handoff = handoff
     handoff.connect(deliveries.submit)
     outbox.on_failed = handoff.delivery_failed
     outbox.on_staff_reply_sent = handoff.staff_reply_sent
