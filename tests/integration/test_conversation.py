@@ -11,7 +11,7 @@ from api.settings import PROJECT_ROOT
 from bot.responses import choose_language_payload
 from bot.texts import Texts
 from tests.stack import Stack
-from tests.support import stored_messages
+from tests.support import stored_conversation, stored_messages
 
 pytestmark = pytest.mark.engine
 
@@ -81,7 +81,11 @@ def test_the_language_button_offers_the_picker_again(stack: Stack) -> None:
 
 def test_danger_gets_the_emergency_numbers(stack: Stack) -> None:
     replies = say(stack, "web-danger", "ช่วยด้วย นายจ้างกำลังทำร้ายผม")
-    assert texts_of(replies) == [TEXTS.get("th", "emergency")]
+    assert texts_of(replies)[0] == TEXTS.get("th", "emergency")
+    # The worker now waits for staff, first in the queue; the bot says no more.
+    assert TEXTS.get("th", "emergency") not in texts_of(replies)[1:]
+    conversation = stored_conversation(stack.database_url, "web-danger")
+    assert (conversation["owner"], conversation["priority"]) == ("queued", 100)
 
 
 def test_every_message_in_and_out_is_stored(stack: Stack) -> None:
