@@ -75,14 +75,14 @@ class LineWorker:
 
     def says(self, words: str) -> list[str]:
         line_post(self.stack, text_event(self.user, words))
-        return self._answer()
+        return self.answer_to_last()
 
     def presses(self, payload: str) -> list[str]:
         postback = event(
             "postback", self.user, replyToken=f"rt-{self.sent}", postback={"data": payload}
         )
         line_post(self.stack, postback)
-        return self._answer()
+        return self.answer_to_last()
 
     def sends_photo(self, line_api: FakeLine, message_id: str, content: bytes) -> list[str]:
         line_api.contents[message_id] = (content, "image/jpeg")
@@ -98,9 +98,9 @@ class LineWorker:
             },
         )
         line_post(self.stack, photo)
-        return self._answer()
+        return self.answer_to_last()
 
-    def _answer(self) -> list[str]:
+    def answer_to_last(self) -> list[str]:
         self.sent += 1
         return answered(self.stack, self.user, self.sent)
 
@@ -111,13 +111,13 @@ class TelegramWorker:
 
     def says(self, words: str) -> list[str]:
         telegram_post(self.stack, text_update(next(_update_ids), self.chat_id, words))
-        return self._answer()
+        return self.answer_to_last()
 
     def presses(self, payload: str) -> list[str]:
         telegram_post(self.stack, callback_update(next(_update_ids), self.chat_id, payload))
-        return self._answer()
+        return self.answer_to_last()
 
-    def _answer(self) -> list[str]:
+    def answer_to_last(self) -> list[str]:
         self.sent += 1
         return answered(self.stack, str(self.chat_id), self.sent)
 
@@ -298,3 +298,39 @@ def test_switching_from_thai_to_burmese_mid_report_keeps_the_answers(stack: Stac
     assert case["answers"]["when"] == "ตั้งแต่เดือนกันยายน"
     assert case["language"] == "my" and case["province"] == "Chonburi"
     assert case["indicators"] == ["withholding_of_wages"]
+
+
+def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_report(
+    stack: Stack,
+) -> None:
+    chat_id = 951_301
+    worker = TelegramWorker(stack, chat_id)
+    assert worker.says("my boss keeps my passport") == [replies("report_ask_when", "en")]
+    assert worker.says("last week") == [replies("report_ask_where", "en")]
+    update_id = next(_update_ids)
+    location = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_764_000_000,
+            "chat": {"id": chat_id, "type": "private", "first_name": "Worker"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Worker"},
+            "location": {"latitude": 13.54712, "longitude": 100.27418},
+        },
+    }
+    telegram_post(stack, location)
+    assert worker.answer_to_last() == [replies("report_ask_employer", "en")]
+    worker.presses("/deny")
+    worker.says("20")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    [summary] = worker.presses("/deny")
+    assert "13.54712, 100.27418" in summary
+    assert worker.presses("/cancel_report") == [replies("report_cancelled", "en")]
+    assert all(
+        case["channel"] != "telegram" or case["answers"].get("when") != "last week"
+        for case in cases(stack)
+    )
+    # Asked again later, the report starts afresh: nothing was kept.
+    assert worker.says("my boss keeps my passport") == [replies("report_ask_when", "en")]
