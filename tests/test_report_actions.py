@@ -242,7 +242,7 @@ def test_staff_are_brought_in_for_the_right_reason(
 ) -> None:
     user = f"w-staff-{intent}-{before}"
     sender = worker(client, settings, user)
-    events = [
+    events: list[dict[str, Any]] = [
         {"event": "action", "name": before},
         {"event": "action", "name": "action_listen"},
         {"event": "user", "parse_data": {"intent": {"name": intent}}},
