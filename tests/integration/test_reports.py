@@ -334,3 +334,21 @@ def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_repo
     )
     # Asked again later, the report starts afresh: nothing was kept.
     assert worker.says("my boss keeps my passport") == [replies("report_ask_when", "en")]
+
+
+def test_a_rights_question_mid_report_is_answered_and_the_report_goes_on(stack: Stack) -> None:
+    worker = TelegramWorker(stack, 951_401)
+    assert worker.says("they cut my salary for nothing") == [replies("report_ask_when", "en")]
+    worker.says("last month")
+    worker.says("Bangkok")
+    worker.presses("/deny")
+    assert worker.says("3") == [replies("report_ask_in_danger", "en")]
+    answer, question = worker.says("what is the minimum wage in Bangkok")
+    assert "400" in answer and "July 1, 2025" in answer
+    assert question == replies("report_ask_in_danger", "en")
+    # Back in the form, with the earlier answers.
+    worker.presses("/deny")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    [summary] = worker.presses("/deny")
+    assert "last month" in summary and "Bangkok" in summary
