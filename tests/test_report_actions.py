@@ -301,3 +301,18 @@ def test_a_later_answer_that_reads_like_a_report_keeps_the_kind(
     body = validation(sender, "report_kind", "violence", intent="report_violence")
     body["tracker"]["events"].insert(0, earlier)
     assert slots_of(run(client, body))["report_kind"] == "violence"
+
+
+def test_a_report_left_unfinished_is_noticed_and_can_start_again(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-unfinished")
+    earlier = {"report_kind": "unpaid_wages", "report_when": "since March"}
+    started = run(client, call("action_start_report", sender, slots=earlier))
+    assert slots_of(started) == {"report_unfinished": True}
+    fresh = run(client, call("action_start_report", sender, slots={"report_kind": "violence"}))
+    assert slots_of(fresh) == {"report_unfinished": False}
+    again = slots_of(run(client, call("action_reset_report", sender, slots=earlier)))
+    assert again["report_when"] is None and "report_kind" not in again
+    cancelled = slots_of(run(client, call("action_cancel_report", sender, slots=earlier)))
+    assert cancelled["report_kind"] is None and cancelled["report_when"] is None
