@@ -273,6 +273,9 @@ def test_nobody_learns_about_someone_elses_case(stack: Stack) -> None:
             case_status=replies("case_status.new", "en"),
         )
     ]
+    # Without the number the hotline asks for it; the number alone then does.
+    assert reporter.says("what happened to my complaint") == [replies("case_ask_reference", "en")]
+    assert reporter.says(reference) == own
     other = TelegramWorker(stack, 951_102)
     someone_elses = other.says(f"case number {reference} any news")
     never_given = other.says("case number LPN-2019-99999 any news")
