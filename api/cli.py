@@ -24,7 +24,7 @@ from bot.attachments import AttachmentStore
 from bot.channels import telegram
 from bot.privacy.keeping import DataKeeping
 from bot.privacy.service import Removed
-from bot.texts import Texts
+from bot.texts import Texts, write_template
 from flows.actions.rights import MinimumWages
 
 app = typer.Typer(help="The migrant workers' hotline.", no_args_is_help=True)
@@ -101,6 +101,13 @@ def content_report() -> None:
             f"{stats.awaiting_review:>11}"
         )
     typer.echo(f"facts as of {wages.facts_as_of} (content brief)")
+
+
+@content_app.command("template")
+def content_template() -> None:
+    """Write locales/messages.pot from the English catalog, for translators."""
+    path = write_template(get_settings().hotline_locales_dir)
+    typer.echo(f"wrote {path}")
 
 
 # HTTP client libraries log each request's URL at INFO, and Telegram's URLs

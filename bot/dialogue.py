@@ -351,7 +351,9 @@ class Hotline:
             return SHARE_LOCATION_PAYLOAD
         if turn.kind is MessageKind.BUTTON and turn.payload:
             return turn.payload
-        return turn.text[: self._settings.hotline_engine_text_chars]
+        # The engine reads "/intent{...}" as a command: typed words must not
+        # pass for a button ("/restart", or entities a worker made up).
+        return turn.text.lstrip("/ ")[: self._settings.hotline_engine_text_chars]
 
     async def _ask_engine(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
         fallback = [Reply(text=self._texts.get(turn.language, "engine_unavailable"))]

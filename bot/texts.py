@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from bot.language import LANGUAGES
 
@@ -95,3 +95,23 @@ class Texts:
                 )
             )
         return result
+
+
+def write_template(locales_dir: Path) -> Path:
+    """Write `messages.pot` from the English catalog, the source of every message.
+
+    Translators start a new language or merge new messages from it
+    (`pybabel init` / `pybabel update`); the comments say where each message
+    appears and which facts it states.
+    """
+    source = load_catalog(locales_dir, SOURCE_LANGUAGE)
+    template = Catalog(
+        project="hotline", version="1", copyright_holder="the hotline's authors", fuzzy=False
+    )
+    for message in source:
+        if message.id:
+            template.add(message.id, "", auto_comments=message.auto_comments)
+    path = locales_dir / f"{DOMAIN}.pot"
+    with path.open("wb") as handle:
+        write_po(handle, template, width=76, omit_header=False, include_previous=False)
+    return path

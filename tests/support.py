@@ -39,6 +39,16 @@ def decrypted(token: str | None) -> str | None:
     return None if token is None else TEST_VAULT.decrypt_text(token)
 
 
+def scalar(database_url: str, query: str, **params: Any) -> Any:
+    """One value read straight from the database, as stored."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(query), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def stored_conversation(database_url: str, channel_user_id: str) -> dict[str, Any]:
     """The worker's latest conversation row as stored."""
     engine = create_engine(sync_url(database_url))

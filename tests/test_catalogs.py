@@ -1,5 +1,6 @@
 """Every word a worker reads is in every catalog, and drafts are flagged."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,9 +8,10 @@ import yaml
 from babel.messages.pofile import read_po
 
 from api.settings import PROJECT_ROOT
+from bot.channels.line import LABEL_LIMIT
 from bot.language import LANGUAGES
 from bot.responses import Responses
-from bot.texts import Texts, catalog_path
+from bot.texts import Texts, catalog_path, write_template
 
 LOCALES = PROJECT_ROOT / "locales"
 
@@ -90,3 +92,32 @@ def test_every_placeholder_is_a_slot_the_actions_fill(texts: Texts, responses: R
                 if name
             }
             assert fields <= slots, (language, message_id, fields - slots)
+
+
+@pytest.mark.parametrize("responses_file", ["domain.yml", "responses.yml"])
+def test_every_button_fits_a_line_quick_reply_label(texts: Texts, responses_file: str) -> None:
+    # LINE cuts longer labels short, and a cut label can read as something else.
+    replies = Responses(PROJECT_ROOT / "flows" / responses_file, texts)
+    too_long = {
+        (name, language, button.title)
+        for name in replies.names()
+        for language in LANGUAGES
+        for button in replies.render(name, language).buttons
+        if len(button.title) > LABEL_LIMIT
+    }
+    assert not too_long
+
+
+def test_the_translators_template_holds_every_message_with_its_comments(tmp_path: Path) -> None:
+    # The committed template must be what `hotline content template` writes.
+    shutil.copytree(LOCALES, tmp_path / "locales")
+    written = write_template(tmp_path / "locales")
+
+    def entries(path: Path) -> list[tuple[str, list[str]]]:
+        with path.open("rb") as handle:
+            return [(str(m.id), list(m.auto_comments)) for m in read_po(handle) if m.id]
+
+    assert entries(LOCALES / "messages.pot") == entries(written)
+    assert [message_id for message_id, _ in entries(written)] == sorted(
+        Texts(LOCALES).message_ids(), key=[m for m, _ in entries(written)].index
+    )

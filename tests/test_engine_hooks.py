@@ -9,22 +9,20 @@ from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.conftest import ENGINE_TOKEN
+from tests.support import scalar
 
 HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
 
 
 def public_id_of(database_url: str, channel_user_id: str) -> str:
-    engine = create_engine(sync_url(database_url))
-    with engine.connect() as connection:
-        value = connection.execute(
-            text(
-                "SELECT c.public_id FROM conversations c JOIN workers w ON w.id = c.worker_id "
-                "WHERE w.channel_user_id = :user"
-            ),
-            {"user": channel_user_id},
-        ).scalar_one()
-    engine.dispose()
-    return str(value)
+    return str(
+        scalar(
+            database_url,
+            "SELECT c.public_id FROM conversations c JOIN workers w ON w.id = c.worker_id "
+            "WHERE w.channel_user_id = :user",
+            user=channel_user_id,
+        )
+    )
 
 
 def language_choice_of(database_url: str, channel_user_id: str) -> str | None:

@@ -155,16 +155,61 @@ def test_a_named_province_is_kept_by_its_official_name(
     assert slots_of(run(client, body)) == {
         "report_where": "Samut Sakhon",
         "report_province": "Samut Sakhon",
+        # The form goes on with the first question still unanswered.
+        "requested_slot": "report_kind",
     }
 
 
-def test_correcting_the_summary_asks_again(client: TestClient, settings: Settings) -> None:
-    sender = worker(client, settings, "w-correct")
-    result = run(client, validation(sender, "report_confirmed", "no", slots=ANSWERS, intent="deny"))
-    cleared = slots_of(result)
-    assert cleared["report_when"] is None and cleared["report_kind"] is None
-    assert "report_in_danger" not in cleared
-    assert result["responses"][0]["text"] == TEXTS.get("en", "report_correct")
+def test_correcting_the_summary_asks_which_answer_and_only_that_one_again(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-correct", "สวัสดีครับ")
+    said_no = run(
+        client, validation(sender, "report_confirmed", "no", slots=ANSWERS, intent="deny")
+    )
+    # Nothing is cleared yet: the worker is asked which answer to change.
+    assert slots_of(said_no) == {"report_confirmed": None, "report_correcting": True}
+
+    # The question names only the answers given, in the worker's language.
+    slots = {**ANSWERS, "report_confirmed": None, "report_correcting": True}
+    del slots["report_employer"]
+    [asked] = run(client, call("action_ask_report_correction", sender, slots=slots))["responses"]
+    assert asked["text"] == TEXTS.get("th", "report_ask_correction")
+    titles = [button["title"] for button in asked["buttons"]]
+    assert TEXTS.get("th", "report_field.report_when") in titles
+    assert TEXTS.get("th", "report_field.report_employer") not in titles
+    assert asked["buttons"][-1]["payload"] == "/cancel_report"
+
+    # Typed words instead of a button: asked again, nothing changes.
+    typed = run(
+        client,
+        validation(sender, "report_correction", "the date", slots=slots, intent="nlu_fallback"),
+    )
+    assert slots_of(typed) == {"report_correction": None}
+    assert typed["responses"][0]["text"] == TEXTS.get("th", "report_use_buttons")
+
+    # "Where": that answer (and its province) is asked again, the rest stays,
+    # and then the summary comes back.
+    chosen = slots_of(
+        run(
+            client,
+            validation(
+                sender,
+                "report_correction",
+                "report_where",
+                slots=slots,
+                intent="affirm",
+                entities=[{"entity": "report_field", "value": "report_where"}],
+            ),
+        )
+    )
+    assert chosen == {
+        "report_where": None,
+        "report_province": None,
+        "report_correction": None,
+        "report_correcting": False,
+        "requested_slot": "report_where",
+    }
 
 
 def test_the_summary_shows_the_answers_in_the_workers_language(
@@ -312,7 +357,42 @@ def test_a_report_left_unfinished_is_noticed_and_can_start_again(
     assert slots_of(started) == {"report_unfinished": True}
     fresh = run(client, call("action_start_report", sender, slots={"report_kind": "violence"}))
     assert slots_of(fresh) == {"report_unfinished": False}
-    again = slots_of(run(client, call("action_reset_report", sender, slots=earlier)))
+    user = {"event": "user", "timestamp": time.time()}
+    reset = call("action_reset_report", sender, slots=earlier)
+    reset["tracker"]["events"] = [
+        {**user, "parse_data": {"intent": {"name": "report_unpaid_wages"}}},
+        {**user, "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    again = slots_of(run(client, reset))
     assert again["report_when"] is None and "report_kind" not in again
     cancelled = slots_of(run(client, call("action_cancel_report", sender, slots=earlier)))
     assert cancelled["report_kind"] is None and cancelled["report_when"] is None
+
+
+def test_a_worker_back_with_a_report_left_unfinished_is_offered_it(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = worker(client, settings, "w-back")
+    run(client, call("action_greet", sender))  # welcomed on the first visit
+    earlier = {"report_kind": "unpaid_wages", "report_when": "since March"}
+    greeted = slots_of(run(client, call("action_greet", sender, slots=earlier)))
+    assert greeted == {"first_contact": False, "report_unfinished": True}
+    assert slots_of(run(client, call("action_greet", sender))) == {
+        "first_contact": False,
+        "report_unfinished": False,
+    }
+    # "Start again" after a greeting drops the old kind too; after a new
+    # report, the kind just reported stays.
+    user = {"event": "user", "timestamp": time.time()}
+    after_greeting = call("action_reset_report", sender, slots=earlier)
+    after_greeting["tracker"]["events"] = [
+        {**user, "parse_data": {"intent": {"name": "greet"}}},
+        {**user, "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    assert slots_of(run(client, after_greeting))["report_kind"] is None
+    after_report = call("action_reset_report", sender, slots=earlier)
+    after_report["tracker"]["events"] = [
+        {**user, "parse_data": {"intent": {"name": "report_violence"}}},
+        {**user, "parse_data": {"intent": {"name": "deny"}}},
+    ]
+    assert "report_kind" not in slots_of(run(client, after_report))

@@ -17,6 +17,7 @@ from flows.actions.handoff import ActionHandToStaff
 from flows.actions.language import ActionSetLanguage
 from flows.actions.privacy import ActionRequestDeletion
 from flows.actions.report import (
+    CORRECTION,
     QUESTIONS,
     ActionAskReport,
     ActionCancelReport,
@@ -39,7 +40,7 @@ def build_actions(context: ActionContext) -> list[Action]:
         ActionAnswerRights(wages),
         ActionAnswerRightsInReport(wages),
         ValidateReportForm(context),
-        *[ActionAskReport(context, slot) for slot in QUESTIONS],
+        *[ActionAskReport(context, slot) for slot in (*QUESTIONS, CORRECTION)],
         ActionStartReport(),
         ActionResetReport(),
         ActionCancelReport(),

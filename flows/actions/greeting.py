@@ -1,4 +1,5 @@
-"""Greeting: is this the worker's first contact? The rules answer accordingly."""
+"""Greeting: is this the worker's first contact, and did they leave a report
+unfinished? The rules answer accordingly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversations import service
 from flows.actions.context import ActionContext
+from flows.actions.report import has_unfinished_report
 
 
 class ActionGreet(Action):
@@ -26,4 +28,8 @@ class ActionGreet(Action):
         # expire, a worker is welcomed once.
         async with self._context.worker_for(tracker.sender_id) as worker:
             first_time = service.mark_welcomed(worker)
-        return [SlotSet("first_contact", first_time)]
+        return [
+            SlotSet("first_contact", first_time),
+            # A worker coming back is offered the report they did not finish.
+            SlotSet("report_unfinished", has_unfinished_report(tracker)),
+        ]

@@ -47,8 +47,14 @@ QUESTIONS = (
     "report_consent",
     "report_confirmed",
 )
+# After the summary the worker may change one answer (a button per answer).
+CORRECTION = "report_correction"
+CORRECTING = "report_correcting"
+CORRECTABLE = QUESTIONS[:-1]
 # Slots that hold the report besides the questions.
-EXTRA = ("report_story", "report_province")
+EXTRA = ("report_story", "report_province", CORRECTION, CORRECTING)
+# Answers that go with a question's own and are asked again with it.
+ASKED_WITH = {"report_kind": ("report_story",), "report_where": ("report_province",)}
 # A worker's answer is kept whole up to here; a report is not an essay box.
 MAX_ANSWER_CHARS = 1000
 
@@ -117,7 +123,10 @@ class ValidateReportForm(FormValidationAction):
         # Someone in danger: no more questions, the emergency path now.
         if tracker.get_slot("report_in_danger") == YES:
             return domain_slots[: domain_slots.index("report_in_danger") + 1]
-        return domain_slots
+        if tracker.get_slot(CORRECTING):
+            # Which answer to change comes before the summary is shown again.
+            return domain_slots
+        return [slot for slot in domain_slots if slot != CORRECTION]
 
     async def _choice(
         self,
@@ -215,23 +224,19 @@ class ValidateReportForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value == NO:
-            # "Correct": the worker answers again; the photos already sent
-            # and the "not in danger" stay.
-            await _say(self._context, dispatcher, tracker, "utter_report_correct")
-            again = (
-                "report_kind",
-                "report_story",
-                "report_when",
-                "report_where",
-                "report_province",
-                "report_employer",
-                "report_workers",
-                "report_contact",
-                "report_consent",
-                "report_confirmed",
-            )
-            return dict.fromkeys(again)
+            # "Correct": the worker picks the answer to change; the others stay.
+            return {"report_confirmed": None, CORRECTING: True}
         return {"report_confirmed": await self._choice(value, (YES,), dispatcher, tracker)}
+
+    async def validate_report_correction(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        field = await self._choice(value, CORRECTABLE, dispatcher, tracker)
+        if field is None:
+            return {CORRECTION: None}
+        # Emptied, the answer is asked again; then the summary comes back.
+        again = dict.fromkeys((field, *ASKED_WITH.get(field, ())))
+        return {**again, CORRECTION: None, CORRECTING: False}
 
 
 class ActionAskReport(Action):
@@ -258,8 +263,28 @@ class ActionAskReport(Action):
             # Told in their own words: the summary shows those words.
             values["report_kind"] = str(story)
         reply = self._context.replies.render(f"utter_ask_{self._slot}", language, **values)
-        dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in reply.buttons])
+        buttons = reply.buttons
+        if self._slot == CORRECTION:
+            # Only answers the worker gave can be changed.
+            given = {f'/affirm{{"report_field":"{slot}"}}' for slot in values}
+            buttons = [b for b in buttons if b.payload in given or "report_field" not in b.payload]
+        dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in buttons])
         return []
+
+
+def has_unfinished_report(tracker: Tracker, *, counting_kind: bool = True) -> bool:
+    """Answers kept from a report that was neither filed nor cancelled."""
+    questions = QUESTIONS if counting_kind else QUESTIONS[1:]
+    return any(tracker.get_slot(slot) is not None for slot in questions)
+
+
+def began_with_a_report(tracker: Tracker) -> bool:
+    """Whether the worker's message before the latest one started a report."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    intent = ((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") or ""
+    return str(intent).startswith("report_")
 
 
 class ActionStartReport(Action):
@@ -273,12 +298,13 @@ class ActionStartReport(Action):
     ) -> list[dict[str, Any]]:
         # The kind comes with the intent that starts a report; any other
         # answer was given before.
-        unfinished = any(tracker.get_slot(slot) is not None for slot in QUESTIONS[1:])
+        unfinished = has_unfinished_report(tracker, counting_kind=False)
         return [SlotSet("report_unfinished", unfinished)]
 
 
 class ActionResetReport(Action):
-    """Start again: the earlier answers go, what the worker just reported stays."""
+    """Start again: the earlier answers go; what the worker just reported
+    stays when a new report is what brought the earlier one up."""
 
     def name(self) -> str:
         return "action_reset_report"
@@ -286,7 +312,8 @@ class ActionResetReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return [*cleared(*QUESTIONS[1:], *EXTRA), SlotSet("report_unfinished", False)]
+        questions = QUESTIONS[1:] if began_with_a_report(tracker) else QUESTIONS
+        return [*cleared(*questions, *EXTRA), SlotSet("report_unfinished", False)]
 
 
 class ActionCancelReport(Action):

@@ -176,6 +176,8 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     assert phone.locator("#messages b").count() == 0
     assert phone.locator("#messages script").count() == 0
     assert phone.evaluate("document.body.dataset.hacked") is None
+    # The conversation, photo and staff tools included, fits a 375-pixel phone.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     phone.screenshot(path=str(tmp_path / "conversation.png"), full_page=True)
 
     # Close: the worker is told in Burmese and the bot answers again.

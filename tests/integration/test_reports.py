@@ -20,7 +20,13 @@ from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, FakeTelegram, callback_update, text_update
 from tests.stack import Stack
-from tests.support import TEST_VAULT, eventually, stored_conversation, stored_messages
+from tests.support import (
+    TEST_VAULT,
+    eventually,
+    scalar,
+    stored_conversation,
+    stored_messages,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -120,6 +126,18 @@ class TelegramWorker:
     def answer_to_last(self) -> list[str]:
         self.sent += 1
         return answered(self.stack, str(self.chat_id), self.sent)
+
+
+def answers_to_the_summary(worker: LineWorker | TelegramWorker, workers: str, consent: str) -> str:
+    """From the employer question on: skipped, how many, nobody in danger, no
+    photos, no contact, consent as given; returns the summary shown."""
+    worker.presses("/deny")
+    worker.says(workers)
+    worker.presses("/deny")
+    worker.presses("/deny")
+    worker.presses("/deny")
+    [summary] = worker.presses(consent)
+    return summary
 
 
 def replies(name: str, language: str, **values: str) -> str:
@@ -328,12 +346,7 @@ def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_repo
     }
     telegram_post(stack, location)
     assert worker.answer_to_last() == [replies("report_ask_employer", "en")]
-    worker.presses("/deny")
-    worker.says("20")
-    worker.presses("/deny")
-    worker.presses("/deny")
-    worker.presses("/deny")
-    [summary] = worker.presses("/deny")
+    summary = answers_to_the_summary(worker, workers="20", consent="/deny")
     assert "13.54712, 100.27418" in summary
     assert worker.presses("/cancel_report") == [replies("report_cancelled", "en")]
     assert all(
@@ -360,3 +373,48 @@ def test_a_rights_question_mid_report_is_answered_and_the_report_goes_on(stack: 
     worker.presses("/deny")
     [summary] = worker.presses("/deny")
     assert "last month" in summary and "Bangkok" in summary
+
+
+def test_a_worker_changes_one_answer_and_comes_back_later_to_a_report(stack: Stack) -> None:
+    worker = LineWorker(stack, "U-correct-one-answer")
+    assert worker.says("my boss keeps my passport") == [replies("report_ask_when", "en")]
+    worker.says("last week")
+    worker.says("Rayong")
+    summary = answers_to_the_summary(worker, workers="5", consent="/affirm")
+    assert "Rayong" in summary
+    # "Correct": the worker picks "Where" and answers only that again.
+    assert worker.presses("/deny") == [replies("report_ask_correction", "en")]
+    assert worker.presses('/affirm{"report_field":"report_where"}') == [
+        replies("report_ask_where", "en")
+    ]
+    [summary] = worker.says("Chonburi")
+    assert "Chonburi" in summary and "Rayong" not in summary and "last week" in summary
+
+    # The worker leaves and says hello another day: the report is offered.
+    # (The engine's session ends after an hour without messages; its session
+    # start stands for that here.)
+    worker.presses("/session_start")
+    assert worker.says("hello") == [replies("report_continue", "en")]
+    [summary] = worker.presses("/affirm")
+    assert "Chonburi" in summary and "last week" in summary
+    filed = worker.presses("/affirm")
+    case = case_of(stack, reference_in(filed[0]))
+    assert case["province"] == "Chonburi" and case["answers"]["when"] == "last week"
+    # Filed: a later hello is just a hello.
+    assert worker.says("hello") == [replies("greet", "en")]
+
+
+def test_typed_words_that_look_like_a_button_are_read_as_words(stack: Stack) -> None:
+    user = "U-typed-command"
+    worker = LineWorker(stack, user)
+    # Typed, "/request_data_deletion" is words to understand, not the
+    # command a button would send: no deletion request is filed.
+    replies_to_typed = worker.says("/request_data_deletion")
+    assert replies("deletion_requested", "en") not in replies_to_typed
+    filed = scalar(
+        stack.database_url,
+        "SELECT count(*) FROM deletion_requests d JOIN workers w ON w.id = d.worker_id "
+        "WHERE w.channel_user_id = :user",
+        user=user,
+    )
+    assert filed == 0
