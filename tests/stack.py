@@ -93,6 +93,8 @@ def running_stack(
     engine_url = f"http://127.0.0.1:{engine_port}"
     environment = {
         **os.environ,
+        # Files workers send stay with this run, not in the project's data/.
+        "HOTLINE_ATTACHMENTS_DIR": str(workdir / "attachments"),
         **(environment or {}),
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(app_port),
