@@ -354,9 +354,12 @@ def test_a_report_left_unfinished_is_noticed_and_can_start_again(
     sender = worker(client, settings, "w-unfinished")
     earlier = {"report_kind": "unpaid_wages", "report_when": "since March"}
     started = run(client, call("action_start_report", sender, slots=earlier))
-    assert slots_of(started) == {"report_unfinished": True}
+    # The question the form asked last is forgotten: it is asked afresh.
+    assert slots_of(started) == {"report_unfinished": True, "requested_slot": None}
     fresh = run(client, call("action_start_report", sender, slots={"report_kind": "violence"}))
-    assert slots_of(fresh) == {"report_unfinished": False}
+    assert slots_of(fresh) == {"report_unfinished": False, "requested_slot": None}
+    resumed = run(client, call("action_resume_report", sender, slots=earlier))
+    assert slots_of(resumed) == {"requested_slot": None}
     user = {"event": "user", "timestamp": time.time()}
     reset = call("action_reset_report", sender, slots=earlier)
     reset["tracker"]["events"] = [
@@ -376,11 +379,12 @@ def test_a_worker_back_with_a_report_left_unfinished_is_offered_it(
     run(client, call("action_greet", sender))  # welcomed on the first visit
     earlier = {"report_kind": "unpaid_wages", "report_when": "since March"}
     greeted = slots_of(run(client, call("action_greet", sender, slots=earlier)))
-    assert greeted == {"first_contact": False, "report_unfinished": True}
-    assert slots_of(run(client, call("action_greet", sender))) == {
-        "first_contact": False,
-        "report_unfinished": False,
-    }
+    assert greeted == {"greeting": "unfinished_report"}
+    assert slots_of(run(client, call("action_greet", sender))) == {"greeting": "again"}
+    # One who began with a report, never greeted, is offered it all the same.
+    newcomer = worker(client, settings, "w-back-new")
+    first = slots_of(run(client, call("action_greet", newcomer, slots=earlier)))
+    assert first == {"greeting": "unfinished_report"}
     # "Start again" after a greeting drops the old kind too; after a new
     # report, the kind just reported stays.
     user = {"event": "user", "timestamp": time.time()}

@@ -28,8 +28,10 @@ class ActionGreet(Action):
         # expire, a worker is welcomed once.
         async with self._context.worker_for(tracker.sender_id) as worker:
             first_time = service.mark_welcomed(worker)
-        return [
-            SlotSet("first_contact", first_time),
-            # A worker coming back is offered the report they did not finish.
-            SlotSet("report_unfinished", has_unfinished_report(tracker)),
-        ]
+        # A worker coming back is offered the report they did not finish,
+        # even one who began with the report rather than a hello.
+        if has_unfinished_report(tracker):
+            greeting = "unfinished_report"
+        else:
+            greeting = "welcome" if first_time else "again"
+        return [SlotSet("greeting", greeting)]

@@ -95,15 +95,21 @@ def cleared(*slots: str) -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in slots]
 
 
-def kind_before_this_message(tracker: Tracker) -> str | None:
-    """The report's kind as it stood before the worker's latest message."""
-    kind: str | None = None
+def before_this_message(tracker: Tracker, slot: str) -> Any:
+    """A slot's value as it stood before the worker's latest message."""
+    value: Any = None
     events = list(tracker.events)
     last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
     for event in events[: max(last_user, 0)]:
-        if event.get("event") == "slot" and event.get("name") == "report_kind":
-            kind = event.get("value")
-    return kind
+        if event.get("event") == "slot" and event.get("name") == slot:
+            value = event.get("value")
+    return value
+
+
+def kept_from_before(tracker: Tracker, slot: str, value: Any) -> bool:
+    """An answer given earlier, validated again as the form starts anew
+    (after a pause or a handoff): it stands as it was, with what went with it."""
+    return value is not None and value == before_this_message(tracker, slot)
 
 
 class ValidateReportForm(FormValidationAction):
@@ -144,8 +150,10 @@ class ValidateReportForm(FormValidationAction):
     async def validate_report_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if kept_from_before(tracker, "report_kind", value):
+            return {"report_kind": value}
         asked = tracker.get_slot("requested_slot")
-        earlier = kind_before_this_message(tracker)
+        earlier = before_this_message(tracker, "report_kind")
         if asked not in (None, "report_kind") and earlier is not None:
             # An answer to a later question that reads like a report ("12
             # workers" as violence) must not change what happened.
@@ -166,6 +174,8 @@ class ValidateReportForm(FormValidationAction):
     async def validate_report_where(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if kept_from_before(tracker, "report_where", value):
+            return {"report_where": value}
         province = _latest_entity(tracker, "province")
         if province and province != "other":
             return {"report_where": province, "report_province": province}
@@ -272,6 +282,14 @@ class ActionAskReport(Action):
         return []
 
 
+# The question the form last asked outlives the form when the engine's
+# session ends (slots carry over). The form, started again, would take the
+# worker's next words as the answer to it: "Go on" as "yes, file it".
+def no_question_pending() -> dict[str, Any]:
+    event: dict[str, Any] = SlotSet("requested_slot", None)
+    return event
+
+
 def has_unfinished_report(tracker: Tracker, *, counting_kind: bool = True) -> bool:
     """Answers kept from a report that was neither filed nor cancelled."""
     questions = QUESTIONS if counting_kind else QUESTIONS[1:]
@@ -299,7 +317,19 @@ class ActionStartReport(Action):
         # The kind comes with the intent that starts a report; any other
         # answer was given before.
         unfinished = has_unfinished_report(tracker, counting_kind=False)
-        return [SlotSet("report_unfinished", unfinished)]
+        return [no_question_pending(), SlotSet("report_unfinished", unfinished)]
+
+
+class ActionResumeReport(Action):
+    """Go on with the unfinished report: the form asks its next question afresh."""
+
+    def name(self) -> str:
+        return "action_resume_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return [no_question_pending()]
 
 
 class ActionResetReport(Action):
@@ -313,7 +343,11 @@ class ActionResetReport(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         questions = QUESTIONS[1:] if began_with_a_report(tracker) else QUESTIONS
-        return [*cleared(*questions, *EXTRA), SlotSet("report_unfinished", False)]
+        return [
+            *cleared(*questions, *EXTRA),
+            no_question_pending(),
+            SlotSet("report_unfinished", False),
+        ]
 
 
 class ActionCancelReport(Action):

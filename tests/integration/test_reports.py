@@ -23,7 +23,6 @@ from tests.stack import Stack
 from tests.support import (
     TEST_VAULT,
     eventually,
-    scalar,
     stored_conversation,
     stored_messages,
 )
@@ -391,9 +390,15 @@ def test_a_worker_changes_one_answer_and_comes_back_later_to_a_report(stack: Sta
     assert "Chonburi" in summary and "Rayong" not in summary and "last week" in summary
 
     # The worker leaves and says hello another day: the report is offered.
-    # (The engine's session ends after an hour without messages; its session
-    # start stands for that here.)
-    worker.presses("/session_start")
+    # An hour without messages ends the engine's session; here the engine
+    # runs its own session start at once.
+    public_id = stored_conversation(stack.database_url, worker.user)["public_id"]
+    started = httpx.post(
+        f"{stack.engine_url}/conversations/{public_id}/execute",
+        params={"token": stack.token},
+        json={"name": "action_session_start"},
+    )
+    assert started.status_code == 200, started.text
     assert worker.says("hello") == [replies("report_continue", "en")]
     [summary] = worker.presses("/affirm")
     assert "Chonburi" in summary and "last week" in summary
@@ -407,14 +412,12 @@ def test_a_worker_changes_one_answer_and_comes_back_later_to_a_report(stack: Sta
 def test_typed_words_that_look_like_a_button_are_read_as_words(stack: Stack) -> None:
     user = "U-typed-command"
     worker = LineWorker(stack, user)
-    # Typed, "/request_data_deletion" is words to understand, not the
-    # command a button would send: no deletion request is filed.
-    replies_to_typed = worker.says("/request_data_deletion")
-    assert replies("deletion_requested", "en") not in replies_to_typed
-    filed = scalar(
-        stack.database_url,
-        "SELECT count(*) FROM deletion_requests d JOIN workers w ON w.id = d.worker_id "
-        "WHERE w.channel_user_id = :user",
-        user=user,
-    )
-    assert filed == 0
+    # Typed, "/request_data_deletion" is words for the engine to understand,
+    # not the command a button would send.
+    worker.says("/request_data_deletion")
+    public_id = stored_conversation(stack.database_url, user)["public_id"]
+    tracker = httpx.get(
+        f"{stack.engine_url}/conversations/{public_id}/tracker", params={"token": stack.token}
+    ).json()
+    [said] = [e for e in tracker["events"] if e["event"] == "user"]
+    assert said["text"] == "request_data_deletion"
