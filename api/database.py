@@ -86,7 +86,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str, vault: Vault) -> AsyncEngine:
     ensure_sqlite_folder(url)
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    # A ping before each use finds a server connection that dropped; a SQLite
+    # file has none, and there the ping costs a round trip per session.
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    engine = create_async_engine(async_url(url), pool_pre_ping=not sqlite)
     attach(engine.sync_engine.dialect, vault)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

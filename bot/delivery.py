@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
@@ -101,7 +101,7 @@ class Outbox:
             return
         if worker.unfollowed_at is not None:
             for row in queued:
-                await self._mark(row.id, MessageStatus.FAILED, "the worker unfollowed")
+                await self._mark([row.id], MessageStatus.FAILED, "the worker unfollowed")
                 if self.on_failed is not None:
                     self.on_failed(conversation_id=conversation_id, message_id=row.id)
             return
@@ -123,8 +123,9 @@ class Outbox:
             except DeliveryError as error:
                 logger.info("reply token not used (%s); pushing instead", error.reason)
                 carried = 0
+            # One request carried them: one write marks them all.
+            await self._mark([m.id for m in pending[:carried]], MessageStatus.SENT)
             for carried_message in pending[:carried]:
-                await self._mark(carried_message.id, MessageStatus.SENT)
                 sent(carried_message.id)
             pending = pending[carried:]
         for outbound in pending:
@@ -167,7 +168,7 @@ class Outbox:
             except DeliveryError as error:
                 final = not error.retryable or attempt >= self._policy.max_attempts
                 await self._mark(
-                    message.id,
+                    [message.id],
                     MessageStatus.FAILED if final else MessageStatus.QUEUED,
                     error.reason,
                     attempts=attempt,
@@ -177,27 +178,33 @@ class Outbox:
                     return False
                 await self._sleep(self._policy.delay(attempt, error.retry_after))
             else:
-                await self._mark(message.id, MessageStatus.SENT, attempts=attempt)
+                await self._mark([message.id], MessageStatus.SENT, attempts=attempt)
                 return True
 
     async def _mark(
         self,
-        message_id: int,
+        message_ids: Sequence[int],
         status: MessageStatus,
         error: str | None = None,
         *,
         attempts: int | None = None,
     ) -> None:
+        if not message_ids:
+            return
+        values: dict[str, Any] = {"status": status.value}
+        if error is not None:
+            values["last_error"] = error[:200]
+        if attempts is not None:
+            values["attempts"] = attempts
+        if status is MessageStatus.SENT:
+            values["sent_at"] = utcnow()
+        # One UPDATE, without reading the rows first: every statement is a
+        # round trip to the database, and on SQLite a write holds the only
+        # write lock, which the webhooks need to store what workers send.
         async with self._sessions.begin() as session:
-            message = await session.get(Message, message_id)
-            assert message is not None
-            message.status = status.value
-            if error is not None:
-                message.last_error = error[:200]
-            if attempts is not None:
-                message.attempts = attempts
-            if status is MessageStatus.SENT:
-                message.sent_at = utcnow()
+            await session.execute(
+                update(Message).where(Message.id.in_(message_ids)).values(**values)
+            )
 
 
 async def take_waiting_replies(

@@ -146,18 +146,21 @@ class Hotline:
         """Store an inbound message; None when it is a redelivery already stored."""
         normalised = normalise(inbound.text)
         async with self._sessions.begin() as session:
+            # Reads before writes: on SQLite the first write takes the
+            # database's only write lock until the commit, and every other
+            # webhook waits for it. (A worker's first message writes here.)
+            worker = await service.get_or_create_worker(
+                session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
+            )
+            conversation = await service.current_conversation(session=session, worker=worker)
             if inbound.event_id is not None and not await service.record_event(
                 session=session, channel=inbound.channel, event_id=inbound.event_id
             ):
                 return None
-            worker = await service.get_or_create_worker(
-                session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
-            )
             if inbound.kind is MessageKind.TEXT:
                 service.note_detected_language(worker, self._detect(normalised.text, worker))
             if inbound.kind is not MessageKind.UNFOLLOW:
                 worker.unfollowed_at = None
-            conversation = await service.current_conversation(session=session, worker=worker)
             if inbound.location is not None:
                 conversation.location = inbound.location
             payload = inbound.payload
@@ -395,13 +398,14 @@ class Hotline:
         self, turn: Turn, replies: list[Reply], status: MessageStatus, *, delivered: bool
     ) -> None:
         async with self._sessions.begin() as session:
+            # Everything read before the first write (see `accept`).
             inbound = await session.get(Message, turn.message_id)
             assert inbound is not None
+            conversation = await session.get(Conversation, turn.conversation_id)
+            assert conversation is not None
+            worker = await service.worker_of(session=session, conversation=conversation)
             inbound.status = status.value
             if turn.kind is MessageKind.UNFOLLOW:
-                conversation = await session.get(Conversation, turn.conversation_id)
-                assert conversation is not None
-                worker = await service.worker_of(session=session, conversation=conversation)
                 worker.unfollowed_at = utcnow()
             await self._add_replies(session, turn, replies, delivered=delivered)
 
