@@ -23,12 +23,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -36,102 +33,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
-from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api import schema  # noqa: E402
-from api.database import sync_url  # noqa: E402
-from bot.danger import DangerWords  # noqa: E402
-from bot.normalise import normalise  # noqa: E402
-from tests.fakes import line_api, telegram_api  # noqa: E402
-from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram, text_update  # noqa: E402
-from tests.stack import ENGINE_PYTHON, trained_model  # noqa: E402
-from tests.support import TEST_ENCRYPTION_KEY, free_port  # noqa: E402
+from bench.running_hotline import (
+    ROOT,
+    RunningHotline,
+    database_counts,
+    line_headers,
+    percentile,
+    rss_kib,
+    start_hotline,
+    steady_messages,
+    telegram_headers,
+    wait_healthy,
+)
+from tests.fakes.line_api import FakeLine, text_event, webhook_body
+from tests.fakes.telegram_api import FakeTelegram, text_update
 
-APP_PYTHON = Path(sys.executable)
 DOCS = ROOT / "docs" / "soak.md"
-# Messages whose answer hands the worker to staff (the bot then stays silent
-# by design) are left out: the soak measures the bot's own answers.
-STEADY_INTENTS = {
-    "greet",
-    "thanks",
-    "goodbye",
-    "ask_wage_info",
-    "ask_working_hours",
-    "ask_documents",
-    "ask_change_employer",
-    "ask_social_security",
-    "ask_fishing_rights",
-    "ask_hotlines",
-}
 HANDLED = ("answered", "rate_limited", "for_staff")
-
-
-def steady_messages() -> list[str]:
-    danger = DangerWords(ROOT / "flows" / "content" / "danger_words.yml")
-    texts = []
-    for path in sorted((ROOT / "tests" / "data" / "heldout").glob("*.yml")):
-        for item in yaml.safe_load(path.read_text(encoding="utf-8")):
-            if item["intent"] in STEADY_INTENTS and not danger.found_in(
-                normalise(item["text"]).text
-            ):
-                texts.append(item["text"])
-    return texts
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-@dataclass
-class Processes:
-    workdir: Path
-    environment: dict[str, str]
-    model: Path
-    engine_port: int
-    app: subprocess.Popen[bytes] | None = None
-    engine: subprocess.Popen[bytes] | None = None
-
-    def start_engine(self) -> None:
-        log = (self.workdir / "engine.log").open("ab")
-        self.engine = subprocess.Popen(
-            [
-                str(ENGINE_PYTHON), "-m", "rasa", "run", "--enable-api",
-                "--auth-token", self.environment["HOTLINE_ENGINE_TOKEN"],
-                "--interface", "127.0.0.1", "--port", str(self.engine_port),
-                "--model", str(self.model), "--endpoints", "flows/endpoints.yml",
-                "--credentials", "flows/credentials.yml",
-            ],
-            cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def start_app(self) -> None:
-        log = (self.workdir / "app.log").open("ab")
-        self.app = subprocess.Popen(
-            [str(APP_PYTHON.parent / "hotline"), "serve"],
-            cwd=ROOT,
-            env=self.environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @staticmethod
-    def stop(process: subprocess.Popen[bytes] | None) -> None:
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -180,14 +101,9 @@ class Soak:
 
     async def post(self, client: httpx.AsyncClient, channel: str, body: bytes) -> bool:
         if channel == "line":
-            headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-            path = "/webhooks/line"
+            headers, path = line_headers(body), "/webhooks/line"
         else:
-            headers = {
-                "content-type": "application/json",
-                "x-telegram-bot-api-secret-token": telegram_api.WEBHOOK_SECRET,
-            }
-            path = "/webhooks/telegram"
+            headers, path = telegram_headers(), "/webhooks/telegram"
         try:
             response = await client.post(f"{self.app_url}{path}", content=body, headers=headers)
         except httpx.HTTPError:
@@ -229,82 +145,22 @@ class Soak:
             await asyncio.sleep(0.05)
 
 
-async def wait_healthy(url: str, timeout: float = 300) -> float:
-    start = time.monotonic()
-    async with httpx.AsyncClient(timeout=3) as client:
-        while time.monotonic() - start < timeout:
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return time.monotonic() - start
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise RuntimeError("the hotline did not become healthy")
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def database_counts(database_url: str) -> dict[str, Any]:
-    engine = create_engine(sync_url(database_url))
-    try:
-        with engine.connect() as connection:
-            inbound = connection.execute(
-                text(
-                    "SELECT w.channel, m.platform_message_id, m.status FROM messages m "
-                    "JOIN conversations c ON c.id = m.conversation_id "
-                    "JOIN workers w ON w.id = c.worker_id WHERE m.direction = 'inbound'"
-                )
-            ).all()
-            outbound = connection.execute(
-                text(
-                    "SELECT w.channel_user_id, m.status, count(*) FROM messages m "
-                    "JOIN conversations c ON c.id = m.conversation_id "
-                    "JOIN workers w ON w.id = c.worker_id WHERE m.direction = 'outbound' "
-                    "GROUP BY w.channel_user_id, m.status"
-                )
-            ).all()
-            events = connection.execute(text("SELECT channel, event_id FROM channel_events")).all()
-    finally:
-        engine.dispose()
-    return {"inbound": inbound, "outbound": outbound, "events": events}
-
-
 async def run(minutes: float, workers: int, think: tuple[float, float]) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
-    line, telegram = FakeLine().start(), FakeTelegram().start()
-    database_url = f"sqlite:///{workdir / 'hotline.db'}"
-    schema.upgrade(database_url)
-    app_port, engine_port = free_port(), free_port()
-    app_url = f"http://127.0.0.1:{app_port}"
-    environment = {
-        **os.environ,
-        "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_PORT": str(app_port),
-        "HOTLINE_APP_URL": app_url,
-        "HOTLINE_ENGINE_TOKEN": "soak-token",
-        "HOTLINE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-        "HOTLINE_ATTACHMENTS_DIR": str(workdir / "attachments"),
-        "HOTLINE_DELIVERY_SWEEP_SECONDS": "5",
-        "RASA_URL": f"http://127.0.0.1:{engine_port}",
-        "LINE_CHANNEL_SECRET": line_api.CHANNEL_SECRET,
-        "LINE_CHANNEL_ACCESS_TOKEN": line_api.ACCESS_TOKEN,
-        "LINE_API_BASE_URL": line.url,
-        "TELEGRAM_BOT_TOKEN": telegram_api.BOT_TOKEN,
-        "TELEGRAM_WEBHOOK_SECRET": telegram_api.WEBHOOK_SECRET,
-        "TELEGRAM_API_BASE_URL": telegram.url,
-        "PYTHONPATH": str(ROOT),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    processes = Processes(workdir, environment, trained_model(), engine_port)
-    processes.start_engine()
-    processes.start_app()
-    await wait_healthy(app_url)
+    hotline = await start_hotline(
+        prefix="hotline-soak-", environment={"HOTLINE_DELIVERY_SWEEP_SECONDS": "5"}
+    )
+    try:
+        return await soak_for(hotline, minutes, workers, think)
+    finally:
+        hotline.stop()
+
+
+async def soak_for(
+    hotline: RunningHotline, minutes: float, workers: int, think: tuple[float, float]
+) -> dict[str, Any]:
+    processes, database_url, app_url = hotline.processes, hotline.database_url, hotline.app_url
+    assert hotline.telegram is not None
+    line, telegram = hotline.line, hotline.telegram
     soak = Soak(app_url, line, telegram, steady_messages())
     collector = asyncio.create_task(soak.collector())
     tasks = [
@@ -360,10 +216,6 @@ async def run(minutes: float, workers: int, think: tuple[float, float]) -> dict[
     soak.collect()
     collector.cancel()
     counts = database_counts(database_url)
-    processes.stop(processes.app)
-    processes.stop(processes.engine)
-    line.stop()
-    telegram.stop()
     return summarise(soak, counts, marks, memory, minutes, workers)
 
 
