@@ -631,11 +631,15 @@ def machine() -> dict[str, Any]:
     }
 
 
-async def run(levels: list[int], turns: int, min_turns: int) -> dict[str, Any]:
+async def run(
+    levels: list[int], turns: int, min_turns: int, postgres: str | None = None
+) -> dict[str, Any]:
     host = machine()
     started = datetime.now(UTC)
     line = TimedLine()
-    hotline = await start_hotline(prefix="hotline-load-", line=line, telegram=False)
+    hotline = await start_hotline(
+        prefix="hotline-load-", line=line, telegram=False, postgres=postgres
+    )
     try:
         loop = asyncio.get_running_loop()
         deliveries = Deliveries()
@@ -662,6 +666,7 @@ async def run(levels: list[int], turns: int, min_turns: int) -> dict[str, Any]:
     rows = [summary(result) for result in results]
     return {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "database": "PostgreSQL" if postgres else "SQLite",
         "machine": host,
         "turns_per_conversation": turns,
         "min_turns_per_level": min_turns,
@@ -708,17 +713,21 @@ NOTES_MARK = "<!-- Written by hand below this line; bench/load.py keeps it. -->"
 
 
 def write_docs(result: dict[str, Any]) -> None:
-    """docs/load.md with this run's figures; what was written by hand under
-    NOTES_MARK (why a target is missed, what was changed) is kept."""
+    """docs/load.md (SQLite) or docs/load-postgresql.md with this run's
+    figures; what was written by hand under NOTES_MARK (why a target is
+    missed, what was changed) is kept."""
+    database = result["database"]
+    docs = DOCS if database == "SQLite" else DOCS.with_name("load-postgresql.md")
     notes = ""
-    if DOCS.exists() and NOTES_MARK in DOCS.read_text():
-        notes = DOCS.read_text().split(NOTES_MARK, 1)[1].strip()
-    DOCS.write_text(
-        "# Load benchmark: last run\n\n"
+    if docs.exists() and NOTES_MARK in docs.read_text():
+        notes = docs.read_text().split(NOTES_MARK, 1)[1].strip()
+    docs.write_text(
+        f"# Load benchmark on {database}: last run\n\n"
         f"Written by `bench/load.py` on {result['date']}, on a machine with "
         f"{result['machine']['cores']} cores ({result['machine']['cpu']}), load average "
         f"{' '.join(str(v) for v in result['machine']['load_average'])} at the start. "
-        "Engine (trained model), app, SQLite database and the LINE stand-in all on that "
+        f"Engine (trained model), app, {database} database and the LINE stand-in all on "
+        "that "
         "machine, with the load generator.\n\n"
         f"{table(result['levels'])}\n\n"
         f"Conversations of {result['turns_per_conversation']} turns, at least "
@@ -766,7 +775,8 @@ def write_docs(result: dict[str, Any]) -> None:
         "should be about the same on both paths.\n"
         "- Everything shares the same cores: the load generator and the stand-in take "
         "some of the CPU the app and engine would have alone, on both paths.\n\n"
-        "    .venv/bin/python bench/load.py [--levels 1,10,50] [--turns 6] [--write-docs]\n\n"
+        "    .venv/bin/python bench/load.py [--levels 1,10,50] [--turns 6] "
+        "[--postgres URL] [--write-docs]\n\n"
         f"```json\n{json.dumps(result, indent=1, ensure_ascii=False)}\n```\n\n"
         f"{NOTES_MARK}\n\n{notes}\n"
     )
@@ -782,10 +792,22 @@ def main() -> None:
         default=150,
         help="at least this many turns per level (small levels run more conversations in a row)",
     )
-    parser.add_argument("--write-docs", action="store_true", help="write docs/load.md")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql://user:password@host/db) to run on instead "
+        "of SQLite; a fresh database is made on it and dropped afterwards",
+    )
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write docs/load.md (SQLite) or docs/load-postgresql.md",
+    )
     arguments = parser.parse_args()
     levels = [int(value) for value in arguments.levels.split(",") if value.strip()]
-    result = asyncio.run(run(levels, arguments.turns, arguments.min_turns))
+    result = asyncio.run(
+        run(levels, arguments.turns, arguments.min_turns, postgres=arguments.postgres)
+    )
     text_report = report(result)
     print(text_report)
     print(json.dumps(result, ensure_ascii=False))

@@ -35,7 +35,12 @@ from tests.fakes import line_api, telegram_api  # noqa: E402
 from tests.fakes.line_api import FakeLine, sign  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.stack import ENGINE_PYTHON, trained_model  # noqa: E402
-from tests.support import TEST_ENCRYPTION_KEY, free_port  # noqa: E402
+from tests.support import (  # noqa: E402
+    TEST_ENCRYPTION_KEY,
+    drop_database,
+    free_port,
+    fresh_database_url,
+)
 
 APP_PYTHON = Path(sys.executable)
 ENGINE_TOKEN = "bench-token"
@@ -225,6 +230,7 @@ class RunningHotline:
     processes: Processes
     line: FakeLine
     telegram: FakeTelegram | None = None
+    postgres: str | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -246,6 +252,7 @@ class RunningHotline:
         self.line.stop()
         if self.telegram is not None:
             self.telegram.stop()
+        drop_database(self.database_url, server=self.postgres)
 
 
 async def start_hotline(
@@ -254,6 +261,7 @@ async def start_hotline(
     line: FakeLine | None = None,
     telegram: bool = True,
     environment: dict[str, str] | None = None,
+    postgres: str | None = None,
 ) -> RunningHotline:
     """Engine, app and stand-ins started, and the app healthy (engine up).
 
@@ -264,7 +272,9 @@ async def start_hotline(
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     line = (line or FakeLine()).start()
     fake_telegram = FakeTelegram().start() if telegram else None
-    database_url = f"sqlite:///{workdir / 'hotline.db'}"
+    # SQLite by default, as `make run`; a PostgreSQL server, as in production,
+    # when one is named (a fresh database is made on it and dropped after).
+    database_url = fresh_database_url(workdir, server=postgres)
     schema.upgrade(database_url)
     app_port, engine_port = free_port(), free_port()
     app_url = f"http://127.0.0.1:{app_port}"
@@ -300,6 +310,7 @@ async def start_hotline(
         processes=processes,
         line=line,
         telegram=fake_telegram,
+        postgres=postgres,
     )
     try:
         processes.start_engine()

@@ -106,8 +106,10 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
 POSTGRES_ENV = "HOTLINE_TEST_POSTGRES_URL"
 
 
-def fresh_database_url(workdir: Path) -> str:
-    server = os.environ.get(POSTGRES_ENV)
+def fresh_database_url(workdir: Path, server: str | None = None) -> str:
+    """A new empty database: on the PostgreSQL server given (or named by
+    HOTLINE_TEST_POSTGRES_URL), else a SQLite file in `workdir`."""
+    server = server or os.environ.get(POSTGRES_ENV)
     if not server:
         return f"sqlite:///{workdir / 'hotline.db'}"
     import psycopg
@@ -118,13 +120,13 @@ def fresh_database_url(workdir: Path) -> str:
     return str(make_url(server).set(database=name).render_as_string(hide_password=False))
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, server: str | None = None) -> None:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql" or not os.environ.get(POSTGRES_ENV):
+    server = server or os.environ.get(POSTGRES_ENV)
+    if parsed.get_backend_name() != "postgresql" or not server:
         return
     import psycopg
 
-    server = os.environ[POSTGRES_ENV]
     with psycopg.connect(_psycopg_dsn(server), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
 
