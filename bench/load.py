@@ -51,6 +51,7 @@ from api.database import create_engine, create_sessionmaker
 from api.vault import Vault
 from bench.running_hotline import (
     ENGINE_TOKEN,
+    RIGHTS_QUESTIONS,
     ROOT,
     RunningHotline,
     cpu_seconds,
@@ -69,15 +70,7 @@ from tests.support import TEST_ENCRYPTION_KEY
 
 DOCS = ROOT / "docs" / "load.md"
 LANGUAGES = ("en", "th", "my", "km", "lo")
-QUESTIONS = (
-    "ask_wage_info",
-    "ask_working_hours",
-    "ask_documents",
-    "ask_change_employer",
-    "ask_social_security",
-    "ask_fishing_rights",
-    "ask_hotlines",
-)
+QUESTIONS = RIGHTS_QUESTIONS
 # Only messages the engine reads as their own intent this surely: a message
 # it is unsure of twice in a row offers staff, and the conversation would
 # leave the bot.

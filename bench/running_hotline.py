@@ -46,20 +46,16 @@ APP_PYTHON = Path(sys.executable)
 ENGINE_TOKEN = "bench-token"
 # Messages whose answer hands the worker to staff (the bot then stays silent
 # by design) are left out: the benchmarks measure the bot's own answers.
-STEADY_INTENTS = frozenset(
-    {
-        "greet",
-        "thanks",
-        "goodbye",
-        "ask_wage_info",
-        "ask_working_hours",
-        "ask_documents",
-        "ask_change_employer",
-        "ask_social_security",
-        "ask_fishing_rights",
-        "ask_hotlines",
-    }
+RIGHTS_QUESTIONS = (
+    "ask_wage_info",
+    "ask_working_hours",
+    "ask_documents",
+    "ask_change_employer",
+    "ask_social_security",
+    "ask_fishing_rights",
+    "ask_hotlines",
 )
+STEADY_INTENTS = frozenset({"greet", "thanks", "goodbye", *RIGHTS_QUESTIONS})
 
 
 def heldout_messages(*, include_zawgyi: bool = True) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ import random
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,6 +274,9 @@ def summarise(
         "lost": len(not_stored) + len(unanswered) + failed,
         "duplicated": stored_twice + delivered_twice,
         "never_replied": len(never_replied),
+        # How the hotline recorded each stored message: answered by the bot,
+        # asked to slow down, or left for staff (the bot is silent then).
+        "stored_as": dict(sorted(Counter(row.status for row in counts["inbound"]).items())),
         "engine_down_seconds": round(marks["engine_back"] - marks["engine_restart"], 1),
         "app_down_seconds": round(marks["app_back"] - marks["app_restart"], 1),
         "latency": {
@@ -295,6 +298,8 @@ def report(result: dict[str, Any]) -> str:
         f"{result['minutes']} minutes, {result['workers']} workers (half LINE, half Telegram)",
         f"accepted {result['accepted']}, answered {result['answered']}, "
         f"lost {result['lost']}, duplicated {result['duplicated']}",
+        f"no reply at the stand-in {result['never_replied']}; stored as "
+        + ", ".join(f"{status} {count}" for status, count in result["stored_as"].items()),
         f"engine down {result['engine_down_seconds']} s, app down {result['app_down_seconds']} s",
         "",
         f"{'phase':<24}{'replies':>8}{'p50 ms':>9}{'p99 ms':>9}",
@@ -342,7 +347,23 @@ def main() -> None:
             "`bench/soak.py`: steady LINE and Telegram traffic through signed webhooks to "
             "the real app and engine, the engine restarted once and the app once. "
             "Latency is from a worker's first send to the first reply at the stand-in.\n\n"
-            f"```\n{text_report}\n```\n"
+            f"```\n{text_report}\n```\n\n"
+            "## How to read it\n\n"
+            "- *accepted*: messages the app answered 200 for (a refused or unreachable "
+            "send is sent again with the same event id, as LINE and Telegram redeliver). "
+            "*lost*: accepted but not stored, stored but never handled, or a reply that "
+            "never reached the stand-in. *duplicated*: a message stored twice, or more "
+            "replies at the stand-in than the hotline wrote.\n"
+            "- *no reply at the stand-in*: accepted messages after which the worker saw "
+            "nothing new within three minutes. *stored as* says why: `answered` by the "
+            "bot, `rate_limited` (a worker writing faster than the flood limit is asked "
+            "once to slow down, and what they send is kept), `for_staff` (a message the "
+            "engine read as a request for a person, or danger words: the worker is "
+            "queued for staff and the bot stays silent by design).\n"
+            "- Latency is per phase: before, during (until 20 s after it is back) and "
+            "after each restart. Memory is the resident size of each process at the "
+            "start and end of its longest uninterrupted stretch.\n\n"
+            "    .venv/bin/python bench/soak.py [--minutes 12] [--workers 24] [--write-docs]\n"
         )
 
 
