@@ -9,6 +9,7 @@ queue.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -249,6 +250,13 @@ class ValidateReportForm(FormValidationAction):
         return {**again, CORRECTION: None, CORRECTING: False}
 
 
+def _field_of(payload: str) -> str | None:
+    """The answer a "change this answer" button names (`/affirm{"report_field": ...}`)."""
+    _, brace, rest = payload.partition("{")
+    field = json.loads(brace + rest).get("report_field") if brace else None
+    return str(field) if field is not None else None
+
+
 class ActionAskReport(Action):
     """Asks one of the form's questions (`action_ask_<slot>`), in the worker's language."""
 
@@ -276,18 +284,16 @@ class ActionAskReport(Action):
         buttons = reply.buttons
         if self._slot == CORRECTION:
             # Only answers the worker gave can be changed.
-            given = {f'/affirm{{"report_field":"{slot}"}}' for slot in values}
-            buttons = [b for b in buttons if b.payload in given or "report_field" not in b.payload]
+            buttons = [b for b in buttons if _field_of(b.payload) in (None, *values)]
         dispatcher.utter_message(text=reply.text, buttons=[b.as_dict() for b in buttons])
         return []
 
 
 # The question the form last asked outlives the form when the engine's
 # session ends (slots carry over). The form, started again, would take the
-# worker's next words as the answer to it: "Go on" as "yes, file it".
-def no_question_pending() -> dict[str, Any]:
-    event: dict[str, Any] = SlotSet("requested_slot", None)
-    return event
+# worker's next words as the answer to it: "Go on" as "yes, file it". Actions
+# that (re)start the form clear it.
+PENDING_QUESTION = "requested_slot"
 
 
 def has_unfinished_report(tracker: Tracker, *, counting_kind: bool = True) -> bool:
@@ -317,7 +323,7 @@ class ActionStartReport(Action):
         # The kind comes with the intent that starts a report; any other
         # answer was given before.
         unfinished = has_unfinished_report(tracker, counting_kind=False)
-        return [no_question_pending(), SlotSet("report_unfinished", unfinished)]
+        return [*cleared(PENDING_QUESTION), SlotSet("report_unfinished", unfinished)]
 
 
 class ActionResumeReport(Action):
@@ -329,7 +335,7 @@ class ActionResumeReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        return [no_question_pending()]
+        return cleared(PENDING_QUESTION)
 
 
 class ActionResetReport(Action):
@@ -345,7 +351,7 @@ class ActionResetReport(Action):
         questions = QUESTIONS[1:] if began_with_a_report(tracker) else QUESTIONS
         return [
             *cleared(*questions, *EXTRA),
-            no_question_pending(),
+            *cleared(PENDING_QUESTION),
             SlotSet("report_unfinished", False),
         ]
 
@@ -358,7 +364,7 @@ class ActionCancelReport(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         return [
-            *cleared(*QUESTIONS, *EXTRA, "requested_slot"),
+            *cleared(*QUESTIONS, *EXTRA, PENDING_QUESTION),
             SlotSet("report_unfinished", False),
         ]
 
