@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Hotline-Engine-Token"  # noqa: S105 (a header name, not a secret)
 
 
-def require_engine_token(
+async def require_engine_token(
     state: StateDep,
     token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
 ) -> None:
@@ -68,12 +68,9 @@ async def generate_response(
     language: str = state.settings.hotline_default_language
     if isinstance(sender_id, str):
         async with state.sessions() as session:
-            conversation = await service.conversation_by_public_id(
-                session=session, public_id=sender_id
+            language = await service.language_by_public_id(
+                session=session, public_id=sender_id, default=language
             )
-            if conversation is not None:
-                worker = await service.worker_of(session=session, conversation=conversation)
-                language = service.language_of(worker, default=language)
     # Figures in a response ({province}, {wage_baht}, ...) come from the
     # engine's slots, which the actions fill, or from the call's arguments.
     values = {

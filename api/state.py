@@ -169,6 +169,7 @@ async def open_state(
         sessions=sessions,
         engine=engine,
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
+        turns_at_once=settings.hotline_engine_turns_at_once,
     )
     hotline.on_urgent_reply = outbox.deliver
     handoff.connect(deliveries.submit)
@@ -203,7 +204,7 @@ async def open_state(
         await database.dispose()
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.hotline
     return state
 

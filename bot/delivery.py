@@ -22,12 +22,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
-from bot.channels.base import ENGINE_KINDS, ChannelAdapter, DeliveryError, OutboundMessage
+from bot.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from bot.conversations.models import (
     Conversation,
     Direction,
     Message,
-    MessageKind,
     MessageStatus,
     Worker,
 )
@@ -74,14 +73,19 @@ class Outbox:
     async def deliver(self, conversation_id: int) -> None:
         """Send every queued reply of one conversation, in order."""
         async with self._sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
+            found = (
+                await session.execute(
+                    select(Conversation.channel, Worker.channel_user_id, Worker.unfollowed_at)
+                    .join(Worker, Worker.id == Conversation.worker_id)
+                    .where(Conversation.id == conversation_id)
+                )
+            ).one_or_none()
+            if found is None:
                 return
-            adapter = self._adapters.get(conversation.channel)
+            channel, recipient, unfollowed_at = found
+            adapter = self._adapters.get(channel)
             if adapter is None:
                 return
-            worker = await session.get(Worker, conversation.worker_id)
-            assert worker is not None
             queued = list(
                 (
                     await session.execute(
@@ -99,7 +103,7 @@ class Outbox:
             await session.commit()
         if not queued:
             return
-        if worker.unfollowed_at is not None:
+        if unfollowed_at is not None:
             for row in queued:
                 await self._mark([row.id], MessageStatus.FAILED, "the worker unfollowed")
                 if self.on_failed is not None:
@@ -129,7 +133,7 @@ class Outbox:
                 sent(carried_message.id)
             pending = pending[carried:]
         for outbound in pending:
-            if await self._push(adapter, worker.channel_user_id, outbound):
+            if await self._push(adapter, recipient, outbound):
                 sent(outbound.id)
             elif self.on_failed is not None:
                 self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
@@ -250,6 +254,7 @@ class Deliveries:
         sessions: async_sessionmaker[AsyncSession],
         engine: EngineClient,
         sweep_seconds: float = 30.0,
+        turns_at_once: int = 4,
     ) -> None:
         self._hotline = hotline
         self._outbox = outbox
@@ -257,7 +262,10 @@ class Deliveries:
         self._sessions = sessions
         self._engine = engine
         self._sweep_seconds = sweep_seconds
-        self._queues: dict[tuple[str, str], asyncio.Queue[int]] = {}
+        # See HOTLINE_ENGINE_TURNS_AT_ONCE: the engine answers one message
+        # at a time, and a crowd of turns in flight only delays the webhooks.
+        self._turns = asyncio.Semaphore(max(1, turns_at_once))
+        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool]]] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -268,10 +276,17 @@ class Deliveries:
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    def submit(self, channel: str, channel_user_id: str, message_id: int) -> None:
+    def submit(
+        self, channel: str, channel_user_id: str, message_id: int, *, typing: bool = False
+    ) -> None:
+        """Answer a stored message in the background, after the worker's earlier ones.
+
+        `typing`: a message the worker just sent, for the engine: the chat
+        shows that the hotline is working on it.
+        """
         key = (channel, channel_user_id)
         queue = self._queues.setdefault(key, asyncio.Queue())
-        queue.put_nowait(message_id)
+        queue.put_nowait((message_id, typing))
         task = self._tasks.get(key)
         if task is None or task.done():
             self._tasks[key] = asyncio.create_task(self._drain(key), name=f"worker-{key}")
@@ -284,33 +299,31 @@ class Deliveries:
     async def _drain(self, key: tuple[str, str]) -> None:
         queue = self._queues[key]
         while not queue.empty():
-            message_id = queue.get_nowait()
+            message_id, typing = queue.get_nowait()
             try:
-                await self._answer(key, message_id)
+                await self._answer(key, message_id, typing=typing)
             except Exception:
                 # The message stays unanswered in the database; the sweep
                 # tries it again. One bad message must not stop the others.
                 logger.exception("answering message %s failed", message_id)
 
-    async def _answer(self, key: tuple[str, str], message_id: int) -> None:
+    async def _answer(self, key: tuple[str, str], message_id: int, *, typing: bool) -> None:
         channel, recipient = key
         adapter = self._adapters.get(channel)
-        async with self._sessions() as session:
-            message = await session.get(Message, message_id)
-            if message is None:
+        if adapter is not None and typing:
+            # Only a courtesy: it must not hold up the answer.
+            self.spawn(self._show_typing(adapter, recipient))
+        async with self._turns:
+            turn = await self._hotline.load(message_id)
+            if turn is None:
                 return
-            conversation_id = message.conversation_id
-            kind = MessageKind(message.kind)
-            # A reply waiting to be sent, or a message already answered,
-            # needs no "typing" sign.
-            unanswered = (
-                message.direction == Direction.INBOUND.value and message.status in UNANSWERED
-            )
-        if adapter is not None and unanswered and kind in ENGINE_KINDS:
-            with contextlib.suppress(DeliveryError):  # only a courtesy
-                await adapter.show_typing(recipient)
-        await self._hotline.process(message_id, delivered=False)
-        await self._outbox.deliver(conversation_id)
+            await self._hotline.answer(turn, delivered=False)
+        await self._outbox.deliver(turn.conversation_id)
+
+    @staticmethod
+    async def _show_typing(adapter: ChannelAdapter, recipient: str) -> None:
+        with contextlib.suppress(DeliveryError):
+            await adapter.show_typing(recipient)
 
     async def recover(self) -> None:
         """After a restart: answer what was stored but not answered, send what waits."""

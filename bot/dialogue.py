@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
@@ -46,7 +47,7 @@ from bot.conversations.models import (
 from bot.danger import DangerWords
 from bot.engine import EngineClient, EngineUnavailable
 from bot.handoff.service import Handoff
-from bot.language import detect_by_script
+from bot.language import detect_by_script, effective_language
 from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
 from bot.responses import Button, Reply, Responses
@@ -69,6 +70,7 @@ class Turn:
 
     message_id: int
     conversation_id: int
+    worker_id: int
     public_id: str
     channel: str
     channel_user_id: str
@@ -149,10 +151,9 @@ class Hotline:
             # Reads before writes: on SQLite the first write takes the
             # database's only write lock until the commit, and every other
             # webhook waits for it. (A worker's first message writes here.)
-            worker = await service.get_or_create_worker(
+            worker, conversation = await service.worker_and_conversation(
                 session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
             )
-            conversation = await service.current_conversation(session=session, worker=worker)
             if inbound.event_id is not None and not await service.record_event(
                 session=session, channel=inbound.channel, event_id=inbound.event_id
             ):
@@ -168,7 +169,7 @@ class Hotline:
                 payload = json.dumps(inbound.media)
             message = service.add_message(
                 session=session,
-                conversation=conversation,
+                conversation_id=conversation.id,
                 direction=Direction.INBOUND,
                 status=MessageStatus.RECEIVED,
                 kind=inbound.kind,
@@ -190,8 +191,14 @@ class Hotline:
         `delivered`: the channel hands the replies over itself (the web chat
         returns them in its response); otherwise they wait in the outbox.
         """
-        turn = await self._load(message_id)
-        if turn is None or turn.status not in UNANSWERED:
+        turn = await self.load(message_id)
+        if turn is None:
+            return []
+        return await self.answer(turn, delivered=delivered)
+
+    async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:
+        """Answer a loaded turn once (see `process`); the replies are stored."""
+        if turn.status not in UNANSWERED:
             return []
         urgent: list[Reply] = []
         first_time = turn.status == MessageStatus.RECEIVED
@@ -234,9 +241,7 @@ class Hotline:
         replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
         replies = [r for r in replies if all(r.text != u.text for u in urgent)]
-        # This turn may have queued the worker for staff: tell them their place.
-        replies += await self._waiting_news(turn)
-        await self._finish(turn, replies, status, delivered=delivered)
+        replies = await self._finish(turn, replies, status, delivered=delivered, news=True)
         return urgent + replies
 
     async def _answer(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
@@ -321,30 +326,66 @@ class Hotline:
         guess = self._latin.guess(text)
         return guess.language if guess else None
 
-    async def _load(self, message_id: int) -> Turn | None:
-        async with self._sessions() as session:
-            message = await session.get(Message, message_id)
-            if message is None:
-                return None
-            conversation = await session.get(Conversation, message.conversation_id)
-            assert conversation is not None
-            worker = await service.worker_of(session=session, conversation=conversation)
-            return Turn(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                public_id=conversation.public_id,
-                channel=conversation.channel,
-                channel_user_id=worker.channel_user_id,
-                owner=conversation.owner,
-                language=service.language_of(
-                    worker, default=self._settings.hotline_default_language
-                ),
-                kind=MessageKind(message.kind),
-                text=message.text,
-                payload=message.payload,
-                platform_message_id=message.platform_message_id,
-                status=message.status,
+    async def load(self, message_id: int) -> Turn | None:
+        """The stored message with its conversation and worker, in one query."""
+        query = (
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.kind,
+                Message.text,
+                Message.payload,
+                Message.platform_message_id,
+                Message.status,
+                Conversation.public_id,
+                Conversation.channel,
+                Conversation.owner,
+                Worker.id,
+                Worker.channel_user_id,
+                Worker.language_choice,
+                Worker.language_detected,
             )
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Worker, Worker.id == Conversation.worker_id)
+            .where(Message.id == message_id)
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).one_or_none()
+        if row is None:
+            return None
+        (
+            _,
+            conversation_id,
+            kind,
+            text,
+            payload,
+            platform_message_id,
+            status,
+            public_id,
+            channel,
+            owner,
+            worker_id,
+            channel_user_id,
+            choice,
+            detected,
+        ) = row
+        return Turn(
+            message_id=message_id,
+            conversation_id=conversation_id,
+            worker_id=worker_id,
+            public_id=public_id,
+            channel=channel,
+            channel_user_id=channel_user_id,
+            owner=owner,
+            language=effective_language(
+                choice=choice, detected=detected, default=self._settings.hotline_default_language
+            ),
+            kind=MessageKind(kind),
+            text=text,
+            payload=payload,
+            platform_message_id=platform_message_id,
+            status=status,
+        )
 
     def _engine_text(self, turn: Turn) -> str:
         if turn.kind is MessageKind.START:
@@ -392,35 +433,61 @@ class Hotline:
 
     async def _store_replies(self, turn: Turn, replies: list[Reply], *, delivered: bool) -> None:
         async with self._sessions.begin() as session:
-            await self._add_replies(session, turn, replies, delivered=delivered)
+            worker = await session.get(Worker, turn.worker_id)
+            assert worker is not None
+            self._add_replies(session, turn, worker, replies, delivered=delivered)
 
     async def _finish(
-        self, turn: Turn, replies: list[Reply], status: MessageStatus, *, delivered: bool
-    ) -> None:
+        self,
+        turn: Turn,
+        replies: list[Reply],
+        status: MessageStatus,
+        *,
+        delivered: bool,
+        news: bool = False,
+    ) -> list[Reply]:
+        """Store the turn's outcome and its replies in one transaction.
+
+        `news`: the turn may have queued the worker for staff (the engine
+        escalates), so a queued worker is told their place as well.
+        Returns the replies stored.
+        """
         async with self._sessions.begin() as session:
-            # Everything read before the first write (see `accept`).
-            inbound = await session.get(Message, turn.message_id)
-            assert inbound is not None
-            conversation = await session.get(Conversation, turn.conversation_id)
-            assert conversation is not None
-            worker = await service.worker_of(session=session, conversation=conversation)
-            inbound.status = status.value
+            # Everything read before the first write (see `accept`), in one
+            # query: the worker (the turn may have changed their language)
+            # and who owns the conversation now.
+            worker, owner = (
+                await session.execute(
+                    select(Worker, Conversation.owner)
+                    .join(Conversation, Conversation.worker_id == Worker.id)
+                    .where(Conversation.id == turn.conversation_id)
+                )
+            ).one()
+            if news and owner == Owner.QUEUED:
+                replies = replies + await self._waiting_news(turn)
+            await session.execute(
+                update(Message).where(Message.id == turn.message_id).values(status=status.value)
+            )
             if turn.kind is MessageKind.UNFOLLOW:
                 worker.unfollowed_at = utcnow()
-            await self._add_replies(session, turn, replies, delivered=delivered)
+            self._add_replies(session, turn, worker, replies, delivered=delivered)
+        return replies
 
-    async def _add_replies(
-        self, session: AsyncSession, turn: Turn, replies: list[Reply], *, delivered: bool
+    def _add_replies(
+        self,
+        session: AsyncSession,
+        turn: Turn,
+        worker: Worker,
+        replies: list[Reply],
+        *,
+        delivered: bool,
     ) -> None:
-        conversation = await session.get(Conversation, turn.conversation_id)
-        assert conversation is not None
-        worker = await service.worker_of(session=session, conversation=conversation)
         # The turn may have changed the language (the worker chose one).
         language = service.language_of(worker, default=self._settings.hotline_default_language)
         for reply in replies:
             service.add_message(
                 session=session,
-                conversation=conversation,
+                conversation_id=turn.conversation_id,
                 direction=Direction.OUTBOUND,
                 status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
                 kind=MessageKind.TEXT,

@@ -195,7 +195,7 @@ async def test_attachments_sent_since_the_report_began_are_found(
         conversation = await session.get(Conversation, conversation.id) or conversation
         earlier = conversations.add_message(
             session=session,
-            conversation=conversation,
+            conversation_id=conversation.id,
             direction=Direction.INBOUND,
             status=MessageStatus.ANSWERED,
             kind=MessageKind.IMAGE,
@@ -205,7 +205,7 @@ async def test_attachments_sent_since_the_report_began_are_found(
         earlier.created_at = began - timedelta(minutes=5)
         later = conversations.add_message(
             session=session,
-            conversation=conversation,
+            conversation_id=conversation.id,
             direction=Direction.INBOUND,
             status=MessageStatus.ANSWERED,
             kind=MessageKind.AUDIO,

@@ -45,7 +45,13 @@ from linebot.v3.webhooks import (
 )
 
 from api.state import StateDep
-from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.channels.base import (
+    ENGINE_KINDS,
+    DeliveryError,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+)
 from bot.conversations.models import MessageKind
 from bot.splitting import split_text, utf16_units
 
@@ -320,7 +326,7 @@ async def line_webhook(
         for raw in json.loads(body).get("events", [])
         if isinstance(raw, dict)
     }
-    accepted = []
+    accepted: list[tuple[str, int, bool]] = []
     for event in events:
         if isinstance(event, UnknownEvent):
             inbound = LineChannel.inbound_raw(raw_events.get(event.webhook_event_id) or {})
@@ -330,8 +336,8 @@ async def line_webhook(
             continue
         message_id = await state.hotline.accept(inbound)
         if message_id is not None:
-            accepted.append((inbound.channel_user_id, message_id))
+            accepted.append((inbound.channel_user_id, message_id, inbound.kind in ENGINE_KINDS))
     # Everything is stored: LINE may have its 200, the answers follow.
-    for user_id, message_id in accepted:
-        state.deliveries.submit(CHANNEL, user_id, message_id)
+    for user_id, message_id, for_engine in accepted:
+        state.deliveries.submit(CHANNEL, user_id, message_id, typing=for_engine)
     return Response(status_code=status.HTTP_200_OK)

@@ -23,7 +23,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, TypeHandler
 
 from api.state import StateDep
-from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.channels.base import (
+    ENGINE_KINDS,
+    DeliveryError,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+)
 from bot.conversations.models import MessageKind
 from bot.splitting import characters, split_text
 
@@ -247,7 +253,12 @@ async def accept_update(state: Any, telegram: TelegramChannel, update: Update) -
         return
     message_id = await state.hotline.accept(inbound)
     if message_id is not None:
-        state.deliveries.submit(CHANNEL, inbound.channel_user_id, message_id)
+        state.deliveries.submit(
+            CHANNEL,
+            inbound.channel_user_id,
+            message_id,
+            typing=inbound.kind in ENGINE_KINDS,
+        )
 
 
 @router.post("/webhooks/telegram", include_in_schema=False)

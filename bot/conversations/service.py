@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,11 +66,47 @@ async def current_conversation(*, session: AsyncSession, worker: Worker) -> Conv
     return conversation
 
 
+async def worker_and_conversation(
+    *, session: AsyncSession, channel: str, channel_user_id: str
+) -> tuple[Worker, Conversation]:
+    """The worker and their current conversation, made when missing.
+
+    One query for a worker who wrote before, which is nearly every message.
+    """
+    query = (
+        select(Worker, Conversation)
+        .join(Conversation, Conversation.worker_id == Worker.id)
+        .where(Worker.channel == channel, Worker.channel_user_id == channel_user_id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    found = (await session.execute(query)).one_or_none()
+    if found is not None:
+        return found[0], found[1]
+    worker = await get_or_create_worker(
+        session=session, channel=channel, channel_user_id=channel_user_id
+    )
+    return worker, await current_conversation(session=session, worker=worker)
+
+
 async def conversation_by_public_id(
     *, session: AsyncSession, public_id: str
 ) -> Conversation | None:
     query = select(Conversation).where(Conversation.public_id == public_id)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def language_by_public_id(*, session: AsyncSession, public_id: str, default: str) -> str:
+    """The language to answer the engine's conversation `public_id` in, in one query."""
+    query = (
+        select(Worker.language_choice, Worker.language_detected)
+        .join(Conversation, Conversation.worker_id == Worker.id)
+        .where(Conversation.public_id == public_id)
+    )
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
+        return default
+    return effective_language(choice=found[0], detected=found[1], default=default)
 
 
 async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Worker:
@@ -78,6 +116,7 @@ async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Wor
 
 
 def language_of(worker: Worker, *, default: str) -> str:
+    # Same rule as `language_by_public_id`.
     return effective_language(
         choice=worker.language_choice, detected=worker.language_detected, default=default
     )
@@ -106,7 +145,7 @@ def mark_welcomed(worker: Worker) -> bool:
 def add_message(
     *,
     session: AsyncSession,
-    conversation: Conversation,
+    conversation_id: int,
     direction: Direction,
     status: MessageStatus,
     text: str,
@@ -121,7 +160,7 @@ def add_message(
     sent_at: datetime | None = None,
 ) -> Message:
     message = Message(
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         direction=direction.value,
         status=status.value,
         kind=kind.value,
@@ -140,13 +179,20 @@ def add_message(
 
 
 async def record_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
-    """False when the platform already delivered this event."""
-    try:
-        async with session.begin_nested():
-            session.add(ChannelEvent(channel=channel, event_id=event_id))
-    except IntegrityError:
-        return False
-    return True
+    """False when the platform already delivered this event.
+
+    One statement that inserts or does nothing: a savepoint around a plain
+    insert costs three round trips on every webhook.
+    """
+    assert session.bind is not None
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(ChannelEvent)
+        .values(channel=channel, event_id=event_id, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        .returning(ChannelEvent.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
 async def sent_too_fast(

@@ -370,7 +370,7 @@ class Handoff:
             assert text is not None
             message = conversations.add_message(
                 session=session,
-                conversation=conversation,
+                conversation_id=conversation.id,
                 direction=Direction.OUTBOUND,
                 status=MessageStatus.QUEUED,
                 text=text,
@@ -479,7 +479,7 @@ class Handoff:
             conversation.overdue_alerted_at = None
             message = conversations.add_message(
                 session=session,
-                conversation=conversation,
+                conversation_id=conversation.id,
                 direction=Direction.OUTBOUND,
                 status=MessageStatus.QUEUED,
                 text=self._texts.get(language, CLOSING_TEXT[outcome]),
@@ -620,7 +620,7 @@ class Handoff:
             text_id = "handoff.overdue" if self.hours.open_at(utcnow()) else "handoff.after_hours"
             message = conversations.add_message(
                 session=session,
-                conversation=conversation,
+                conversation_id=conversation.id,
                 direction=Direction.OUTBOUND,
                 status=MessageStatus.QUEUED,
                 text=self._texts.get(language, text_id),

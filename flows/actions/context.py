@@ -51,15 +51,12 @@ class ActionContext:
             yield session, conversation, worker
 
     async def language_for(self, sender_id: str) -> str:
-        default = self.settings.hotline_default_language
         async with self.sessions() as session:
-            conversation = await service.conversation_by_public_id(
-                session=session, public_id=sender_id
+            return await service.language_by_public_id(
+                session=session,
+                public_id=sender_id,
+                default=self.settings.hotline_default_language,
             )
-            if conversation is None:
-                return default
-            worker = await service.worker_of(session=session, conversation=conversation)
-            return service.language_of(worker, default=default)
 
     def label(self, language: str, slot: str, value: str) -> str:
         """A stored choice (report_contact = chat) as the worker reads it;
