@@ -1,0 +1,113 @@
+"""How many LINE and Telegram messages the engine has at once.
+
+A slow stand-in for the engine's REST channel counts the turns in flight;
+the real engine is not needed to see that the app holds the rest back, stored,
+and still answers every worker once, in order.
+"""
+
+import asyncio
+import threading
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.app import create_app
+from api.database import sync_url
+from api.settings import Settings
+from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
+from tests.fakes.server import FakeServer
+from tests.support import eventually, stored_messages
+
+
+class SlowEngine:
+    """Answers each message after a pause, echoing it; counts turns in flight."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.seen: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        app = FastAPI()
+
+        @app.post("/webhooks/rest/webhook")
+        async def turn(request: Request) -> list[dict[str, Any]]:
+            body = await request.json()
+            with self._lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                self.seen.append((body["sender"], body["message"]))
+            await asyncio.sleep(self.pause)
+            with self._lock:
+                self.in_flight -= 1
+            return [{"recipient_id": body["sender"], "text": f"echo {body['message']}"}]
+
+        self.server = FakeServer(app)
+
+
+def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_answered(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    engine = SlowEngine(pause=0.3)
+    engine.server.start()
+    try:
+        limited = settings.model_copy(
+            update={"rasa_url": engine.server.url, "hotline_engine_turns_at_once": 2}
+        )
+        workers = [f"U-busy-{n}" for n in range(6)]
+        with TestClient(create_app(limited)) as client:
+            for worker in workers:
+                for said in ("first", "second"):
+                    body = webhook_body(text_event(worker, said))
+                    response = client.post(
+                        "/webhooks/line",
+                        content=body,
+                        headers={
+                            "content-type": "application/json",
+                            "x-line-signature": sign(body),
+                        },
+                    )
+                    # Acknowledged at once, although the engine is busy.
+                    assert response.status_code == 200
+            eventually(lambda: all(_answered(limited, w) == 2 for w in workers), timeout=30)
+    finally:
+        engine.server.stop()
+    assert engine.most_in_flight == 2
+    # Each worker's messages reached the engine in the order they were sent.
+    owners = _workers_by_public_id(limited)
+    for worker in workers:
+        assert [text for sender, text in engine.seen if owners[sender] == worker] == [
+            "first",
+            "second",
+        ]
+    delivered = [
+        message["text"]
+        for request in line_api.requests
+        if request.path.endswith(("/message/reply", "/message/push"))
+        for message in request.body["messages"]
+    ]
+    assert sorted(delivered) == sorted(["echo first", "echo second"] * len(workers))
+
+
+def _answered(settings: Settings, worker: str) -> int:
+    """Replies the stand-in LINE accepted for the worker."""
+    return sum(
+        1
+        for message in stored_messages(settings.hotline_database_url, worker)
+        if message["direction"] == "outbound" and message["status"] == "sent"
+    )
+
+
+def _workers_by_public_id(settings: Settings) -> dict[str, str]:
+    database = create_engine(sync_url(settings.hotline_database_url))
+    with database.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT c.public_id, w.channel_user_id FROM conversations c"
+                " JOIN workers w ON w.id = c.worker_id"
+            )
+        ).all()
+    database.dispose()
+    return {str(public_id): str(worker) for public_id, worker in rows}
