@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,8 +21,18 @@ from bot.channels import line, telegram, webchat
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, telegram_polling: bool = False) -> FastAPI:
-    """The app; with `telegram_polling` Telegram is read by long polling, not a webhook."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    telegram_polling: bool = False,
+    freeze_start_up: bool = False,
+) -> FastAPI:
+    """The app; with `telegram_polling` Telegram is read by long polling, not a webhook.
+
+    `freeze_start_up`: the serving process keeps what start-up built out of
+    the garbage collector's reach (see below); tests, which start many apps
+    in one process, do not.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -32,12 +43,22 @@ def create_app(settings: Settings | None = None, *, telegram_polling: bool = Fal
             # keep sweeping for it (and for the engine's return). A database
             # that is down at start must not keep the app from answering 503.
             try:
+                await state.intake.store_waiting()
                 await state.deliveries.recover()
             except (OperationalError, DBAPIError, OSError) as error:
                 logger.error("recovery postponed, database unavailable: %s", type(error).__name__)
+            state.intake.start()
             state.deliveries.start()
             state.handoff.start()
             state.keeping.start()
+            if freeze_start_up:
+                # What start-up built (models, catalogs, the SDKs) lives as
+                # long as the app. Kept out of the collector's reach, a full
+                # collection no longer walks it: its pauses of a fifth of a
+                # second, which every webhook arriving meanwhile waited out,
+                # become a few milliseconds.
+                gc.collect()
+                gc.freeze()
             polling = telegram_polling and state.channels.telegram is not None
             if polling:
                 assert state.channels.telegram is not None

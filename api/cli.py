@@ -127,7 +127,7 @@ def _serve(*, telegram_polling: bool) -> None:
     _configure_logging()
     settings = get_settings()
     uvicorn.run(
-        create_app(settings, telegram_polling=telegram_polling),
+        create_app(settings, telegram_polling=telegram_polling, freeze_start_up=True),
         host=settings.hotline_host,
         port=settings.hotline_port,
         proxy_headers=True,

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     hotline_max_body_bytes: int = 1024 * 1024
     hotline_engine_timeout_seconds: float = 30.0
     hotline_attachments_dir: Path = PROJECT_ROOT / "data" / "attachments"
+    # LINE and Telegram messages wait here, encrypted, between the webhook's
+    # 200 and their place in the database (seconds at most).
+    hotline_inbox_dir: Path = PROJECT_ROOT / "data" / "inbox"
     # Delivery to LINE and Telegram: attempts per reply, the first backoff
     # (doubling each time), and how often unanswered messages are swept up.
     hotline_delivery_attempts: int = 6

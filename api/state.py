@@ -21,6 +21,7 @@ from bot.dialogue import Hotline
 from bot.engine import EngineClient
 from bot.handoff.events import HandoffEvents
 from bot.handoff.service import Handoff
+from bot.inbox import Inbox, Intake
 from bot.latin_language import LatinLanguageModel
 from bot.privacy.keeping import DataKeeping
 from bot.provinces import ProvinceNames
@@ -56,6 +57,9 @@ class AppState:
     actions: ActionExecutor
     channels: Channels
     deliveries: Deliveries
+    # LINE and Telegram deliveries, on disk before their 200, then stored.
+    inbox: Inbox
+    intake: Intake
     handoff: Handoff
     # Workers' files, decrypted for staff by the console's attachment endpoint.
     attachments: AttachmentStore
@@ -175,6 +179,7 @@ async def open_state(
     handoff.connect(deliveries.submit)
     outbox.on_failed = handoff.delivery_failed
     outbox.on_staff_reply_sent = handoff.staff_reply_sent
+    inbox = Inbox(settings.hotline_inbox_dir, vault)
     state = AppState(
         settings=settings,
         database=database,
@@ -187,6 +192,8 @@ async def open_state(
         actions=actions,
         channels=channels,
         deliveries=deliveries,
+        inbox=inbox,
+        intake=Intake(inbox=inbox, hotline=hotline, deliveries=deliveries),
         handoff=handoff,
         attachments=attachments,
         keeping=DataKeeping(
@@ -198,6 +205,7 @@ async def open_state(
     finally:
         await state.keeping.close()
         await handoff.close_background()
+        await state.intake.close()
         await deliveries.close()
         await _close_channels(channels)
         await engine.close()

@@ -80,6 +80,10 @@ SETTLE_SECONDS = 3.0  # after the last answer, for late or repeated deliveries
 TARGET_ACK_P99_MS = 50.0
 TARGET_RATIO = 0.9
 TARGET_AT = 50  # conversations at once the acknowledgement target is for
+# Conversations of a level begin spread over this long (in both paths), as
+# workers do not all press send in the same millisecond; the first messages
+# of TARGET_AT workers at the same instant are measured on their own.
+RAMP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -265,8 +269,10 @@ async def through_hotline(
     deliveries: Deliveries,
     client: httpx.AsyncClient,
     conversations: list[list[tuple[str, Script]]],
+    ramp: float = RAMP_SECONDS,
 ) -> tuple[PathFigures, list[Turn]]:
-    """Every slot's conversations one after another, the slots at once."""
+    """Every slot's conversations one after another, the slots at once
+    (beginning within `ramp` seconds)."""
     loop = asyncio.get_running_loop()
     turns: list[Turn] = []
 
@@ -302,12 +308,13 @@ async def through_hotline(
             except TimeoutError:
                 continue  # lost; the worker goes on
 
-    async def slot(queue: list[tuple[str, Script]]) -> None:
+    async def slot(index: int, queue: list[tuple[str, Script]]) -> None:
+        await asyncio.sleep(ramp * index / len(conversations))
         for user, script in queue:
             await converse(user, script)
 
     started = time.monotonic()
-    await asyncio.gather(*(slot(queue) for queue in conversations))
+    await asyncio.gather(*(slot(index, queue) for index, queue in enumerate(conversations)))
     answered = [turn.answered_at for turn in turns if turn.answered_at is not None]
     figures = PathFigures(
         turns=len(turns),
@@ -349,12 +356,13 @@ async def straight_to_engine(
             else:
                 figures.lost += 1
 
-    async def slot(queue: list[tuple[str, Script]]) -> None:
+    async def slot(index: int, queue: list[tuple[str, Script]]) -> None:
+        await asyncio.sleep(RAMP_SECONDS * index / len(conversations))
         for sender, script in queue:
             await converse(sender, script)
 
     started = time.monotonic()
-    await asyncio.gather(*(slot(queue) for queue in conversations))
+    await asyncio.gather(*(slot(index, queue) for index, queue in enumerate(conversations)))
     figures.seconds = (max(ends) if ends else time.monotonic()) - started
     return figures
 
@@ -465,6 +473,44 @@ async def run_level(
             "bench": per_turn("start", "hotline", 2, hotline_figures.turns),
             "bench_direct": per_turn("before_direct", "direct", 2, direct.turns),
         },
+    }
+
+
+async def first_messages_at_once(
+    hotline: RunningHotline,
+    deliveries: Deliveries,
+    messages: dict[str, dict[str, list[str]]],
+    count: int,
+) -> dict[str, Any]:
+    """`count` new workers send their first message at the same instant.
+
+    The hardest moment for the acknowledgement: a first message also makes
+    the worker and the conversation, and all of them queue for the app at once.
+    """
+    conversations = [
+        [
+            (
+                f"U-burst-{number}",
+                Script(
+                    LANGUAGES[number % len(LANGUAGES)],
+                    [messages[LANGUAGES[number % len(LANGUAGES)]]["greet"][0]],
+                ),
+            )
+        ]
+        for number in range(count)
+    ]
+    limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        figures, _ = await through_hotline(hotline, deliveries, client, conversations, ramp=0)
+    await asyncio.sleep(SETTLE_SECONDS)
+    return {
+        "workers": count,
+        "ack_p50_ms": milliseconds(figures.acks, 0.5),
+        "ack_p99_ms": milliseconds(figures.acks, 0.99),
+        "ack_max_ms": round(1000 * max(figures.acks), 1) if figures.acks else None,
+        "reply_p50_ms": milliseconds(figures.latencies, 0.5),
+        "reply_max_ms": round(1000 * max(figures.latencies), 1) if figures.latencies else None,
+        "unanswered": figures.turns - figures.answered,
     }
 
 
@@ -650,6 +696,8 @@ async def run(
                 await run_level(hotline, deliveries, messages, level, turns, min_turns, str(level))
             )
         settle_counts(results, deliveries, hotline.database_url)
+        print(f"{TARGET_AT} first messages at the same instant...", flush=True)
+        burst = await first_messages_at_once(hotline, deliveries, messages, TARGET_AT)
         lifetime = {
             "app_mib": round(peak_rss_kib(hotline.app_pid) / 1024),
             "engine_mib": round(peak_rss_kib(hotline.engine_pid) / 1024),
@@ -670,6 +718,8 @@ async def run(
         },
         "levels": rows,
         "pushes": results[-1]["pushes"] if results else 0,
+        "ramp_seconds": RAMP_SECONDS,
+        "first_messages_at_once": burst,
         "lifetime_peak": lifetime,
         "targets": [
             {"target": name, "met": met, "measured": measured}
@@ -695,11 +745,25 @@ def report(result: dict[str, Any]) -> str:
         f"peak memory over the whole run: app {result['lifetime_peak']['app_mib']} MiB, "
         f"engine {result['lifetime_peak']['engine_mib']} MiB",
         "",
+        burst_sentence(result),
+        "",
     ]
     for target in result["targets"]:
         verdict = "met" if target["met"] else "MISSED"
         lines.append(f"- {target['target']}: {verdict} ({target['measured']})")
     return "\n".join(lines)
+
+
+def burst_sentence(result: dict[str, Any]) -> str:
+    burst = result["first_messages_at_once"]
+    return (
+        f"{burst['workers']} new workers' first messages sent at the same instant "
+        f"(not part of the levels above, where conversations begin within "
+        f"{result['ramp_seconds']:g} s): acknowledgement p50 {burst['ack_p50_ms']} ms, "
+        f"p99 {burst['ack_p99_ms']} ms, slowest {burst['ack_max_ms']} ms; reply p50 "
+        f"{burst['reply_p50_ms']} ms, slowest {burst['reply_max_ms']} ms; "
+        f"{burst['unanswered']} unanswered."
+    )
 
 
 NOTES_MARK = "<!-- Written by hand below this line; bench/load.py keeps it. -->"
@@ -731,6 +795,7 @@ def write_docs(result: dict[str, Any]) -> None:
         "Processor time per turn (ms), from `/proc`, through the hotline and straight to "
         "the engine:\n\n"
         f"{table(result['levels'], CPU_COLUMNS)}\n\n"
+        f"{burst_sentence(result)}\n\n"
         "## Targets\n\n"
         + "\n".join(
             f"- {target['target']}: **{'met' if target['met'] else 'missed'}** "
@@ -742,8 +807,9 @@ def write_docs(result: dict[str, Any]) -> None:
         "its own LINE user with a scripted conversation in one language (en, th, my, km, "
         "lo in turn): a greeting, rights questions from the held-out set, thanks. A worker "
         "sends the next message only once the answer to the previous one reached the LINE "
-        "stand-in, so a level keeps that many turns in flight, no more. *turns*: worker "
-        "messages sent at that level (a turn is one message answered).\n"
+        "stand-in, so a level keeps that many turns in flight, no more. The level's "
+        f"conversations begin spread over its first {RAMP_SECONDS:g} s, on both paths. "
+        "*turns*: worker messages sent at that level (a turn is one message answered).\n"
         "- *ack*: from sending the signed webhook until the app's 200. LINE waits about "
         "two seconds and redelivers what was not acknowledged; the app stores the message "
         "before answering 200 and does everything else afterwards.\n"

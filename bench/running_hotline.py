@@ -282,6 +282,7 @@ async def start_hotline(
         "HOTLINE_ENGINE_TOKEN": ENGINE_TOKEN,
         "HOTLINE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "HOTLINE_ATTACHMENTS_DIR": str(workdir / "attachments"),
+        "HOTLINE_INBOX_DIR": str(workdir / "inbox"),
         "RASA_URL": f"http://127.0.0.1:{engine_port}",
         "LINE_CHANNEL_SECRET": line_api.CHANNEL_SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": line_api.ACCESS_TOKEN,

@@ -80,6 +80,7 @@ def settings(
         hotline_engine_token=ENGINE_TOKEN,
         hotline_engine_timeout_seconds=2.0,
         hotline_attachments_dir=tmp_path / "attachments",
+        hotline_inbox_dir=tmp_path / "inbox",
         hotline_encryption_keys=TEST_ENCRYPTION_KEY,
         hotline_delivery_base_delay_seconds=0.05,
         hotline_delivery_attempts=4,

@@ -95,6 +95,7 @@ def running_stack(
         **os.environ,
         # Files workers send stay with this run, not in the project's data/.
         "HOTLINE_ATTACHMENTS_DIR": str(workdir / "attachments"),
+        "HOTLINE_INBOX_DIR": str(workdir / "inbox"),
         **(environment or {}),
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(app_port),

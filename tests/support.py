@@ -91,6 +91,17 @@ def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, A
         engine.dispose()
 
 
+def stored_from_inbox(client: Any) -> None:
+    """Store what LINE and Telegram webhooks left in the inbox, now.
+
+    A webhook's 200 means the message is on disk; the app stores it in the
+    database a moment later. Tests that read the database right after a
+    webhook store it first instead of waiting and guessing.
+    """
+    state = client.app.state.hotline
+    assert client.portal.call(state.intake.store_waiting), "database unavailable"
+
+
 def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
     """Wait for background work (answers, deliveries) to reach a state."""
     deadline = time.monotonic() + timeout

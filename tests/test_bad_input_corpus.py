@@ -17,7 +17,7 @@ from api.database import sync_url
 from api.settings import Settings
 from tests.fakes.line_api import sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, text_update
-from tests.support import decrypted
+from tests.support import decrypted, stored_from_inbox
 
 CORPUS = Path(__file__).parent / "data" / "bad_input" / "corpus.yml"
 ENTRIES: list[dict[str, Any]] = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
@@ -88,6 +88,7 @@ def test_corpus_entry(client: TestClient, settings: Settings, number: int) -> No
     for _ in range(int(entry.get("times", 1))):
         response = client.post(PATHS[entry["channel"]], content=body, headers=_headers(entry, body))
         assert response.status_code == entry["expect"], response.text[:300]
+    stored_from_inbox(client)
     stored = _inbound(settings)
     assert len(stored) == entry["stored"]
     if not stored:

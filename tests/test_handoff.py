@@ -28,7 +28,7 @@ from bot.handoff.models import HandoffRecord
 from bot.texts import Texts
 from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
-from tests.support import eventually, stored_conversation, stored_messages
+from tests.support import eventually, stored_conversation, stored_from_inbox, stored_messages
 
 BURMESE_HELLO = "မင်္ဂလာပါ ကျွန်တော် အကူအညီလိုပါတယ်"
 PUSH = "/v2/bot/message/push"
@@ -71,6 +71,7 @@ def line_says(client: TestClient, user: str, text: str) -> None:
     body = webhook_body(text_event(user, text))
     answer = client.post("/webhooks/line", content=body, headers={"x-line-signature": sign(body)})
     assert answer.status_code == 200
+    stored_from_inbox(client)
 
 
 def settle(client: TestClient) -> None:

@@ -59,6 +59,7 @@ def test_forged_or_missing_signatures_are_refused_and_nothing_is_stored(
     )
     assert response.status_code == 401
     assert stored_messages(settings.hotline_database_url, "U-forged") == []
+    assert list(settings.hotline_inbox_dir.iterdir()) == []
     assert line_api.requests == []
 
 

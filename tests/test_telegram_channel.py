@@ -14,14 +14,16 @@ from tests.fakes.telegram_api import (
     private_chat,
     text_update,
 )
-from tests.support import TEST_VAULT, eventually, stored_messages
+from tests.support import TEST_VAULT, eventually, stored_from_inbox, stored_messages
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def post_update(client: TestClient, update: dict[str, Any], secret: str | None = WEBHOOK_SECRET):  # type: ignore[no-untyped-def]
     headers = {SECRET_HEADER: secret} if secret is not None else {}
-    return client.post("/webhooks/telegram", json=update, headers=headers)
+    response = client.post("/webhooks/telegram", json=update, headers=headers)
+    stored_from_inbox(client)
+    return response
 
 
 def test_a_text_is_stored_and_answered(
@@ -43,6 +45,7 @@ def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_stored(
     assert post_update(client, text_update(2, 502, "hi"), secret="wrong").status_code == 403
     assert post_update(client, text_update(3, 502, "hi"), secret=None).status_code == 403
     assert stored_messages(settings.hotline_database_url, "502") == []
+    assert list(settings.hotline_inbox_dir.iterdir()) == []
     assert telegram_api.calls("/sendMessage") == []
 
 

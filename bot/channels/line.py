@@ -46,7 +46,6 @@ from linebot.v3.webhooks import (
 
 from api.state import StateDep
 from bot.channels.base import (
-    ENGINE_KINDS,
     DeliveryError,
     InboundMessage,
     Media,
@@ -326,18 +325,14 @@ async def line_webhook(
         for raw in json.loads(body).get("events", [])
         if isinstance(raw, dict)
     }
-    accepted: list[tuple[str, int, bool]] = []
+    inbound_messages = []
     for event in events:
         if isinstance(event, UnknownEvent):
             inbound = LineChannel.inbound_raw(raw_events.get(event.webhook_event_id) or {})
         else:
             inbound = LineChannel.inbound(event)
-        if inbound is None:
-            continue
-        message_id = await state.hotline.accept(inbound)
-        if message_id is not None:
-            accepted.append((inbound.channel_user_id, message_id, inbound.kind in ENGINE_KINDS))
-    # Everything is stored: LINE may have its 200, the answers follow.
-    for user_id, message_id, for_engine in accepted:
-        state.deliveries.submit(CHANNEL, user_id, message_id, typing=for_engine)
+        if inbound is not None:
+            inbound_messages.append(inbound)
+    # On disk: LINE may have its 200; storing and answering follow.
+    state.inbox.keep(inbound_messages)
     return Response(status_code=status.HTTP_200_OK)

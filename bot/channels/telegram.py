@@ -24,7 +24,6 @@ from telegram.ext import Application, TypeHandler
 
 from api.state import StateDep
 from bot.channels.base import (
-    ENGINE_KINDS,
     DeliveryError,
     InboundMessage,
     Media,
@@ -245,20 +244,14 @@ async def set_webhook(telegram: TelegramChannel, url: str, secret: str) -> None:
 
 
 async def accept_update(state: Any, telegram: TelegramChannel, update: Update) -> None:
-    """Store one update and queue its answer (webhook and polling alike)."""
+    """Keep one update for storing and answering (webhook and polling alike)."""
     inbound = TelegramChannel.inbound(update)
     if update.callback_query is not None:
         state.deliveries.spawn(telegram.answer_callback(update))
     if inbound is None:
         return
-    message_id = await state.hotline.accept(inbound)
-    if message_id is not None:
-        state.deliveries.submit(
-            CHANNEL,
-            inbound.channel_user_id,
-            message_id,
-            typing=inbound.kind in ENGINE_KINDS,
-        )
+    # On disk: Telegram may have its 200; storing and answering follow.
+    state.inbox.keep([inbound])
 
 
 @router.post("/webhooks/telegram", include_in_schema=False)

@@ -20,7 +20,7 @@ from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case
 from bot.conversations.models import Attachment, Conversation, Message, Worker
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually
+from tests.support import eventually, stored_from_inbox
 
 PASSWORD = "correct horse battery"
 
@@ -117,6 +117,7 @@ def worker_writes(
             headers={"content-type": "application/json", "x-line-signature": sign(body)},
         )
         assert response.status_code == 200
+    stored_from_inbox(client)
     if photo is not None:
         eventually(lambda: _attachment_count(client, user) > 0)
 
