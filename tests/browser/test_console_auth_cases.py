@@ -30,7 +30,7 @@ from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations.models import Conversation, Worker
 from tests.console.helpers import png
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually, free_port
+from tests.support import eventually, free_port, stored_messages
 
 pytestmark = pytest.mark.browser
 
@@ -112,6 +112,16 @@ class Console:
                 headers={"content-type": "application/json", "x-line-signature": sign(body)},
             )
             assert response.status_code == 200
+        # Acknowledged once on disk; stored in the database a moment later.
+        eventually(
+            lambda: (
+                sum(
+                    message["direction"] == "inbound"
+                    for message in stored_messages(self.settings.hotline_database_url, user)
+                )
+                >= len(events)
+            )
+        )
         if photo is not None:
             eventually(lambda: bool(line.calls("/m-console-photo/content")))
 
