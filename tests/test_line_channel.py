@@ -5,10 +5,12 @@ verification, storage, deduplication, the reply token, push with retry keys,
 retries, splitting, media and the other event types.
 """
 
+import asyncio
 import json
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.database import sync_url
@@ -328,3 +330,23 @@ def test_danger_words_send_the_emergency_numbers_at_once(
     [push] = line_api.wait_for("/message/push")
     assert push.body["messages"][0]["text"] != texts.get("th", "engine_unavailable")
     assert stored_conversation(settings.hotline_database_url, "U-sos")["priority"] == 100
+
+
+def test_a_proxy_from_the_environment_is_used_unless_the_host_is_exempt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.channels.line import LineChannel
+
+    async def proxy_for(base_url: str) -> str | None:
+        channel = LineChannel(channel_secret="s", access_token="t", api_base_url=base_url)
+        try:
+            return channel._client.rest_client.proxy  # type: ignore[no-any-return]
+        finally:
+            await channel.close()
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert asyncio.run(proxy_for("https://api.line.me")) == "http://proxy.example:3128"
+    assert asyncio.run(proxy_for("http://127.0.0.1:9")) is None
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert asyncio.run(proxy_for("https://api.line.me")) is None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -76,7 +78,16 @@ class LineChannel:
         configuration = Configuration(
             access_token=access_token, host=None if host == DEFAULT_API else host
         )
+        # A proxy, when the organisation's network needs one, is taken from
+        # the environment here, once. The SDK's HTTP session would otherwise
+        # look up the proxy variables and ~/.netrc again in a thread for
+        # every request: two thread hops per reply, on every turn.
+        proxy = urllib.request.getproxies().get("https")
+        api_host = urllib.parse.urlsplit(host).hostname or ""
+        if proxy and not urllib.request.proxy_bypass(api_host):
+            configuration.proxy = proxy
         self._client = AsyncApiClient(configuration)
+        self._client.rest_client.pool_manager._trust_env = False
         self._messaging = AsyncMessagingApi(self._client)
         self._blob = AsyncMessagingApiBlob(self._client)
         self._parser = WebhookParser(channel_secret)
