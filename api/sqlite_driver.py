@@ -1,0 +1,114 @@
+"""SQLite for the async engine with one thread round trip per statement.
+
+aiosqlite runs each SQLite call on a thread of its own connection and hands
+the result back to the event loop. Through SQLAlchemy a statement takes four
+such round trips (make a cursor, execute, fetch, close); each one wakes a
+thread, waits for the interpreter lock and waits again for the event loop,
+which under load is busy answering other workers. Here a statement runs
+whole in one round trip (execute, fetch every row, close) and the cursor
+SQLAlchemy sees only hands the rows over. Commit, rollback and the rest are
+aiosqlite's own.
+
+This leans on two internals of aiosqlite (`_execute` runs a function on the
+connection's thread, `_conn` is the sqlite3 connection there); the version
+is pinned in constraints-app.txt and the whole suite runs on this driver.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+import aiosqlite
+
+Row = tuple[Any, ...]
+
+
+class Statement:
+    """A cursor whose statement already ran: what SQLAlchemy reads of it."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Row] = []
+
+    async def __aenter__(self) -> Statement:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Statement:
+        def run(connection: sqlite3.Connection) -> tuple[Any, int, int | None, list[Row]]:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, parameters)
+                rows = cursor.fetchall() if cursor.description else []
+                return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+            finally:
+                cursor.close()
+
+        self.description, self.rowcount, self.lastrowid, self._rows = await self._connection.run(
+            run
+        )
+        return self
+
+    async def executemany(
+        self, sql: str, parameters: Iterable[Sequence[Any] | dict[str, Any]]
+    ) -> Statement:
+        def run(connection: sqlite3.Connection) -> tuple[int, int | None]:
+            cursor = connection.cursor()
+            try:
+                cursor.executemany(sql, parameters)
+                return cursor.rowcount, cursor.lastrowid
+            finally:
+                cursor.close()
+
+        self.description, self._rows = None, []
+        self.rowcount, self.lastrowid = await self._connection.run(run)
+        return self
+
+    async def fetchall(self) -> list[Row]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    async def fetchone(self) -> Row | None:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Row]:
+        count = self.arraysize if size is None else size
+        rows, self._rows = self._rows[:count], self._rows[count:]
+        return rows
+
+    async def nextset(self) -> None:
+        return None
+
+    async def setinputsizes(self, *_: Any) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class OneTripConnection(aiosqlite.Connection):
+    def cursor(self) -> Statement:  # type: ignore[override]
+        return Statement(self)
+
+    async def run(self, work: Any) -> Any:
+        """`work(sqlite3_connection)` on the connection's own thread."""
+        return await self._execute(lambda: work(self._conn))  # type: ignore[no-untyped-call]
+
+
+def connect(database: str, **kwargs: Any) -> OneTripConnection:
+    """What SQLAlchemy calls instead of `aiosqlite.connect` (same arguments)."""
+    connection = OneTripConnection(partial(sqlite3.connect, database, **kwargs), 64)
+    # As SQLAlchemy does for aiosqlite's own: the thread must not keep a
+    # stopping process alive.
+    connection._thread.daemon = True
+    return connection
