@@ -9,6 +9,15 @@ whole in one round trip (execute, fetch every row, close) and the cursor
 SQLAlchemy sees only hands the rows over. Commit, rollback and the rest are
 aiosqlite's own.
 
+Reading goes further: a SELECT runs at once on the event loop's own thread,
+with no round trip at all. In WAL mode a read never waits for a lock, and
+the hotline's reads take microseconds; writes, which may wait for the
+database's one write lock, stay on the connection's thread so that a wait
+never stalls the event loop. The two never overlap on one connection:
+SQLAlchemy runs one statement at a time per connection and awaits each.
+Commit and rollback cost nothing when no write began a transaction (Python's
+sqlite3 begins one only before a write), which is every read-only session.
+
 This leans on two internals of aiosqlite (`_execute` runs a function on the
 connection's thread, `_conn` is the sqlite3 connection there); the version
 is pinned in constraints-app.txt and the whole suite runs on this driver.
@@ -54,9 +63,11 @@ class Statement:
             finally:
                 cursor.close()
 
-        self.description, self.rowcount, self.lastrowid, self._rows = await self._connection.run(
-            run
-        )
+        if _reads_only(sql):
+            outcome = self._connection.run_here(run)
+        else:
+            outcome = await self._connection.run(run)
+        self.description, self.rowcount, self.lastrowid, self._rows = outcome
         return self
 
     async def executemany(
@@ -96,13 +107,40 @@ class Statement:
         self._rows = []
 
 
+def _reads_only(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
 class OneTripConnection(aiosqlite.Connection):
+    # Whether a write began a transaction, as sqlite3 saw it after the last
+    # statement (read on the thread that ran it).
+    _writing = False
+
     def cursor(self) -> Statement:  # type: ignore[override]
         return Statement(self)
 
     async def run(self, work: Any) -> Any:
         """`work(sqlite3_connection)` on the connection's own thread."""
-        return await self._execute(lambda: work(self._conn))  # type: ignore[no-untyped-call]
+
+        def on_thread() -> Any:
+            try:
+                return work(self._conn)
+            finally:
+                self._writing = self._conn.in_transaction
+
+        return await self._execute(on_thread)  # type: ignore[no-untyped-call]
+
+    def run_here(self, work: Any) -> Any:
+        """`work(sqlite3_connection)` now, on the calling thread (reads only)."""
+        return work(self._conn)
+
+    async def commit(self) -> None:
+        if self._writing:
+            await self.run(lambda connection: connection.commit())
+
+    async def rollback(self) -> None:
+        if self._writing:
+            await self.run(lambda connection: connection.rollback())
 
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:

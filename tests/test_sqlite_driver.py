@@ -1,4 +1,4 @@
-"""The SQLite driver that runs each statement in one thread round trip."""
+"""The SQLite driver: reads on the event loop, each write in one thread round trip."""
 
 import asyncio
 from pathlib import Path
@@ -18,7 +18,8 @@ def test_statements_read_write_and_fail_as_with_aiosqlite(tmp_path: Path) -> Non
         try:
             async with engine.begin() as connection:
                 raw = await connection.get_raw_connection()
-                assert isinstance(raw.driver_connection, OneTripConnection)
+                driver = raw.driver_connection
+                assert isinstance(driver, OneTripConnection)
                 await connection.execute(
                     text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT UNIQUE)")
                 )
@@ -26,6 +27,8 @@ def test_statements_read_write_and_fail_as_with_aiosqlite(tmp_path: Path) -> Non
                     text("INSERT INTO notes (body) VALUES (:body) RETURNING id"), {"body": "a"}
                 )
                 assert inserted.scalar_one() == 1
+                # A write began a transaction: commit and rollback will act.
+                assert driver._writing
                 # Many rows at once (executemany), then more than one fetch's worth.
                 await connection.execute(
                     text("INSERT INTO notes (body) VALUES (:body)"),
@@ -46,6 +49,9 @@ def test_statements_read_write_and_fail_as_with_aiosqlite(tmp_path: Path) -> Non
             async with engine.connect() as connection:
                 count = await connection.execute(text("SELECT count(*) FROM notes"))
                 assert count.scalar_one() == 201  # the failed insert left nothing
+                # Reading began nothing to commit or roll back.
+                raw = await connection.get_raw_connection()
+                assert not raw.driver_connection._writing
         finally:
             await engine.dispose()
 
