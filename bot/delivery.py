@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # LINE reply tokens are valid for about a minute; keep a margin.
 REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
+# An answer still not sent by then shows the platform's "working on it" sign.
+TYPING_AFTER_SECONDS = 0.5
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -310,18 +312,30 @@ class Deliveries:
     async def _answer(self, key: tuple[str, str], message_id: int, *, typing: bool) -> None:
         channel, recipient = key
         adapter = self._adapters.get(channel)
-        if adapter is not None and typing:
-            # Only a courtesy: it must not hold up the answer.
-            self.spawn(self._show_typing(adapter, recipient))
-        async with self._turns:
-            turn = await self._hotline.load(message_id)
-            if turn is None:
-                return
-            await self._hotline.answer(turn, delivered=False)
-        await self._outbox.deliver(turn.conversation_id)
+        typing_sign = (
+            asyncio.create_task(self._show_typing_later(adapter, recipient))
+            if adapter is not None and typing
+            else None
+        )
+        try:
+            async with self._turns:
+                turn = await self._hotline.load(message_id)
+                if turn is None:
+                    return
+                await self._hotline.answer(turn, delivered=False)
+            await self._outbox.deliver(turn.conversation_id)
+        finally:
+            if typing_sign is not None:
+                typing_sign.cancel()
 
     @staticmethod
-    async def _show_typing(adapter: ChannelAdapter, recipient: str) -> None:
+    async def _show_typing_later(adapter: ChannelAdapter, recipient: str) -> None:
+        """The "working on it" sign, for an answer that takes a while.
+
+        Most answers come sooner than a worker would notice the sign, and
+        each sign is a call to the platform, made while the engine works.
+        """
+        await asyncio.sleep(TYPING_AFTER_SECONDS)
         with contextlib.suppress(DeliveryError):
             await adapter.show_typing(recipient)
 

@@ -7,6 +7,7 @@ and still answers every worker once, in order.
 
 import asyncio
 import threading
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,6 +92,10 @@ def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_ans
     assert sorted(delivered) == sorted(["echo first", "echo second"] * len(workers))
 
 
+def _answered_once(settings: Settings, worker: str) -> bool:
+    return _answered(settings, worker) == 1
+
+
 def _answered(settings: Settings, worker: str) -> int:
     """Replies the stand-in LINE accepted for the worker."""
     return sum(
@@ -111,3 +116,37 @@ def _workers_by_public_id(settings: Settings) -> dict[str, str]:
         ).all()
     database.dispose()
     return {str(public_id): str(worker) for public_id, worker in rows}
+
+
+def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    for pause, user, shown in ((1.5, "U-slow-answer", True), (0.0, "U-quick-answer", False)):
+        engine = SlowEngine(pause=pause)
+        engine.server.start()
+        try:
+            with TestClient(
+                create_app(settings.model_copy(update={"rasa_url": engine.server.url}))
+            ) as client:
+                body = webhook_body(text_event(user, "hello"))
+                headers = {"content-type": "application/json", "x-line-signature": sign(body)}
+                response = client.post("/webhooks/line", content=body, headers=headers)
+                assert response.status_code == 200
+                eventually(partial(_answered_once, settings, user))
+        finally:
+            engine.server.stop()
+        to_worker = [
+            request.path.rsplit("/", 2)[-2:]
+            for request in line_api.requests
+            if user in (request.body.get("chatId"), request.body.get("to"))
+            or (
+                request.path.endswith("/message/reply")
+                and request.body["messages"][0]["text"] == "echo hello"
+            )
+        ]
+        if shown:
+            # While the engine worked, before the answer.
+            assert to_worker == [["loading", "start"], ["message", "reply"]]
+        else:
+            assert to_worker == [["message", "reply"]]
+        line_api.reset()
