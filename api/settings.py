@@ -59,12 +59,12 @@ class Settings(BaseSettings):
     hotline_delivery_attempts: int = 6
     hotline_delivery_base_delay_seconds: float = 1.0
     hotline_delivery_sweep_seconds: float = 30.0
-    # Worker messages handed to the engine at once. The engine works through
-    # one message at a time anyway; more in flight only crowds the app's
-    # event loop, and then the webhooks (which LINE expects answered within
-    # two seconds) wait behind the answering. The rest wait, stored, in
+    # LINE and Telegram messages handed to the engine at once. The engine
+    # works through one at a time, but needs a few in hand to stay busy while
+    # it waits for the app's responses and actions; more in flight only crowd
+    # the app's event loop and slow every answer. The rest wait, stored, in
     # arrival order per worker.
-    hotline_engine_turns_at_once: int = 4
+    hotline_engine_turns_at_once: int = 8
     # A worker who sends more than this many messages in the window is asked
     # to slow down; the messages are kept, not answered one by one.
     hotline_flood_messages: int = 20

@@ -256,7 +256,7 @@ class Deliveries:
         sessions: async_sessionmaker[AsyncSession],
         engine: EngineClient,
         sweep_seconds: float = 30.0,
-        turns_at_once: int = 4,
+        turns_at_once: int = 8,
     ) -> None:
         self._hotline = hotline
         self._outbox = outbox
@@ -265,7 +265,7 @@ class Deliveries:
         self._engine = engine
         self._sweep_seconds = sweep_seconds
         # See HOTLINE_ENGINE_TURNS_AT_ONCE: the engine answers one message
-        # at a time, and a crowd of turns in flight only delays the webhooks.
+        # at a time, and a crowd of turns in flight only slows the app.
         self._turns = asyncio.Semaphore(max(1, turns_at_once))
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool]]] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}

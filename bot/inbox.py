@@ -49,6 +49,9 @@ class Inbox:
         self._last = 0
         # Set when a file arrives; the intake waits on it.
         self.arrived = asyncio.Event()
+        # What this process just wrote, so the intake need not read and
+        # decrypt it again; after a restart the files are read.
+        self._just_kept: dict[Path, list[InboundMessage]] = {}
 
     def keep(self, messages: Sequence[InboundMessage], *, suffix: str = SUFFIX) -> None:
         """Write the messages of one delivery to disk, durably.
@@ -70,25 +73,31 @@ class Inbox:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        os.replace(partial, self._folder / f"{name}{suffix}")
+        kept = self._folder / f"{name}{suffix}"
+        os.replace(partial, kept)
         # The rename itself must survive a power cut too.
         folder = os.open(self._folder, os.O_RDONLY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
-        self.arrived.set()
+        if suffix == SUFFIX:
+            self._just_kept[kept] = list(messages)
+            self.arrived.set()
 
     def waiting(self) -> list[Path]:
         """Files not yet stored in the database, oldest first."""
         return sorted(self._folder.glob(f"*{SUFFIX}"))
 
     def read(self, path: Path) -> list[InboundMessage]:
+        if path in self._just_kept:
+            return self._just_kept[path]
         items = json.loads(self._vault.decrypt(path.read_bytes()))
         return [InboundMessage(**{**item, "kind": MessageKind(item["kind"])}) for item in items]
 
     def done(self, path: Path) -> None:
         path.unlink(missing_ok=True)
+        self._just_kept.pop(path, None)
 
     def set_aside(self, path: Path) -> None:
         path.rename(path.with_suffix(UNREADABLE))
