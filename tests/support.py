@@ -49,6 +49,16 @@ def scalar(database_url: str, query: str, **params: Any) -> Any:
         engine.dispose()
 
 
+def rows(database_url: str, query: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows read straight from the database, as stored."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query), params).all()]
+    finally:
+        engine.dispose()
+
+
 def stored_conversation(database_url: str, channel_user_id: str) -> dict[str, Any]:
     """The worker's latest conversation row as stored."""
     engine = create_engine(sync_url(database_url))

@@ -12,14 +12,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from api.database import sync_url
 from api.settings import Settings
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
-from tests.support import eventually, stored_messages
+from tests.support import eventually, rows, stored_messages
 
 
 class SlowEngine:
@@ -106,16 +104,12 @@ def _answered(settings: Settings, worker: str) -> int:
 
 
 def _workers_by_public_id(settings: Settings) -> dict[str, str]:
-    database = create_engine(sync_url(settings.hotline_database_url))
-    with database.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT c.public_id, w.channel_user_id FROM conversations c"
-                " JOIN workers w ON w.id = c.worker_id"
-            )
-        ).all()
-    database.dispose()
-    return {str(public_id): str(worker) for public_id, worker in rows}
+    found = rows(
+        settings.hotline_database_url,
+        "SELECT c.public_id, w.channel_user_id FROM conversations c"
+        " JOIN workers w ON w.id = c.worker_id",
+    )
+    return {str(public_id): str(worker) for public_id, worker in found}
 
 
 def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(

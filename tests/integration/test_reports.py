@@ -23,6 +23,7 @@ from tests.stack import Stack
 from tests.support import (
     TEST_VAULT,
     eventually,
+    rows,
     stored_conversation,
     stored_messages,
 )
@@ -225,17 +226,13 @@ def test_a_khmer_worker_asks_the_minimum_wage_in_chonburi(
 
 def queue(stack: Stack) -> list[tuple[str, int]]:
     """The staff queue as the console orders it: most urgent, then longest waiting."""
-    engine = create_engine(sync_url(stack.database_url))
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT w.channel_user_id, c.priority FROM conversations c "
-                "JOIN workers w ON w.id = c.worker_id WHERE c.owner = 'queued' "
-                "ORDER BY c.priority DESC, c.escalated_at"
-            )
-        ).all()
-    engine.dispose()
-    return [(str(user), int(priority)) for user, priority in rows]
+    waiting = rows(
+        stack.database_url,
+        "SELECT w.channel_user_id, c.priority FROM conversations c "
+        "JOIN workers w ON w.id = c.worker_id WHERE c.owner = 'queued' "
+        "ORDER BY c.priority DESC, c.escalated_at",
+    )
+    return [(str(user), int(priority)) for user, priority in waiting]
 
 
 def test_a_lao_worker_being_beaten_gets_the_numbers_at_once_and_goes_first(
