@@ -22,7 +22,7 @@ from api.settings import PROJECT_ROOT
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.stack import APP_BIN, Stack
-from tests.support import eventually, stored_conversation, stored_messages
+from tests.support import eventually, rows, stored_conversation, stored_messages
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 
@@ -96,6 +96,12 @@ def add_agent(stack: Stack, username: str) -> None:
     assert added.returncode == 0, added.stderr + added.stdout
 
 
+WORKER_CONVERSATION = (
+    "SELECT c.id FROM conversations c JOIN workers w ON w.id = c.worker_id "
+    "WHERE w.channel_user_id = :user"
+)
+
+
 def worker_sends(stack: Stack, *events: dict[str, object]) -> None:
     body = webhook_body(*events)
     answer = httpx.post(
@@ -123,11 +129,16 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     phone.get_by_role("button", name="Sign in").click()
     phone.goto(f"{stack.app_url}/console/queue")
     expect(phone.locator("#live-state")).to_have_text("Live")
-    expect(phone.locator("#queue-empty")).to_be_visible()
 
     # The worker asks for a person; the queue shows them without a reload.
+    # (Other tests on this hotline may have left workers waiting: the card
+    # is found by the worker's conversation.)
     worker_sends(stack, text_event(user, ASK_FOR_STAFF))
-    card = phone.locator("#queue .card").first
+    eventually(lambda: bool(rows(stack.database_url, WORKER_CONVERSATION, user=user)))
+    [(conversation_id,)] = rows(stack.database_url, WORKER_CONVERSATION, user=user)
+    card = phone.locator(
+        "#queue .card", has=phone.locator(f"a[href='/console/conversations/{conversation_id}']")
+    )
     expect(card).to_be_visible(timeout=30_000)
     expect(card.locator(".language")).to_have_text("Burmese")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
