@@ -19,7 +19,12 @@ COPY locales ./locales
 COPY nlu/data ./nlu/data
 # Editable, so that the app finds locales/, flows/ and nlu/data/ beside its code.
 RUN pip install --no-cache-dir -e . \
-    && useradd --system --uid 1001 hotline
+    && useradd --system --uid 1001 hotline \
+    && mkdir -p /var/lib/hotline && chown hotline /var/lib/hotline
+# Workers' files and the inbox (messages acknowledged to LINE and Telegram,
+# not yet in the database) live on a volume: a new container must find them.
+ENV HOTLINE_ATTACHMENTS_DIR=/var/lib/hotline/attachments \
+    HOTLINE_INBOX_DIR=/var/lib/hotline/inbox
 USER hotline
 
 EXPOSE 8000
