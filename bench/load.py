@@ -37,7 +37,7 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -264,6 +264,22 @@ class PathFigures:
         return self.answered / self.seconds if self.seconds > 0 else 0.0
 
 
+async def in_slots(
+    conversations: list[list[tuple[str, Script]]],
+    converse: Callable[[str, Script], Awaitable[None]],
+    ramp: float,
+) -> None:
+    """Every slot's conversations one after another, the slots at once,
+    their first conversations beginning spread over `ramp` seconds."""
+
+    async def slot(index: int, queue: list[tuple[str, Script]]) -> None:
+        await asyncio.sleep(ramp * index / len(conversations))
+        for sender, script in queue:
+            await converse(sender, script)
+
+    await asyncio.gather(*(slot(index, queue) for index, queue in enumerate(conversations)))
+
+
 async def through_hotline(
     hotline: RunningHotline,
     deliveries: Deliveries,
@@ -308,13 +324,8 @@ async def through_hotline(
             except TimeoutError:
                 continue  # lost; the worker goes on
 
-    async def slot(index: int, queue: list[tuple[str, Script]]) -> None:
-        await asyncio.sleep(ramp * index / len(conversations))
-        for user, script in queue:
-            await converse(user, script)
-
     started = time.monotonic()
-    await asyncio.gather(*(slot(index, queue) for index, queue in enumerate(conversations)))
+    await in_slots(conversations, converse, ramp)
     answered = [turn.answered_at for turn in turns if turn.answered_at is not None]
     figures = PathFigures(
         turns=len(turns),
@@ -356,13 +367,8 @@ async def straight_to_engine(
             else:
                 figures.lost += 1
 
-    async def slot(index: int, queue: list[tuple[str, Script]]) -> None:
-        await asyncio.sleep(RAMP_SECONDS * index / len(conversations))
-        for sender, script in queue:
-            await converse(sender, script)
-
     started = time.monotonic()
-    await asyncio.gather(*(slot(index, queue) for index, queue in enumerate(conversations)))
+    await in_slots(conversations, converse, RAMP_SECONDS)
     figures.seconds = (max(ends) if ends else time.monotonic()) - started
     return figures
 

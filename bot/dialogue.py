@@ -150,7 +150,7 @@ class Hotline:
         async with self._sessions.begin() as session:
             # Reads before writes: on SQLite the first write takes the
             # database's only write lock until the commit, and every other
-            # webhook waits for it. (A worker's first message writes here.)
+            # writer waits for it. (A worker's first message writes here.)
             worker, conversation = await service.worker_and_conversation(
                 session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
             )
@@ -225,8 +225,7 @@ class Hotline:
             # waiting worker hears where they stand (not on every message).
             if first_time and turn.kind in MEDIA_KINDS:
                 await self._keep_media(turn)
-            waiting = await self._waiting_news(turn)
-            await self._finish(turn, waiting, MessageStatus.FOR_STAFF, delivered=delivered)
+            waiting = await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
             if self.handoff is not None:
                 self.handoff.worker_wrote(
                     conversation_id=turn.conversation_id,
@@ -241,7 +240,7 @@ class Hotline:
         replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
         replies = [r for r in replies if all(r.text != u.text for u in urgent)]
-        replies = await self._finish(turn, replies, status, delivered=delivered, news=True)
+        replies = await self._finish(turn, replies, status, delivered=delivered)
         return urgent + replies
 
     async def _answer(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
@@ -330,7 +329,6 @@ class Hotline:
         """The stored message with its conversation and worker, in one query."""
         query = (
             select(
-                Message.id,
                 Message.conversation_id,
                 Message.kind,
                 Message.text,
@@ -340,7 +338,7 @@ class Hotline:
                 Conversation.public_id,
                 Conversation.channel,
                 Conversation.owner,
-                Worker.id,
+                Worker.id.label("worker_id"),
                 Worker.channel_user_id,
                 Worker.language_choice,
                 Worker.language_detected,
@@ -353,38 +351,24 @@ class Hotline:
             row = (await session.execute(query)).one_or_none()
         if row is None:
             return None
-        (
-            _,
-            conversation_id,
-            kind,
-            text,
-            payload,
-            platform_message_id,
-            status,
-            public_id,
-            channel,
-            owner,
-            worker_id,
-            channel_user_id,
-            choice,
-            detected,
-        ) = row
         return Turn(
             message_id=message_id,
-            conversation_id=conversation_id,
-            worker_id=worker_id,
-            public_id=public_id,
-            channel=channel,
-            channel_user_id=channel_user_id,
-            owner=owner,
+            conversation_id=row.conversation_id,
+            worker_id=row.worker_id,
+            public_id=row.public_id,
+            channel=row.channel,
+            channel_user_id=row.channel_user_id,
+            owner=row.owner,
             language=effective_language(
-                choice=choice, detected=detected, default=self._settings.hotline_default_language
+                choice=row.language_choice,
+                detected=row.language_detected,
+                default=self._settings.hotline_default_language,
             ),
-            kind=MessageKind(kind),
-            text=text,
-            payload=payload,
-            platform_message_id=platform_message_id,
-            status=status,
+            kind=MessageKind(row.kind),
+            text=row.text,
+            payload=row.payload,
+            platform_message_id=row.platform_message_id,
+            status=row.status,
         )
 
     def _engine_text(self, turn: Turn) -> str:
@@ -444,13 +428,11 @@ class Hotline:
         status: MessageStatus,
         *,
         delivered: bool,
-        news: bool = False,
     ) -> list[Reply]:
         """Store the turn's outcome and its replies in one transaction.
 
-        `news`: the turn may have queued the worker for staff (the engine
-        escalates), so a queued worker is told their place as well.
-        Returns the replies stored.
+        A worker waiting for staff (queued before, or by this very turn) is
+        also told their place, when it is time to. Returns the replies stored.
         """
         async with self._sessions.begin() as session:
             # Everything read before the first write (see `accept`), in one
@@ -463,7 +445,7 @@ class Hotline:
                     .where(Conversation.id == turn.conversation_id)
                 )
             ).one()
-            if news and owner == Owner.QUEUED:
+            if owner == Owner.QUEUED:
                 replies = replies + await self._waiting_news(turn)
             await session.execute(
                 update(Message).where(Message.id == turn.message_id).values(status=status.value)

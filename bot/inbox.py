@@ -46,6 +46,10 @@ class Inbox:
         self._folder = folder
         self._vault = vault
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # A write cut short by a crash was never acknowledged (the platform
+        # delivers it again); its remains are only encrypted clutter.
+        for partial in folder.glob(".*.partial"):
+            partial.unlink(missing_ok=True)
         self._last = 0
         # Set when a file arrives; the intake waits on it.
         self.arrived = asyncio.Event()

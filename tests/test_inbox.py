@@ -39,6 +39,10 @@ def test_kept_messages_come_back_whole_in_arrival_order_and_encrypted(tmp_path: 
     assert waiting[0].stat().st_mode & 0o077 == 0
     inbox.done(waiting[0])
     assert inbox.waiting() == [waiting[1]]
+    # A write cut short by a crash leaves nothing behind after a restart.
+    (tmp_path / "inbox" / ".00000000000000000009.partial").write_bytes(b"half")
+    Inbox(tmp_path / "inbox", TEST_VAULT)
+    assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == [waiting[1].name]
 
 
 def test_an_unreadable_file_is_set_aside_and_the_others_are_stored(

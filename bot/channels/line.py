@@ -47,12 +47,7 @@ from linebot.v3.webhooks import (
 )
 
 from api.state import StateDep
-from bot.channels.base import (
-    DeliveryError,
-    InboundMessage,
-    Media,
-    OutboundMessage,
-)
+from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
 from bot.conversations.models import MessageKind
 from bot.splitting import split_text, utf16_units
 

@@ -23,12 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, TypeHandler
 
 from api.state import StateDep
-from bot.channels.base import (
-    DeliveryError,
-    InboundMessage,
-    Media,
-    OutboundMessage,
-)
+from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
 from bot.conversations.models import MessageKind
 from bot.splitting import characters, split_text
 

@@ -116,7 +116,6 @@ async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Wor
 
 
 def language_of(worker: Worker, *, default: str) -> str:
-    # Same rule as `language_by_public_id`.
     return effective_language(
         choice=worker.language_choice, detected=worker.language_detected, default=default
     )
