@@ -79,7 +79,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={sqlite_driver.BUSY_MILLISECONDS}")
     # Deleted or overwritten rows are zeroed, not left readable in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -1,6 +1,7 @@
-"""The SQLite driver: reads on the event loop, each write in one thread round trip."""
+"""The SQLite driver: statements on the event loop, waits for the write lock on its thread."""
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from api.database import create_engine
-from api.sqlite_driver import OneTripConnection
+from api.sqlite_driver import BUSY_MILLISECONDS, OneTripConnection
 from tests.support import TEST_VAULT
 
 
@@ -52,6 +53,58 @@ def test_statements_read_write_and_fail_as_with_aiosqlite(tmp_path: Path) -> Non
                 # Reading began nothing to commit or roll back.
                 raw = await connection.get_raw_connection()
                 assert not raw.driver_connection._writing
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_that_meets_the_lock_waits_on_the_thread_not_on_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    """Writes run on the event loop while the lock is free; a held lock must not stall it."""
+
+    async def scenario() -> None:
+        path = tmp_path / "locked.db"
+        engine = create_engine(f"sqlite:///{path}", TEST_VAULT)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE notes (body TEXT)"))
+            # Another process (an administrator's command) holds the write lock.
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO notes VALUES ('other')")
+            ticks = 0
+
+            async def loop_keeps_running() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = asyncio.create_task(loop_keeps_running())
+
+            async def write() -> None:
+                async with engine.begin() as connection:
+                    await connection.execute(text("INSERT INTO notes VALUES ('mine')"))
+
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.3)
+            assert not writing.done()
+            # The event loop went on while the write waited.
+            assert ticks >= 10
+            other.execute("COMMIT")
+            await asyncio.wait_for(writing, 5)
+            ticker.cancel()
+            other.close()
+            async with engine.connect() as connection:
+                bodies = (await connection.execute(text("SELECT body FROM notes"))).scalars()
+                assert sorted(bodies) == ["mine", "other"]
+                raw = await connection.get_raw_connection()
+                # The wait was on the thread only: the connection waits no
+                # longer for the lock than the setting says.
+                timeout = raw.driver_connection._conn.execute("PRAGMA busy_timeout").fetchone()
+                assert timeout == (BUSY_MILLISECONDS,)
         finally:
             await engine.dispose()
 
