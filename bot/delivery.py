@@ -101,8 +101,7 @@ class Outbox:
                     )
                 ).scalars()
             )
-            token = await self._take_reply_token(session, conversation_id)
-            await session.commit()
+            token, spent = await self._usable_reply_token(session, conversation_id)
         if not queued:
             return
         if unfollowed_at is not None:
@@ -130,24 +129,35 @@ class Outbox:
                 logger.info("reply token not used (%s); pushing instead", error.reason)
                 carried = 0
             # One request carried them: one write marks them all.
-            await self._mark([m.id for m in pending[:carried]], MessageStatus.SENT)
+            await self._mark(
+                [m.id for m in pending[:carried]], MessageStatus.SENT, spent_tokens=spent
+            )
             for carried_message in pending[:carried]:
                 sent(carried_message.id)
             pending = pending[carried:]
+        elif spent:
+            # Only expired tokens: nothing to mark, they are cleared alone.
+            await self._mark([], MessageStatus.SENT, spent_tokens=spent)
         for outbound in pending:
             if await self._push(adapter, recipient, outbound):
                 sent(outbound.id)
             elif self.on_failed is not None:
                 self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
 
-    async def _take_reply_token(self, session: AsyncSession, conversation_id: int) -> str | None:
-        """The oldest unused reply token that is still fresh; each is used once.
+    async def _usable_reply_token(
+        self, session: AsyncSession, conversation_id: int
+    ) -> tuple[str | None, list[int]]:
+        """The oldest unused reply token that is still fresh, and the messages it spends.
 
-        The oldest first, since it expires first; expired ones are dropped.
+        The oldest first, since it expires first. Spent: the message whose
+        token is used and those before it, whose tokens expired; their tokens
+        are cleared when the outcome of the reply is marked, in the same
+        write (each token is used once). Only reading here keeps the way to
+        the reply call free of a write and its commit.
         """
         rows = (
             await session.execute(
-                select(Message)
+                select(Message.id, Message.reply_token, Message.created_at)
                 .where(
                     Message.conversation_id == conversation_id,
                     Message.direction == Direction.INBOUND.value,
@@ -155,12 +165,14 @@ class Outbox:
                 )
                 .order_by(Message.id)
             )
-        ).scalars()
-        for inbound in rows:
-            token, inbound.reply_token = inbound.reply_token, None
-            if utcnow() - inbound.created_at <= REPLY_TOKEN_LIFETIME:
-                return token
-        return None
+        ).all()
+        spent: list[int] = []
+        now = utcnow()
+        for message_id, token, created_at in rows:
+            spent.append(message_id)
+            if now - created_at <= REPLY_TOKEN_LIFETIME:
+                return token, spent
+        return None, spent
 
     async def _push(
         self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage
@@ -194,8 +206,9 @@ class Outbox:
         error: str | None = None,
         *,
         attempts: int | None = None,
+        spent_tokens: Sequence[int] = (),
     ) -> None:
-        if not message_ids:
+        if not message_ids and not spent_tokens:
             return
         values: dict[str, Any] = {"status": status.value}
         if error is not None:
@@ -208,9 +221,14 @@ class Outbox:
         # round trip to the database, and on SQLite a write holds the only
         # write lock, which the webhooks need to store what workers send.
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(Message).where(Message.id.in_(message_ids)).values(**values)
-            )
+            if message_ids:
+                await session.execute(
+                    update(Message).where(Message.id.in_(message_ids)).values(**values)
+                )
+            if spent_tokens:
+                await session.execute(
+                    update(Message).where(Message.id.in_(spent_tokens)).values(reply_token=None)
+                )
 
 
 async def take_waiting_replies(

@@ -81,6 +81,8 @@ class Turn:
     payload: str | None
     platform_message_id: str | None
     status: str
+    # Messages the worker sent within the flood window, this one included.
+    sent_lately: int
 
 
 class WorkerTurns:
@@ -233,7 +235,7 @@ class Hotline:
                     kind=turn.kind,
                 )
             return urgent + waiting
-        if turn.kind in ENGINE_KINDS and await self._flooding(turn):
+        if turn.kind in ENGINE_KINDS and self._flooding(turn):
             slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
             await self._finish(turn, slow_down, MessageStatus.RATE_LIMITED, delivered=delivered)
             return urgent + slow_down
@@ -297,14 +299,8 @@ class Hotline:
     def _slow_down(self, turn: Turn) -> Reply:
         return Reply(text=self._texts.get(turn.language, SLOW_DOWN), tag=SLOW_DOWN)
 
-    async def _flooding(self, turn: Turn) -> bool:
-        async with self._sessions() as session:
-            return await service.sent_too_fast(
-                session=session,
-                conversation_id=turn.conversation_id,
-                limit=self._settings.hotline_flood_messages,
-                window=timedelta(seconds=self._settings.hotline_flood_window_seconds),
-            )
+    def _flooding(self, turn: Turn) -> bool:
+        return turn.sent_lately > self._settings.hotline_flood_messages
 
     async def _asked_to_slow_down(self, turn: Turn) -> bool:
         window = timedelta(seconds=self._settings.hotline_flood_window_seconds)
@@ -327,6 +323,9 @@ class Hotline:
 
     async def load(self, message_id: int) -> Turn | None:
         """The stored message with its conversation and worker, in one query."""
+        flood_window_start = utcnow() - timedelta(
+            seconds=self._settings.hotline_flood_window_seconds
+        )
         query = (
             select(
                 Message.conversation_id,
@@ -342,6 +341,9 @@ class Hotline:
                 Worker.channel_user_id,
                 Worker.language_choice,
                 Worker.language_detected,
+                service.sent_since(Message.conversation_id, since=flood_window_start).label(
+                    "sent_lately"
+                ),
             )
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Worker, Worker.id == Conversation.worker_id)
@@ -369,6 +371,7 @@ class Hotline:
             payload=row.payload,
             platform_message_id=row.platform_message_id,
             status=row.status,
+            sent_lately=row.sent_lately,
         )
 
     def _engine_text(self, turn: Turn) -> str:

@@ -21,6 +21,7 @@ from tests.support import (
     TEST_ENCRYPTION_KEY,
     TEST_VAULT,
     eventually,
+    rows,
     stored_conversation,
     stored_messages,
 )
@@ -30,6 +31,10 @@ def post_events(client: TestClient, *events: dict[str, Any], signature: str | No
     body = webhook_body(*events)
     headers = {"content-type": "application/json", "x-line-signature": signature or sign(body)}
     return client.post("/webhooks/line", content=body, headers=headers)
+
+
+def reply_tokens_kept(database_url: str) -> list[tuple[object, ...]]:
+    return rows(database_url, "SELECT id FROM messages WHERE reply_token IS NOT NULL")
 
 
 def test_a_text_is_stored_and_answered_with_the_reply_token(
@@ -45,6 +50,8 @@ def test_a_text_is_stored_and_answered_with_the_reply_token(
     )
     stored = stored_messages(settings.hotline_database_url, "U-my")
     assert stored[0]["direction"] == "inbound" and stored[0]["original_text"] == "လခ မရသေးဘူး"
+    # A reply token is used once: it is not kept after its reply went out.
+    assert not reply_tokens_kept(settings.hotline_database_url)
 
 
 def test_forged_or_missing_signatures_are_refused_and_nothing_is_stored(
@@ -95,13 +102,15 @@ def test_redelivered_events_are_dropped(
 
 
 def test_an_expired_reply_token_falls_back_to_push_with_a_retry_key(
-    client: TestClient, line_api: FakeLine
+    client: TestClient, line_api: FakeLine, settings: Settings
 ) -> None:
     line_api.fail("/message/reply", 400, body={"message": "Invalid reply token"})
     post_events(client, text_event("U-push", "hello"))
     [push] = line_api.wait_for("/message/push")
     assert push.body["to"] == "U-push"
     uuid.UUID(push.headers["x-line-retry-key"])
+    # The refused token is not tried again.
+    eventually(lambda: not reply_tokens_kept(settings.hotline_database_url))
 
 
 def test_push_retries_on_500_and_429_with_the_same_retry_key(

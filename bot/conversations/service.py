@@ -7,13 +7,14 @@ service at the edge of a unit of work, owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from api.database import utcnow
 from bot.conversations.models import (
@@ -194,23 +195,24 @@ async def record_event(*, session: AsyncSession, channel: str, event_id: str) ->
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
-async def sent_too_fast(
-    *, session: AsyncSession, conversation_id: int, limit: int, window: timedelta
-) -> bool:
-    """More than `limit` messages from the worker within `window`."""
-    query = (
-        select(Message.created_at)
+def sent_since(
+    conversation_id: ColumnElement[int] | InstrumentedAttribute[int], since: datetime
+) -> ScalarSelect[int]:
+    """How many messages the worker sent in a conversation after `since`.
+
+    A subquery, so that it is read together with the turn it belongs to.
+    """
+    earlier = aliased(Message)
+    return (
+        select(func.count())
+        .select_from(earlier)
         .where(
-            Message.conversation_id == conversation_id,
-            Message.direction == Direction.INBOUND.value,
+            earlier.conversation_id == conversation_id,
+            earlier.direction == Direction.INBOUND.value,
+            earlier.created_at > since,
         )
-        .order_by(Message.id.desc())
-        .limit(limit + 1)
+        .scalar_subquery()
     )
-    times = list((await session.execute(query)).scalars())
-    if len(times) <= limit:
-        return False
-    return utcnow() - times[-1] < window
 
 
 async def asked_to_slow_down_since(
