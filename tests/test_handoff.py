@@ -140,6 +140,27 @@ def test_a_ready_made_reply_reaches_a_burmese_worker_on_line_in_burmese(
     assert mine["staff_name"] == "Chit" and mine["status"] == "sent"
 
 
+def test_a_staff_reply_soon_after_the_worker_wrote_uses_their_free_reply_token(
+    client: TestClient, line_api: FakeLine
+) -> None:
+    agent = token_for(client, "sok", Role.AGENT)
+    conversation_id = burmese_worker_waiting(client, "U-token")
+    base = f"/api/handoff/conversations/{conversation_id}"
+    assert client.post(f"{base}/claim", headers=bearer(agent)).status_code == 204
+    line_api.reset()
+    # The bot is silent on this message, so its reply token stays unused...
+    line_says(client, "U-token", "are you there?")
+    settle(client)
+    assert line_api.texts(REPLY) == [] and line_api.texts(PUSH) == []
+    sent = client.post(f"{base}/replies", json={"text": "Yes, I am here."}, headers=bearer(agent))
+    assert sent.status_code == 201
+    settle(client)
+    # ...and carries the staff member's answer, where a push would cost the
+    # organisation one of its monthly messages.
+    eventually(lambda: line_api.texts(REPLY) == ["Yes, I am here."])
+    assert line_api.texts(PUSH) == []
+
+
 def test_the_bot_is_silent_while_staff_own_the_conversation(
     client: TestClient, line_api: FakeLine, texts: Texts
 ) -> None:
