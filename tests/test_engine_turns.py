@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
 from tests.support import eventually, rows, stored_messages
@@ -144,3 +145,26 @@ def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(
         else:
             assert to_worker == [["message", "reply"]]
         line_api.reset()
+
+
+def test_an_engine_that_does_not_answer_in_time_gets_the_worker_the_numbers(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    engine = SlowEngine(pause=5.0)
+    engine.server.start()
+    try:
+        hurried = settings.model_copy(
+            update={"rasa_url": engine.server.url, "hotline_engine_timeout_seconds": 0.5}
+        )
+        texts = Texts(settings.hotline_locales_dir)
+        with TestClient(create_app(hurried)) as client:
+            body = webhook_body(text_event("U-stuck-engine", "hello"))
+            headers = {"content-type": "application/json", "x-line-signature": sign(body)}
+            assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+            eventually(lambda: line_api.texts("/v2/bot/message/reply") != [], timeout=4)
+    finally:
+        engine.server.stop()
+    assert line_api.texts("/v2/bot/message/reply") == [texts.get("en", "engine_unavailable")]
+    inbound = stored_messages(hurried.hotline_database_url, "U-stuck-engine")[0]
+    # Kept to be asked again once the engine answers.
+    assert inbound["status"] == "engine_unavailable"
