@@ -30,7 +30,7 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
-from bot.dialogue import UNANSWERED, Hotline
+from bot.dialogue import UNANSWERED, Hotline, Turn
 from bot.engine import EngineClient
 
 logger = logging.getLogger(__name__)
@@ -285,7 +285,7 @@ class Deliveries:
         # See HOTLINE_ENGINE_TURNS_AT_ONCE: the engine answers one message
         # at a time, and a crowd of turns in flight only slows the app.
         self._turns = asyncio.Semaphore(max(1, turns_at_once))
-        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool]]] = {}
+        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool, Turn | None]]] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -297,18 +297,29 @@ class Deliveries:
         task.add_done_callback(self._side_tasks.discard)
 
     def submit(
-        self, channel: str, channel_user_id: str, message_id: int, *, typing: bool = False
+        self,
+        channel: str,
+        channel_user_id: str,
+        message_id: int,
+        *,
+        typing: bool = False,
+        turn: Turn | None = None,
     ) -> None:
         """Answer a stored message in the background, after the worker's earlier ones.
 
         `typing`: a message the worker just sent, for the engine: the chat
-        shows that the hotline is working on it.
+        shows that the hotline is working on it. `turn`: the message as it
+        was stored, which spares loading it again when it is answered at once.
         """
         key = (channel, channel_user_id)
         queue = self._queues.setdefault(key, asyncio.Queue())
-        queue.put_nowait((message_id, typing))
         task = self._tasks.get(key)
-        if task is None or task.done():
+        idle = task is None or task.done()
+        # Behind the worker's earlier messages, the stored turn may be out of
+        # date by the time it is answered: an earlier one may have handed the
+        # worker to staff. It is loaded again then.
+        queue.put_nowait((message_id, typing, turn if idle else None))
+        if idle:
             self._tasks[key] = asyncio.create_task(self._drain(key), name=f"worker-{key}")
 
     async def idle(self) -> None:
@@ -319,15 +330,17 @@ class Deliveries:
     async def _drain(self, key: tuple[str, str]) -> None:
         queue = self._queues[key]
         while not queue.empty():
-            message_id, typing = queue.get_nowait()
+            message_id, typing, stored = queue.get_nowait()
             try:
-                await self._answer(key, message_id, typing=typing)
+                await self._answer(key, message_id, typing=typing, stored=stored)
             except Exception:
                 # The message stays unanswered in the database; the sweep
                 # tries it again. One bad message must not stop the others.
                 logger.exception("answering message %s failed", message_id)
 
-    async def _answer(self, key: tuple[str, str], message_id: int, *, typing: bool) -> None:
+    async def _answer(
+        self, key: tuple[str, str], message_id: int, *, typing: bool, stored: Turn | None
+    ) -> None:
         channel, recipient = key
         adapter = self._adapters.get(channel)
         typing_sign = (
@@ -336,8 +349,13 @@ class Deliveries:
             else None
         )
         try:
+            # A turn that waits for the engine's other turns is loaded again
+            # afterwards: staff may have taken the conversation meanwhile.
+            waited = self._turns.locked()
             async with self._turns:
-                turn = await self._hotline.load(message_id)
+                turn = stored if stored is not None and not waited else None
+                if turn is None:
+                    turn = await self._hotline.load(message_id)
                 if turn is None:
                     return
                 await self._hotline.answer(turn, delivered=False)

@@ -3,8 +3,9 @@
 Store first, then answer: a message is committed to the database before the
 engine sees it, and every reply is committed before it is handed to the
 channel, so nothing a worker sends is lost if a process dies mid-turn.
-`accept` stores (and drops platform redeliveries); `process` answers a
-stored message once, so running it again after a crash is harmless.
+`accept` stores (and drops platform redeliveries); `answer` answers a
+stored message once (`load` reads one back, after a crash or a wait), so
+running it again is harmless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -141,20 +142,28 @@ class Hotline:
     async def receive(self, inbound: InboundMessage) -> list[Reply]:
         """Store, answer, and hand the replies back at once (the web chat)."""
         async with self.turns.hold(inbound.channel, inbound.channel_user_id):
-            message_id = await self.accept(inbound)
-            if message_id is None:
+            turn = await self.accept(inbound)
+            if turn is None:
                 return []
-            return await self.process(message_id, delivered=True)
+            return await self.answer(turn, delivered=True)
 
-    async def accept(self, inbound: InboundMessage) -> int | None:
-        """Store an inbound message; None when it is a redelivery already stored."""
+    async def accept(self, inbound: InboundMessage) -> Turn | None:
+        """Store an inbound message; None when it is a redelivery already stored.
+
+        Returns the turn as it stands when stored, for answering at once; a
+        turn answered later is loaded again (`load`), since turns answered
+        in between may have changed it (handed the worker to staff).
+        """
         normalised = normalise(inbound.text)
         async with self._sessions.begin() as session:
             # Reads before writes: on SQLite the first write takes the
             # database's only write lock until the commit, and every other
             # writer waits for it. (A worker's first message writes here.)
-            worker, conversation = await service.worker_and_conversation(
-                session=session, channel=inbound.channel, channel_user_id=inbound.channel_user_id
+            worker, conversation, sent_before = await service.worker_and_conversation(
+                session=session,
+                channel=inbound.channel,
+                channel_user_id=inbound.channel_user_id,
+                count_sent_since=self._flood_window_start(),
             )
             if inbound.event_id is not None and not await service.record_event(
                 session=session, channel=inbound.channel, event_id=inbound.event_id
@@ -166,6 +175,7 @@ class Hotline:
                 worker.unfollowed_at = None
             if inbound.location is not None:
                 conversation.location = inbound.location
+            language = service.language_of(worker, default=self._settings.hotline_default_language)
             payload = inbound.payload
             if inbound.kind in MEDIA_KINDS and inbound.media:
                 payload = json.dumps(inbound.media)
@@ -178,28 +188,34 @@ class Hotline:
                 text=normalised.text,
                 original_text=normalised.original,
                 payload=payload,
-                language=service.language_of(
-                    worker, default=self._settings.hotline_default_language
-                ),
+                language=language,
                 platform_message_id=inbound.platform_message_id,
                 reply_token=inbound.reply_token,
             )
             await session.flush()
-            return message.id
+            return Turn(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                worker_id=worker.id,
+                public_id=conversation.public_id,
+                channel=conversation.channel,
+                channel_user_id=worker.channel_user_id,
+                owner=conversation.owner,
+                language=language,
+                kind=inbound.kind,
+                text=normalised.text,
+                payload=payload,
+                platform_message_id=inbound.platform_message_id,
+                status=MessageStatus.RECEIVED.value,
+                sent_lately=sent_before + 1,
+            )
 
-    async def process(self, message_id: int, *, delivered: bool) -> list[Reply]:
-        """Answer a stored message once.
+    async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:
+        """Answer a turn once; the replies are stored.
 
         `delivered`: the channel hands the replies over itself (the web chat
         returns them in its response); otherwise they wait in the outbox.
         """
-        turn = await self.load(message_id)
-        if turn is None:
-            return []
-        return await self.answer(turn, delivered=delivered)
-
-    async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:
-        """Answer a loaded turn once (see `process`); the replies are stored."""
         if turn.status not in UNANSWERED:
             return []
         urgent: list[Reply] = []
@@ -299,6 +315,9 @@ class Hotline:
     def _slow_down(self, turn: Turn) -> Reply:
         return Reply(text=self._texts.get(turn.language, SLOW_DOWN), tag=SLOW_DOWN)
 
+    def _flood_window_start(self) -> datetime:
+        return utcnow() - timedelta(seconds=self._settings.hotline_flood_window_seconds)
+
     def _flooding(self, turn: Turn) -> bool:
         return turn.sent_lately > self._settings.hotline_flood_messages
 
@@ -323,9 +342,6 @@ class Hotline:
 
     async def load(self, message_id: int) -> Turn | None:
         """The stored message with its conversation and worker, in one query."""
-        flood_window_start = utcnow() - timedelta(
-            seconds=self._settings.hotline_flood_window_seconds
-        )
         query = (
             select(
                 Message.conversation_id,
@@ -341,7 +357,7 @@ class Hotline:
                 Worker.channel_user_id,
                 Worker.language_choice,
                 Worker.language_detected,
-                service.sent_since(Message.conversation_id, since=flood_window_start).label(
+                service.sent_since(Message.conversation_id, since=self._flood_window_start()).label(
                     "sent_lately"
                 ),
             )

@@ -180,13 +180,14 @@ class Intake:
                 self._inbox.set_aside_message(inbound)
 
     async def _store(self, inbound: InboundMessage) -> None:
-        message_id = await self._hotline.accept(inbound)
-        if message_id is not None:
+        turn = await self._hotline.accept(inbound)
+        if turn is not None:
             self._deliveries.submit(
                 inbound.channel,
                 inbound.channel_user_id,
-                message_id,
+                turn.message_id,
                 typing=inbound.kind in ENGINE_KINDS,
+                turn=turn,
             )
 
     def start(self) -> None:

@@ -341,6 +341,31 @@ def test_danger_words_send_the_emergency_numbers_at_once(
     assert stored_conversation(settings.hotline_database_url, "U-sos")["priority"] == 100
 
 
+def test_a_message_right_behind_danger_words_waits_for_staff_too(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    """Both in one delivery: the second is answered after the first handed the worker to staff."""
+    texts = Texts(settings.hotline_locales_dir)
+    post_events(
+        client,
+        text_event("U-sos-twice", "ช่วยด้วย กำลังโดนตี"),
+        text_event("U-sos-twice", "อยู่ที่ท่าเรือ"),
+    )
+    eventually(
+        lambda: (
+            [
+                m["status"]
+                for m in stored_messages(settings.hotline_database_url, "U-sos-twice")
+                if m["direction"] == "inbound"
+            ]
+            == ["for_staff", "for_staff"]
+        )
+    )
+    # The bot did not answer the second message as if it still owned the chat.
+    sent = line_api.texts("/v2/bot/message/reply") + line_api.texts("/v2/bot/message/push")
+    assert texts.get("th", "engine_unavailable") not in sent
+
+
 def test_a_proxy_from_the_environment_is_used_unless_the_host_is_exempt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

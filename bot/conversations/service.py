@@ -68,14 +68,15 @@ async def current_conversation(*, session: AsyncSession, worker: Worker) -> Conv
 
 
 async def worker_and_conversation(
-    *, session: AsyncSession, channel: str, channel_user_id: str
-) -> tuple[Worker, Conversation]:
-    """The worker and their current conversation, made when missing.
+    *, session: AsyncSession, channel: str, channel_user_id: str, count_sent_since: datetime
+) -> tuple[Worker, Conversation, int]:
+    """The worker, their current conversation (made when missing), and how
+    many messages they sent in it after `count_sent_since`.
 
     One query for a worker who wrote before, which is nearly every message.
     """
     query = (
-        select(Worker, Conversation)
+        select(Worker, Conversation, sent_since(Conversation.id, since=count_sent_since))
         .join(Conversation, Conversation.worker_id == Worker.id)
         .where(Worker.channel == channel, Worker.channel_user_id == channel_user_id)
         .order_by(Conversation.id.desc())
@@ -83,11 +84,11 @@ async def worker_and_conversation(
     )
     found = (await session.execute(query)).one_or_none()
     if found is not None:
-        return found[0], found[1]
+        return found[0], found[1], found[2]
     worker = await get_or_create_worker(
         session=session, channel=channel, channel_user_id=channel_user_id
     )
-    return worker, await current_conversation(session=session, worker=worker)
+    return worker, await current_conversation(session=session, worker=worker), 0
 
 
 async def conversation_by_public_id(
