@@ -326,14 +326,18 @@ async def line_webhook(
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
         # Signed by LINE but not something we can read.
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed body") from None
-    raw_events = {
-        raw.get("webhookEventId"): raw
-        for raw in json.loads(body).get("events", [])
-        if isinstance(raw, dict)
-    }
+    raw_events: dict[Any, Any] | None = None
     inbound_messages = []
     for event in events:
         if isinstance(event, UnknownEvent):
+            # Read by hand only when the SDK could not (rare: parsing twice
+            # costs every webhook).
+            if raw_events is None:
+                raw_events = {
+                    raw.get("webhookEventId"): raw
+                    for raw in json.loads(body).get("events", [])
+                    if isinstance(raw, dict)
+                }
             inbound = LineChannel.inbound_raw(raw_events.get(event.webhook_event_id) or {})
         else:
             inbound = LineChannel.inbound(event)
