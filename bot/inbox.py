@@ -162,6 +162,9 @@ class Intake:
                 # redelivery when the batch is stored again.
                 logger.error("inbox waits, database unavailable: %s", type(failures[0]).__name__)
                 return False
+            # The answers just queued start first (they wait for the engine
+            # soon enough); removing the files is not urgent.
+            await asyncio.sleep(0)
             for path in batch:
                 self._inbox.done(path)
         return True
