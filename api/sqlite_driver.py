@@ -13,11 +13,10 @@ Reads never wait in WAL mode. A write can meet another connection's write
 lock (a transaction of this process still open, or an administrator's
 command): it is tried here with no waiting at all, and only when the lock is
 taken does it go to the connection's thread, which waits for it while the
-event loop goes on. Commits run here too: the flush of the write-ahead log
-takes a fraction of a millisecond on a local disk, about what the round trip
-to the thread would cost the event loop. Commit and rollback cost nothing
-when no write began a transaction (Python's sqlite3 begins one only before a
-write), which is every read-only session.
+event loop goes on. A commit, which flushes the write-ahead log to disk,
+runs on the thread too. Commit and rollback cost nothing when no write began
+a transaction (Python's sqlite3 begins one only before a write), which is
+every read-only session.
 
 This leans on two internals of aiosqlite (`_execute` runs a function on the
 connection's thread, `_conn` is the sqlite3 connection there); the version
@@ -169,9 +168,11 @@ class OneTripConnection(aiosqlite.Connection):
             self._writing = connection.in_transaction
 
     async def commit(self) -> None:
+        # On the thread: a commit flushes the write-ahead log to disk, which
+        # takes from a fraction of a millisecond to several on a busy disk,
+        # and the event loop must not stop for it.
         if self._writing:
-            self._conn.commit()
-            self._writing = False
+            await self.run(lambda connection: connection.commit())
 
     async def rollback(self) -> None:
         if self._writing:
