@@ -99,9 +99,20 @@ class Inbox:
         items = json.loads(self._vault.decrypt(path.read_bytes()))
         return [InboundMessage(**{**item, "kind": MessageKind(item["kind"])}) for item in items]
 
-    def done(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
-        self._just_kept.pop(path, None)
+    async def done(self, paths: Sequence[Path]) -> None:
+        """Remove files whose messages are stored.
+
+        On a thread: removing a file waits for the disk, up to a millisecond
+        or more, and the event loop answers workers meanwhile.
+        """
+
+        def remove() -> None:
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+        await asyncio.to_thread(remove)
+        for path in paths:
+            self._just_kept.pop(path, None)
 
     def set_aside(self, path: Path) -> None:
         path.rename(path.with_suffix(UNREADABLE))
@@ -162,11 +173,7 @@ class Intake:
                 # redelivery when the batch is stored again.
                 logger.error("inbox waits, database unavailable: %s", type(failures[0]).__name__)
                 return False
-            # The answers just queued start first (they wait for the engine
-            # soon enough); removing the files is not urgent.
-            await asyncio.sleep(0)
-            for path in batch:
-                self._inbox.done(path)
+            await self._inbox.done(batch)
         return True
 
     async def _store_in_order(self, messages: list[InboundMessage]) -> None:

@@ -1,5 +1,6 @@
 """The inbox: LINE and Telegram messages on disk between the 200 and the database."""
 
+import asyncio
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -37,7 +38,7 @@ def test_kept_messages_come_back_whole_in_arrival_order_and_encrypted(tmp_path: 
     assert "ငါ့လစာ".encode() not in waiting[0].read_bytes()
     assert (tmp_path / "inbox").stat().st_mode & 0o077 == 0
     assert waiting[0].stat().st_mode & 0o077 == 0
-    inbox.done(waiting[0])
+    asyncio.run(inbox.done([waiting[0]]))
     assert inbox.waiting() == [waiting[1]]
     # A write cut short by a crash leaves nothing behind after a restart.
     (tmp_path / "inbox" / ".00000000000000000009.partial").write_bytes(b"half")
