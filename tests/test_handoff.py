@@ -93,6 +93,14 @@ def burmese_worker_waiting(client: TestClient, user: str) -> int:
     return escalate(client, user, EscalationReason.ASKED_FOR_PERSON)
 
 
+def claimed(client: TestClient, agent: str, user: str) -> str:
+    """A waiting Burmese worker's conversation, claimed by `agent`; its API address."""
+    conversation_id = burmese_worker_waiting(client, user)
+    base = f"/api/handoff/conversations/{conversation_id}"
+    assert client.post(f"{base}/claim", headers=bearer(agent)).status_code == 204
+    return base
+
+
 def test_two_claims_at_the_same_moment_have_one_winner(client: TestClient) -> None:
     first = token_for(client, "aye", Role.AGENT)
     second = token_for(client, "boran", Role.AGENT)
@@ -121,9 +129,7 @@ def test_a_ready_made_reply_reaches_a_burmese_worker_on_line_in_burmese(
     client: TestClient, line_api: FakeLine, texts: Texts
 ) -> None:
     agent = token_for(client, "chit", Role.AGENT)
-    conversation_id = burmese_worker_waiting(client, "U-burmese")
-    base = f"/api/handoff/conversations/{conversation_id}"
-    assert client.post(f"{base}/claim", headers=bearer(agent)).status_code == 204
+    base = claimed(client, agent, "U-burmese")
 
     canned = client.get("/api/handoff/canned?language=th", headers=bearer(agent)).json()
     hello = next(r for t in canned for r in t["replies"] if r["id"] == "canned.greeting.hello")
@@ -144,9 +150,7 @@ def test_a_staff_reply_soon_after_the_worker_wrote_uses_their_free_reply_token(
     client: TestClient, line_api: FakeLine
 ) -> None:
     agent = token_for(client, "sok", Role.AGENT)
-    conversation_id = burmese_worker_waiting(client, "U-token")
-    base = f"/api/handoff/conversations/{conversation_id}"
-    assert client.post(f"{base}/claim", headers=bearer(agent)).status_code == 204
+    base = claimed(client, agent, "U-token")
     line_api.reset()
     # The bot is silent on this message, so its reply token stays unused...
     line_says(client, "U-token", "are you there?")
@@ -341,9 +345,7 @@ def test_a_reply_the_channel_refused_is_shown_and_can_be_sent_again(
     client: TestClient, line_api: FakeLine
 ) -> None:
     agent = token_for(client, "lin", Role.AGENT)
-    conversation_id = burmese_worker_waiting(client, "U-failed")
-    base = f"/api/handoff/conversations/{conversation_id}"
-    client.post(f"{base}/claim", headers=bearer(agent))
+    base = claimed(client, agent, "U-failed")
     line_api.fail(PUSH, 400, times=1)
     sent = client.post(f"{base}/replies", json={"text": "Are you there?"}, headers=bearer(agent))
     settle(client)
