@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
@@ -220,15 +221,32 @@ class Outbox:
         # One UPDATE, without reading the rows first: every statement is a
         # round trip to the database, and on SQLite a write holds the only
         # write lock, which the webhooks need to store what workers send.
-        async with self._sessions.begin() as session:
-            if message_ids:
-                await session.execute(
-                    update(Message).where(Message.id.in_(message_ids)).values(**values)
+        # What the platform accepted must be recorded, or the sweep sends it
+        # again: a database busy for a moment (SQLite's write lock held past
+        # its timeout, a dropped server connection) is waited out.
+        for attempt in range(1, self._policy.max_attempts + 1):
+            try:
+                async with self._sessions.begin() as session:
+                    if message_ids:
+                        await session.execute(
+                            update(Message).where(Message.id.in_(message_ids)).values(**values)
+                        )
+                    if spent_tokens:
+                        await session.execute(
+                            update(Message)
+                            .where(Message.id.in_(spent_tokens))
+                            .values(reply_token=None)
+                        )
+                return
+            except OperationalError as error:
+                if attempt == self._policy.max_attempts:
+                    raise
+                logger.warning(
+                    "recording a delivery failed (%s), attempt %s; trying again",
+                    type(error.orig).__name__,
+                    attempt,
                 )
-            if spent_tokens:
-                await session.execute(
-                    update(Message).where(Message.id.in_(spent_tokens)).values(reply_token=None)
-                )
+                await self._sleep(self._policy.delay(attempt, None))
 
 
 async def take_waiting_replies(

@@ -7,14 +7,19 @@ retries, splitting, media and the other event types.
 
 import asyncio
 import json
+import sqlite3
+import time
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
+from api.app import create_app
 from api.database import sync_url
 from api.settings import Settings
+from api.sqlite_driver import BUSY_MILLISECONDS
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import (
@@ -384,3 +389,32 @@ def test_a_proxy_from_the_environment_is_used_unless_the_host_is_exempt(
     assert asyncio.run(proxy_for("http://127.0.0.1:9")) is None
     monkeypatch.delenv("HTTPS_PROXY")
     assert asyncio.run(proxy_for("https://api.line.me")) is None
+
+
+def test_a_reply_line_accepted_while_the_database_was_locked_is_not_sent_again(
+    line_api: FakeLine, settings: Settings
+) -> None:
+    """Recording the send meets SQLite's lock past its timeout; the sweep must not resend."""
+    database = make_url(settings.hotline_database_url).database
+    if make_url(settings.hotline_database_url).get_backend_name() != "sqlite" or not database:
+        pytest.skip("SQLite's write lock and busy timeout")
+    sweeping = settings.model_copy(update={"hotline_delivery_sweep_seconds": 0.5})
+    # LINE takes a second to accept the reply; meanwhile an administrator's
+    # command takes the write lock for longer than the app waits for it.
+    line_api.fail("/message/reply", 0, delay=1.0)
+    with TestClient(create_app(sweeping)) as client:
+        post_events(client, text_event("U-locked", "hello"))
+        line_api.wait_for("/message/reply")
+        other = sqlite3.connect(database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        time.sleep(BUSY_MILLISECONDS / 1000 + 1.5)
+        other.execute("COMMIT")
+        other.close()
+        eventually(
+            lambda: (
+                stored_messages(sweeping.hotline_database_url, "U-locked")[-1]["status"] == "sent"
+            )
+        )
+        time.sleep(1.5)  # three sweeps
+    assert len(line_api.calls("/message/reply")) == 1
+    assert line_api.calls("/message/push") == []
