@@ -15,14 +15,25 @@ alone. `--seeds` trains the project's pipeline once per seed (NLU only, the
 stock pipeline is not trained), and reports each group's macro-F1 per seed,
 its mean and its spread; the section it adds to `docs/nlu-benchmark.md` is
 dropped again by the next default run, which rewrites the file.
+
+    .venv/bin/python bench/nlu_benchmark.py --dev-split [--config FILE] [--seeds N,N]
+
+`--dev-split` is for choosing settings without looking at the held-out set:
+it holds back a fixed 15% of `nlu/data` (per intent and language, chosen by
+a hash of each example, so the same every run), trains the pipeline on the
+rest (NLU only) and measures on what was held back. Rasa's training cache
+makes a second run that changes only the last components quick. It writes
+no docs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -58,7 +69,67 @@ class Result:
     predictions: list[evaluation.Prediction]
 
 
-def train_nlu(config: Path, workdir: Path, name: str) -> tuple[Path, float]:
+DEV_FRACTION = 0.15
+# `[shown text]{"entity": ...}` or `[shown text](entity)` in an example.
+ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
+
+
+def _example_lines(block: str) -> list[str]:
+    return [line[2:].strip() for line in block.splitlines() if line.startswith("- ")]
+
+
+def _is_latin_typing(text: str, lang: str) -> bool:
+    letters = [char for char in text if char.isalpha()]
+    return lang != "en" and bool(letters) and all(ord(char) < 0x250 for char in letters)
+
+
+def dev_split(data: Path, target: Path) -> list[evaluation.Example]:
+    """Write `data` less a fixed share per intent and language to `target`.
+
+    Returns the held-back examples (annotations removed). Files outside the
+    language folders (patterns, lookups) and synonyms are kept whole.
+    """
+    kept: list[dict[str, object]] = []
+    held: list[evaluation.Example] = []
+    for file in sorted(data.rglob("*.yml")):
+        lang = file.parent.name if file.parent != data else None
+        items = yaml.safe_load(file.read_text(encoding="utf-8")).get("nlu") or []
+        if lang is None:
+            kept.extend(items)
+            continue
+        by_intent: dict[str, list[str]] = {}
+        for item in items:
+            if "intent" in item:
+                by_intent.setdefault(item["intent"], []).extend(_example_lines(item["examples"]))
+            else:
+                kept.append(item)
+        for intent, lines in by_intent.items():
+            ordered = sorted(lines, key=lambda line: hashlib.sha1(line.encode()).hexdigest())
+            count = max(1, round(len(ordered) * DEV_FRACTION)) if len(ordered) >= 4 else 0
+            for line in ordered[:count]:
+                text = ANNOTATION.sub(r"\1", line)
+                subset = "latin" if _is_latin_typing(text, lang) else None
+                held.append(evaluation.Example(text=text, intent=intent, lang=lang, subset=subset))
+            rest = ordered[count:]
+            kept.append({"intent": intent, "examples": "".join(f"- {line}\n" for line in rest)})
+    # An example written the same way elsewhere in the data is not held out.
+    trained = {
+        ANNOTATION.sub(r"\1", line).lower()
+        for item in kept
+        if "intent" in item
+        for line in _example_lines(str(item["examples"]))
+    }
+    held = [example for example in held if example.text.lower() not in trained]
+    target.write_text(
+        yaml.safe_dump({"version": "3.1", "nlu": kept}, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    return held
+
+
+def train_nlu(
+    config: Path, workdir: Path, name: str, data: Path = ROOT / "nlu" / "data"
+) -> tuple[Path, float]:
     print(f"training {name} ({config})...", flush=True)
     started = time.monotonic()
     subprocess.run(
@@ -71,7 +142,7 @@ def train_nlu(config: Path, workdir: Path, name: str) -> tuple[Path, float]:
             "--config",
             str(config),
             "--nlu",
-            str(ROOT / "nlu" / "data"),
+            str(data),
             "--out",
             str(workdir),
             "--fixed-model-name",
@@ -273,6 +344,35 @@ def run_seeds(arguments: argparse.Namespace, examples: list[evaluation.Example])
     )
 
 
+def run_dev_split(arguments: argparse.Namespace) -> None:
+    base = (arguments.config or ROOT / "nlu" / "config.yml").resolve()
+    seeds = [int(seed) for seed in (arguments.seeds or "").split(",") if seed.strip()]
+    runs: list[Result] = []
+    with tempfile.TemporaryDirectory() as temporary:
+        workdir = Path(temporary)
+        data = workdir / "dev-split-training.yml"
+        examples = dev_split(ROOT / "nlu" / "data", data)
+        print(f"dev split: {len(examples)} examples held back from nlu/data", flush=True)
+        choices: list[int | None] = [*seeds] or [None]
+        for seed in choices:
+            name = "dev" if seed is None else f"seed {seed}"
+            config = base if seed is None else with_seed(base, seed, workdir)
+            model, seconds = train_nlu(config, workdir, name.replace(" ", "-"), data)
+            with serving(model, workdir / f"{name.replace(' ', '-')}.log") as url:
+                predictions = asyncio.run(
+                    evaluation.predict(examples, engine_url=url, token=None, concurrency=1)
+                )
+            runs.append(Result(name=name, training_seconds=seconds, predictions=predictions))
+            print(f"{name}: trained in {seconds:.0f} s", flush=True)
+    if len(runs) > 1:
+        print(seeds_table(runs)[0])
+    else:
+        print(table(runs)[0])
+    for run in runs:
+        print(f"\n{run.name}, most frequent confusions:")
+        print(evaluation.format_report(evaluation.report(run.predictions)).split("\n\n", 1)[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", type=Path, default=ROOT / "tests" / "data" / "heldout")
@@ -285,7 +385,17 @@ def main() -> None:
         help="train the project's pipeline once per DIET random seed and report the mean and "
         "spread of macro-F1 (adds a section to the docs)",
     )
+    parser.add_argument(
+        "--dev-split",
+        action="store_true",
+        help="train on nlu/data less a fixed 15%% per intent and language and measure on that "
+        "15%% instead of the held-out set (writes no docs)",
+    )
     arguments = parser.parse_args()
+
+    if arguments.dev_split:
+        run_dev_split(arguments)
+        return
 
     examples = evaluation.load_examples([arguments.heldout])
     if arguments.seeds:
