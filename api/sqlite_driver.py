@@ -1,22 +1,26 @@
-"""SQLite for the async engine, run on the event loop, waiting on a thread.
+"""SQLite for the async engine with one thread round trip per statement.
 
 aiosqlite runs each SQLite call on a thread of its own connection and hands
 the result back to the event loop. Through SQLAlchemy a statement takes four
 such round trips (make a cursor, execute, fetch, close); each one wakes a
 thread, waits for the interpreter lock and waits again for the event loop,
-which under load is busy answering other workers. The hotline's statements
-take microseconds; the round trips cost far more than the work.
+which under load is busy answering other workers. Here a statement runs
+whole in one round trip (execute, fetch every row, close) and the cursor
+SQLAlchemy sees only hands the rows over. Commit, rollback and the rest are
+aiosqlite's own.
 
-So statements run whole (execute, fetch every row, close) on the event
-loop's own thread, and the cursor SQLAlchemy sees only hands the rows over.
-Reads never wait in WAL mode. A write can meet another connection's write
-lock (a transaction of this process still open, or an administrator's
-command): it is tried here with no waiting at all, and only when the lock is
-taken does it go to the connection's thread, which waits for it while the
-event loop goes on. A commit, which flushes the write-ahead log to disk,
-runs on the thread too. Commit and rollback cost nothing when no write began
-a transaction (Python's sqlite3 begins one only before a write), which is
-every read-only session.
+Reading goes further: a SELECT runs at once on the event loop's own thread,
+with no round trip at all. In WAL mode a read never waits for a lock, and
+the hotline's reads take microseconds; writes, which may wait for the
+database's one write lock, stay on the connection's thread so that a wait
+never stalls the event loop. (Running writes here too, with no wait, and
+only a write that meets the lock on the thread, was tried and dropped: a
+transaction opened by a SAVEPOINT holds no lock yet, its first write cannot
+simply be rolled back and retried without undoing the savepoint, and under
+load a write waiting there stopped the whole app.) The two never overlap on one connection:
+SQLAlchemy runs one statement at a time per connection and awaits each.
+Commit and rollback cost nothing when no write began a transaction (Python's
+sqlite3 begins one only before a write), which is every read-only session.
 
 This leans on two internals of aiosqlite (`_execute` runs a function on the
 connection's thread, `_conn` is the sqlite3 connection there); the version
@@ -35,8 +39,6 @@ import aiosqlite
 Row = tuple[Any, ...]
 # How long a write waits for another connection's write lock (on the thread).
 BUSY_MILLISECONDS = 5000
-# What a write that met another connection's lock returns instead of a result.
-_LOCKED = object()
 
 
 class Statement:
@@ -70,7 +72,7 @@ class Statement:
         if _reads_only(sql):
             outcome = self._connection.run_here(run)
         else:
-            outcome = await self._connection.write(run)
+            outcome = await self._connection.run(run)
         self.description, self.rowcount, self.lastrowid, self._rows = outcome
         return self
 
@@ -86,7 +88,7 @@ class Statement:
                 cursor.close()
 
         self.description, self._rows = None, []
-        self.rowcount, self.lastrowid = await self._connection.write(run)
+        self.rowcount, self.lastrowid = await self._connection.run(run)
         return self
 
     async def fetchall(self) -> list[Row]:
@@ -117,7 +119,7 @@ def _reads_only(sql: str) -> bool:
 
 class OneTripConnection(aiosqlite.Connection):
     # Whether a write began a transaction, as sqlite3 saw it after the last
-    # statement (here or on the thread, whichever ran it).
+    # statement (read on the thread that ran it).
     _writing = False
 
     def cursor(self) -> Statement:  # type: ignore[override]
@@ -138,46 +140,13 @@ class OneTripConnection(aiosqlite.Connection):
         """`work(sqlite3_connection)` now, on the calling thread (reads only)."""
         return work(self._conn)
 
-    async def write(self, work: Any) -> Any:
-        """A write: here when the write lock is free, else on the thread, waiting for it."""
-        outcome = self._write_here(work)
-        if outcome is _LOCKED:
-            outcome = await self.run(work)
-        return outcome
-
-    def _write_here(self, work: Any) -> Any:
-        connection = self._conn
-        # Only a transaction's first write can meet the lock: from then on
-        # this connection holds it until the commit or rollback.
-        first = not connection.in_transaction
-        if first:
-            connection.execute("PRAGMA busy_timeout = 0")
-        try:
-            return work(connection)
-        except sqlite3.OperationalError as error:
-            if first and error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-                # Nothing of this transaction was written yet (sqlite3 begins
-                # one only before a write): undone, it starts again on the
-                # thread, which may wait.
-                connection.rollback()
-                return _LOCKED
-            raise
-        finally:
-            if first:
-                connection.execute(f"PRAGMA busy_timeout = {BUSY_MILLISECONDS}")
-            self._writing = connection.in_transaction
-
     async def commit(self) -> None:
-        # On the thread: a commit flushes the write-ahead log to disk, which
-        # takes from a fraction of a millisecond to several on a busy disk,
-        # and the event loop must not stop for it.
         if self._writing:
             await self.run(lambda connection: connection.commit())
 
     async def rollback(self) -> None:
         if self._writing:
-            self._conn.rollback()
-            self._writing = False
+            await self.run(lambda connection: connection.rollback())
 
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:
