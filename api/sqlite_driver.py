@@ -6,21 +6,23 @@ such round trips (make a cursor, execute, fetch, close); each one wakes a
 thread, waits for the interpreter lock and waits again for the event loop,
 which under load is busy answering other workers. Here a statement runs
 whole in one round trip (execute, fetch every row, close) and the cursor
-SQLAlchemy sees only hands the rows over. Commit, rollback and the rest are
-aiosqlite's own.
+SQLAlchemy sees only hands the rows over.
 
 Reading goes further: a SELECT runs at once on the event loop's own thread,
 with no round trip at all. In WAL mode a read never waits for a lock, and
 the hotline's reads take microseconds; writes, which may wait for the
 database's one write lock, stay on the connection's thread so that a wait
-never stalls the event loop. (Running writes here too, with no wait, and
-only a write that meets the lock on the thread, was tried and dropped: a
-transaction opened by a SAVEPOINT holds no lock yet, its first write cannot
-simply be rolled back and retried without undoing the savepoint, and under
-load a write waiting there stopped the whole app.) The two never overlap on one connection:
+never stalls the event loop. The two never overlap on one connection:
 SQLAlchemy runs one statement at a time per connection and awaits each.
-Commit and rollback cost nothing when no write began a transaction (Python's
-sqlite3 begins one only before a write), which is every read-only session.
+Commit and rollback run on the thread too, and cost nothing when no write
+began a transaction (Python's sqlite3 begins one only before a write), which
+is every read-only session.
+
+Running writes on the event loop as well, sending only a write that meets
+the lock to the thread, was tried and dropped: a transaction opened by a
+SAVEPOINT (a worker's first message) holds no lock yet, its first write
+cannot be rolled back and retried without undoing the savepoint, and under
+load a write waiting on the event loop stopped the whole app.
 
 This leans on two internals of aiosqlite (`_execute` runs a function on the
 connection's thread, `_conn` is the sqlite3 connection there); the version

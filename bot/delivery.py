@@ -123,22 +123,18 @@ class Outbox:
             )
             for m in queued
         ]
+        carried = 0
         if token is not None:
             try:
                 carried = await adapter.reply(token, pending)
             except DeliveryError as error:
                 logger.info("reply token not used (%s); pushing instead", error.reason)
-                carried = 0
-            # One request carried them: one write marks them all.
-            await self._mark(
-                [m.id for m in pending[:carried]], MessageStatus.SENT, spent_tokens=spent
-            )
-            for carried_message in pending[:carried]:
-                sent(carried_message.id)
-            pending = pending[carried:]
-        elif spent:
-            # Only expired tokens: nothing to mark, they are cleared alone.
-            await self._mark([], MessageStatus.SENT, spent_tokens=spent)
+        # One write marks what the reply carried and clears the tokens spent
+        # (the one used, and any that expired before it).
+        await self._mark([m.id for m in pending[:carried]], MessageStatus.SENT, spent_tokens=spent)
+        for carried_message in pending[:carried]:
+            sent(carried_message.id)
+        pending = pending[carried:]
         for outbound in pending:
             if await self._push(adapter, recipient, outbound):
                 sent(outbound.id)
@@ -218,9 +214,9 @@ class Outbox:
             values["attempts"] = attempts
         if status is MessageStatus.SENT:
             values["sent_at"] = utcnow()
-        # One UPDATE, without reading the rows first: every statement is a
-        # round trip to the database, and on SQLite a write holds the only
-        # write lock, which the webhooks need to store what workers send.
+        # Updates without reading the rows first: every statement is a round
+        # trip to the database, and on SQLite a write holds the only write
+        # lock, which the intake needs to store what workers send.
         # What the platform accepted must be recorded, or the sweep sends it
         # again: a database busy for a moment (SQLite's write lock held past
         # its timeout, a dropped server connection) is waited out.
