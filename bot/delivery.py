@@ -15,10 +15,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,7 +31,7 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
-from bot.dialogue import UNANSWERED, Hotline, Turn
+from bot.dialogue import UNANSWERED, EngineAnswer, Hotline, StartAnswer, Turn
 from bot.engine import EngineClient
 
 logger = logging.getLogger(__name__)
@@ -300,6 +300,9 @@ class Deliveries:
         # at a time, and a crowd of turns in flight only slows the app.
         self._turns = asyncio.Semaphore(max(1, turns_at_once))
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool, Turn | None]]] = {}
+        # Workers with a message being answered now (its replies not yet
+        # stored): their next message must not reach the engine before it.
+        self._answering: set[tuple[str, str]] = set()
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -332,9 +335,37 @@ class Deliveries:
         # Behind the worker's earlier messages, the stored turn may be out of
         # date by the time it is answered: an earlier one may have handed the
         # worker to staff. It is loaded again then.
-        queue.put_nowait((message_id, typing, turn if idle else None))
+        # A turn whose engine answer is on its way is answered with it,
+        # whatever waits before it: asking the engine again would make the
+        # worker say it twice.
+        keep = turn is not None and (idle or turn.answering is not None)
+        queue.put_nowait((message_id, typing, turn if keep else None))
         if idle:
             self._tasks[key] = asyncio.create_task(self._drain(key), name=f"worker-{key}")
+
+    def starter(self, channel: str, channel_user_id: str) -> StartAnswer | None:
+        """How to ask the engine for a worker's new message while it is stored.
+
+        None when it must wait its turn: earlier messages of the worker are
+        still being answered (the engine must see them first), or the engine
+        has as many turns as it is given at once.
+        """
+        key = (channel, channel_user_id)
+        queue = self._queues.get(key)
+        if (queue is not None and not queue.empty()) or key in self._answering:
+            return None
+        if self._turns.locked():
+            return None
+        return self._in_engine_slot
+
+    def _in_engine_slot(
+        self, answer: Coroutine[Any, Any, EngineAnswer]
+    ) -> asyncio.Future[EngineAnswer]:
+        async def in_slot() -> EngineAnswer:
+            async with self._turns:
+                return await answer
+
+        return asyncio.ensure_future(in_slot())
 
     async def idle(self) -> None:
         """Wait until every submitted message has been answered and sent."""
@@ -362,19 +393,32 @@ class Deliveries:
             if adapter is not None and typing
             else None
         )
+        self._answering.add(key)
         try:
-            # A turn that waits for the engine's other turns is loaded again
-            # afterwards: staff may have taken the conversation meanwhile.
-            waited = self._turns.locked()
-            async with self._turns:
-                turn = stored if stored is not None and not waited else None
-                if turn is None:
-                    turn = await self._hotline.load(message_id)
-                if turn is None:
-                    return
-                await self._hotline.answer(turn, delivered=False)
-            await self._outbox.deliver(turn.conversation_id)
+            if stored is not None and stored.answering is not None:
+                # The engine was asked while the message was stored, in a
+                # slot of its own.
+                await self._hotline.answer(stored, delivered=False)
+                conversation_id = stored.conversation_id
+            else:
+                # A turn that waits for the engine's other turns is loaded
+                # again afterwards: staff may have taken the conversation
+                # meanwhile.
+                waited = self._turns.locked()
+                async with self._turns:
+                    turn = stored if stored is not None and not waited else None
+                    if turn is None:
+                        turn = await self._hotline.load(message_id)
+                    if turn is None:
+                        return
+                    await self._hotline.answer(turn, delivered=False)
+                conversation_id = turn.conversation_id
+            # Stored: the worker's next message may go to the engine while
+            # these replies are sent.
+            self._answering.discard(key)
+            await self._outbox.deliver(conversation_id)
         finally:
+            self._answering.discard(key)
             if typing_sign is not None:
                 typing_sign.cancel()
 
@@ -389,8 +433,13 @@ class Deliveries:
         with contextlib.suppress(DeliveryError):
             await adapter.show_typing(recipient)
 
-    async def recover(self) -> None:
-        """After a restart: answer what was stored but not answered, send what waits."""
+    async def recover(self, *, stored_before: datetime | None = None) -> None:
+        """After a restart: answer what was stored but not answered, send what waits.
+
+        `stored_before`: only messages stored before then (the sweep leaves
+        the newest to the turns that stored them).
+        """
+        settled = Message.created_at < stored_before if stored_before is not None else true()
         async with self._sessions() as session:
             rows = (
                 await session.execute(
@@ -399,6 +448,7 @@ class Deliveries:
                     .join(Worker, Worker.id == Conversation.worker_id)
                     .where(
                         Conversation.channel.in_(list(self._adapters)),
+                        settled,
                         (
                             (Message.direction == Direction.INBOUND.value)
                             & Message.status.in_(UNANSWERED)
@@ -429,7 +479,11 @@ class Deliveries:
         while True:
             await asyncio.sleep(self._sweep_seconds)
             try:
-                await self.recover()
+                # A message just stored may not be in its worker's queue yet
+                # (its engine answer on the way): taking it up as well would
+                # ask the engine twice. What is younger than a sweep is left
+                # to the next one.
+                await self.recover(stored_before=utcnow() - timedelta(seconds=self._sweep_seconds))
             except Exception:
                 logger.exception("delivery sweep failed")
 

@@ -15,10 +15,11 @@ import json
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -64,6 +65,12 @@ SHARE_LOCATION_PAYLOAD = "/share_location"
 UNANSWERED = (MessageStatus.RECEIVED.value, MessageStatus.ENGINE_UNAVAILABLE.value)
 SLOW_DOWN = "slow_down"
 
+# What the engine made of a turn: the replies, and the turn's status.
+EngineAnswer = tuple[list[Reply], MessageStatus]
+# Runs the engine's part of a turn in the background (within the caller's
+# limit of turns at once) and hands back its future.
+StartAnswer = Callable[[Coroutine[Any, Any, EngineAnswer]], "asyncio.Future[EngineAnswer]"]
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -84,6 +91,9 @@ class Turn:
     status: str
     # Messages the worker sent within the flood window, this one included.
     sent_lately: int
+    # The engine's answer, asked for while the message was being stored
+    # (see `accept`); None when the engine is asked at answering time.
+    answering: asyncio.Future[EngineAnswer] | None = field(default=None, compare=False, repr=False)
 
 
 class WorkerTurns:
@@ -142,73 +152,130 @@ class Hotline:
     async def receive(self, inbound: InboundMessage) -> list[Reply]:
         """Store, answer, and hand the replies back at once (the web chat)."""
         async with self.turns.hold(inbound.channel, inbound.channel_user_id):
-            turn = await self.accept(inbound)
+            turn = await self.accept(inbound, start_answer=asyncio.ensure_future)
             if turn is None:
                 return []
             return await self.answer(turn, delivered=True)
 
-    async def accept(self, inbound: InboundMessage) -> Turn | None:
+    async def accept(
+        self, inbound: InboundMessage, *, start_answer: StartAnswer | None = None
+    ) -> Turn | None:
         """Store an inbound message; None when it is a redelivery already stored.
 
         Returns the turn as it stands when stored, for answering at once; a
         turn answered later is loaded again (`load`), since turns answered
         in between may have changed it (handed the worker to staff).
+
+        `start_answer`: given when nothing of the worker's waits to be
+        answered before this message. An ordinary turn (a returning worker
+        talking to the bot, in the language stored for them) then goes to
+        the engine as soon as it is read, and the engine works while the
+        message is written and committed: the turn's answer waits for one
+        commit fewer. The message is already on disk (the inbox, or the web
+        chat's request still open), and if storing fails it is asked again
+        when it is stored, which the engine takes as the worker repeating it.
         """
         normalised = normalise(inbound.text)
-        async with self._sessions.begin() as session:
-            # Reads before writes: on SQLite the first write takes the
-            # database's only write lock until the commit, and every other
-            # writer waits for it. (A worker's first message writes here.)
-            worker, conversation, sent_before = await service.worker_and_conversation(
-                session=session,
-                channel=inbound.channel,
-                channel_user_id=inbound.channel_user_id,
-                count_sent_since=self._flood_window_start(),
-            )
-            if inbound.event_id is not None and not await service.record_event(
-                session=session, channel=inbound.channel, event_id=inbound.event_id
-            ):
-                return None
-            if inbound.kind is MessageKind.TEXT:
-                service.note_detected_language(worker, self._detect(normalised.text, worker))
-            if inbound.kind is not MessageKind.UNFOLLOW:
-                worker.unfollowed_at = None
-            if inbound.location is not None:
-                conversation.location = inbound.location
-            language = service.language_of(worker, default=self._settings.hotline_default_language)
-            payload = inbound.payload
-            if inbound.kind in MEDIA_KINDS and inbound.media:
-                payload = json.dumps(inbound.media)
-            message = service.add_message(
-                session=session,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                status=MessageStatus.RECEIVED,
-                kind=inbound.kind,
-                text=normalised.text,
-                original_text=normalised.original,
-                payload=payload,
-                language=language,
-                platform_message_id=inbound.platform_message_id,
-                reply_token=inbound.reply_token,
-            )
-            await session.flush()
-            return Turn(
-                message_id=message.id,
-                conversation_id=conversation.id,
-                worker_id=worker.id,
-                public_id=conversation.public_id,
-                channel=conversation.channel,
-                channel_user_id=worker.channel_user_id,
-                owner=conversation.owner,
-                language=language,
-                kind=inbound.kind,
-                text=normalised.text,
-                payload=payload,
-                platform_message_id=inbound.platform_message_id,
-                status=MessageStatus.RECEIVED.value,
-                sent_lately=sent_before + 1,
-            )
+        answering: asyncio.Future[EngineAnswer] | None = None
+        try:
+            async with self._sessions.begin() as session:
+                # Reads before writes: on SQLite the first write takes the
+                # database's only write lock until the commit, and every other
+                # writer waits for it. (A worker's first message writes here.)
+                worker, conversation, sent_before, known = await service.worker_and_conversation(
+                    session=session,
+                    channel=inbound.channel,
+                    channel_user_id=inbound.channel_user_id,
+                    count_sent_since=self._flood_window_start(),
+                )
+                language_before = service.language_of(
+                    worker, default=self._settings.hotline_default_language
+                )
+                if inbound.kind is MessageKind.TEXT:
+                    service.note_detected_language(worker, self._detect(normalised.text, worker))
+                language = service.language_of(
+                    worker, default=self._settings.hotline_default_language
+                )
+                payload = inbound.payload
+                if inbound.kind in MEDIA_KINDS and inbound.media:
+                    payload = json.dumps(inbound.media)
+                turn = Turn(
+                    message_id=0,  # known once written
+                    conversation_id=conversation.id,
+                    worker_id=worker.id,
+                    public_id=conversation.public_id,
+                    channel=conversation.channel,
+                    channel_user_id=worker.channel_user_id,
+                    owner=conversation.owner,
+                    language=language,
+                    kind=inbound.kind,
+                    text=normalised.text,
+                    payload=payload,
+                    platform_message_id=inbound.platform_message_id,
+                    status=MessageStatus.RECEIVED.value,
+                    sent_lately=sent_before + 1,
+                )
+                # The engine's calls back for responses read the worker's
+                # language and conversation from the database: only a turn
+                # that changes neither may go ahead of its commit. Whatever
+                # `answer` would not simply hand to the engine waits too.
+                if (
+                    start_answer is not None
+                    and known
+                    and language == language_before
+                    and inbound.location is None
+                    and self._plain_engine_turn(turn)
+                    and not (
+                        inbound.event_id is not None
+                        and await service.event_seen(
+                            session=session, channel=inbound.channel, event_id=inbound.event_id
+                        )
+                    )
+                ):
+                    answering = start_answer(self._ask_engine(turn))
+                if inbound.event_id is not None and not await service.record_event(
+                    session=session, channel=inbound.channel, event_id=inbound.event_id
+                ):
+                    if answering is not None:
+                        # Read as new a moment ago: another process stored it.
+                        logger.error("event %s stored twice at once", inbound.event_id)
+                    return None
+                if inbound.kind is not MessageKind.UNFOLLOW:
+                    worker.unfollowed_at = None
+                if inbound.location is not None:
+                    conversation.location = inbound.location
+                message = service.add_message(
+                    session=session,
+                    conversation_id=conversation.id,
+                    direction=Direction.INBOUND,
+                    status=MessageStatus.RECEIVED,
+                    kind=inbound.kind,
+                    text=normalised.text,
+                    original_text=normalised.original,
+                    payload=payload,
+                    language=language,
+                    platform_message_id=inbound.platform_message_id,
+                    reply_token=inbound.reply_token,
+                )
+                await session.flush()
+                stored = replace(turn, message_id=message.id, answering=answering)
+        except BaseException:
+            if answering is not None:
+                # Not stored: the message is asked again when it is. The
+                # engine's answer is dropped (its outcome still collected).
+                answering.add_done_callback(_collect)
+            raise
+        return stored
+
+    def _plain_engine_turn(self, turn: Turn) -> bool:
+        """Whether `answer` would only ask the engine: the bot owns the
+        conversation, the worker is not flooding, no danger words."""
+        return (
+            turn.kind in ENGINE_KINDS
+            and turn.owner == Owner.BOT
+            and not self._flooding(turn)
+            and not (turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text))
+        )
 
     async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:
         """Answer a turn once; the replies are stored.
@@ -255,13 +322,16 @@ class Hotline:
             slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
             await self._finish(turn, slow_down, MessageStatus.RATE_LIMITED, delivered=delivered)
             return urgent + slow_down
-        replies, status = await self._answer(turn)
+        if turn.answering is not None:
+            replies, status = await turn.answering
+        else:
+            replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
         replies = [r for r in replies if all(r.text != u.text for u in urgent)]
         replies = await self._finish(turn, replies, status, delivered=delivered)
         return urgent + replies
 
-    async def _answer(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
+    async def _answer(self, turn: Turn) -> EngineAnswer:
         if turn.kind in ENGINE_KINDS:
             return await self._ask_engine(turn)
         if turn.kind is MessageKind.UNFOLLOW:
@@ -402,7 +472,7 @@ class Hotline:
         # pass for a button ("/restart", or entities a worker made up).
         return turn.text.lstrip("/ ")[: self._settings.hotline_engine_text_chars]
 
-    async def _ask_engine(self, turn: Turn) -> tuple[list[Reply], MessageStatus]:
+    async def _ask_engine(self, turn: Turn) -> EngineAnswer:
         fallback = [Reply(text=self._texts.get(turn.language, "engine_unavailable"))]
         if turn.status == MessageStatus.ENGINE_UNAVAILABLE:
             # Asked again once the engine is back: the worker already has the
@@ -455,20 +525,32 @@ class Hotline:
         """
         async with self._sessions.begin() as session:
             # Everything read before the first write (see `accept`), in one
-            # query: the worker (the turn may have changed their language)
-            # and who owns the conversation now.
-            worker, owner = (
+            # query: the worker (the turn may have changed their language),
+            # who owns the conversation now, and whether the turn is still
+            # unanswered.
+            worker, owner, status_now = (
                 await session.execute(
-                    select(Worker, Conversation.owner)
+                    select(Worker, Conversation.owner, Message.status)
                     .join(Conversation, Conversation.worker_id == Worker.id)
-                    .where(Conversation.id == turn.conversation_id)
+                    .join(Message, Message.conversation_id == Conversation.id)
+                    .where(Message.id == turn.message_id)
                 )
             ).one()
+            if status_now not in UNANSWERED:
+                # Answered already (the sweep took it up meanwhile): the
+                # worker has those replies, and must not get them twice.
+                logger.warning("message %s was answered already", turn.message_id)
+                return []
             if owner == Owner.QUEUED:
                 replies = replies + await self._waiting_news(turn)
-            await session.execute(
-                update(Message).where(Message.id == turn.message_id).values(status=status.value)
+            outcome = await session.execute(
+                update(Message)
+                .where(Message.id == turn.message_id, Message.status.in_(UNANSWERED))
+                .values(status=status.value)
             )
+            if outcome.rowcount == 0:  # type: ignore[attr-defined]
+                logger.warning("message %s was answered meanwhile", turn.message_id)
+                return []
             if turn.kind is MessageKind.UNFOLLOW:
                 worker.unfollowed_at = utcnow()
             self._add_replies(session, turn, worker, replies, delivered=delivered)
@@ -499,3 +581,9 @@ class Hotline:
                 retry_key=None if delivered else str(uuid.uuid4()),
                 sent_at=utcnow() if delivered else None,
             )
+
+
+def _collect(future: asyncio.Future[EngineAnswer]) -> None:
+    """Take the outcome of an answer no one waits for, so none goes unheard."""
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("an engine answer not needed failed: %r", future.exception())

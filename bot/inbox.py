@@ -190,7 +190,10 @@ class Intake:
                 self._inbox.set_aside_message(inbound)
 
     async def _store(self, inbound: InboundMessage) -> None:
-        turn = await self._hotline.accept(inbound)
+        turn = await self._hotline.accept(
+            inbound,
+            start_answer=self._deliveries.starter(inbound.channel, inbound.channel_user_id),
+        )
         if turn is not None:
             self._deliveries.submit(
                 inbound.channel,

@@ -7,6 +7,7 @@ and still answers every worker once, in order.
 
 import asyncio
 import threading
+import time
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from bot.channels.base import InboundMessage
+from bot.conversations.models import MessageKind
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
@@ -29,6 +32,9 @@ class SlowEngine:
         self.in_flight = 0
         self.most_in_flight = 0
         self.seen: list[tuple[str, str]] = []
+        # Turns in flight per conversation, and the most any one had.
+        self.by_sender: dict[str, int] = {}
+        self.most_for_one_sender = 0
         self._lock = threading.Lock()
         app = FastAPI()
 
@@ -39,9 +45,14 @@ class SlowEngine:
                 self.in_flight += 1
                 self.most_in_flight = max(self.most_in_flight, self.in_flight)
                 self.seen.append((body["sender"], body["message"]))
+                self.by_sender[body["sender"]] = self.by_sender.get(body["sender"], 0) + 1
+                self.most_for_one_sender = max(
+                    self.most_for_one_sender, self.by_sender[body["sender"]]
+                )
             await asyncio.sleep(self.pause)
             with self._lock:
                 self.in_flight -= 1
+                self.by_sender[body["sender"]] -= 1
             return [{"recipient_id": body["sender"], "text": f"echo {body['message']}"}]
 
         self.server = FakeServer(app)
@@ -168,3 +179,82 @@ def test_an_engine_that_does_not_answer_in_time_gets_the_worker_the_numbers(
     inbound = stored_messages(hurried.hotline_database_url, "U-stuck-engine")[0]
     # Kept to be asked again once the engine answers.
     assert inbound["status"] == "engine_unavailable"
+
+
+def test_with_the_sweep_running_each_message_reaches_the_engine_once(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    """A worker's message goes to the engine while it is stored when nothing
+    of theirs waits; the sweep, which takes up whatever looks unanswered,
+    must not ask the engine for any message a second time."""
+    engine = SlowEngine(pause=0.3)
+    engine.server.start()
+    workers = [f"U-swept-{n}" for n in range(4)]
+
+    def post(client: TestClient, worker: str, said: str) -> None:
+        body = webhook_body(text_event(worker, said))
+        headers = {"content-type": "application/json", "x-line-signature": sign(body)}
+        assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+
+    try:
+        sweeping = settings.model_copy(
+            update={"rasa_url": engine.server.url, "hotline_delivery_sweep_seconds": 0.2}
+        )
+        with TestClient(create_app(sweeping)) as client:
+            for worker in workers:
+                post(client, worker, "first")
+            eventually(lambda: all(_answered(sweeping, w) == 1 for w in workers), timeout=30)
+            for worker in workers:
+                post(client, worker, "second")
+                post(client, worker, "third")
+            eventually(lambda: all(_answered(sweeping, w) == 3 for w in workers), timeout=30)
+            time.sleep(1.0)  # five more sweeps
+    finally:
+        engine.server.stop()
+    # One worker's messages reach the engine one at a time.
+    assert engine.most_for_one_sender == 1
+    owners = _workers_by_public_id(sweeping)
+    for worker in workers:
+        assert [text for sender, text in engine.seen if owners[sender] == worker] == [
+            "first",
+            "second",
+            "third",
+        ]
+        assert _answered(sweeping, worker) == 3
+    delivered = [
+        message["text"]
+        for request in line_api.requests
+        if request.path.endswith(("/message/reply", "/message/push"))
+        for message in request.body["messages"]
+    ]
+    assert sorted(delivered) == sorted(["echo first", "echo second", "echo third"] * len(workers))
+
+
+def test_a_turn_answered_twice_stores_its_replies_once(settings: Settings) -> None:
+    """Two takers of one message (its own turn and the sweep) cannot both
+    answer it: the second finds it answered and stores nothing."""
+    engine = SlowEngine(pause=0.0)
+    engine.server.start()
+    try:
+        answering = settings.model_copy(update={"rasa_url": engine.server.url})
+        inbound = InboundMessage(
+            channel="line",
+            channel_user_id="U-twice",
+            kind=MessageKind.TEXT,
+            text="hello",
+            event_id="01HOTLINETWICE00000000001",
+        )
+        with TestClient(create_app(answering)) as client:
+            hotline = client.app.state.hotline.hotline  # type: ignore[attr-defined]
+            turn = client.portal.call(hotline.accept, inbound)
+            first = client.portal.call(partial(hotline.answer, turn, delivered=False))
+            second = client.portal.call(partial(hotline.answer, turn, delivered=False))
+    finally:
+        engine.server.stop()
+    assert [reply.text for reply in first] == ["echo hello"]
+    assert second == []
+    stored = stored_messages(answering.hotline_database_url, "U-twice")
+    assert [(m["direction"], m["text"]) for m in stored] == [
+        ("inbound", "hello"),
+        ("outbound", "echo hello"),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -67,9 +68,21 @@ async def current_conversation(*, session: AsyncSession, worker: Worker) -> Conv
     return conversation
 
 
+class Standing(NamedTuple):
+    """A worker as a message of theirs finds them."""
+
+    worker: Worker
+    conversation: Conversation
+    # Messages they sent in the conversation within the window asked for.
+    sent_lately: int
+    # Whether worker and conversation were stored before this transaction
+    # (False for a worker's first message).
+    known: bool
+
+
 async def worker_and_conversation(
     *, session: AsyncSession, channel: str, channel_user_id: str, count_sent_since: datetime
-) -> tuple[Worker, Conversation, int]:
+) -> Standing:
     """The worker, their current conversation (made when missing), and how
     many messages they sent in it after `count_sent_since`.
 
@@ -84,11 +97,12 @@ async def worker_and_conversation(
     )
     found = (await session.execute(query)).one_or_none()
     if found is not None:
-        return found[0], found[1], found[2]
+        return Standing(found[0], found[1], found[2], known=True)
     worker = await get_or_create_worker(
         session=session, channel=channel, channel_user_id=channel_user_id
     )
-    return worker, await current_conversation(session=session, worker=worker), 0
+    conversation = await current_conversation(session=session, worker=worker)
+    return Standing(worker, conversation, 0, known=False)
 
 
 async def conversation_by_public_id(
@@ -194,6 +208,14 @@ async def record_event(*, session: AsyncSession, channel: str, event_id: str) ->
         .returning(ChannelEvent.id)
     )
     return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def event_seen(*, session: AsyncSession, channel: str, event_id: str) -> bool:
+    """Whether the platform's event is stored already, by reading only."""
+    query = select(ChannelEvent.id).where(
+        ChannelEvent.channel == channel, ChannelEvent.event_id == event_id
+    )
+    return (await session.execute(query)).first() is not None
 
 
 def sent_since(

@@ -96,6 +96,27 @@ def test_messages_of_one_worker_are_answered_in_order(
     ]
 
 
+def test_a_returning_worker_is_answered_in_the_language_of_each_message(
+    stack: Stack, telegram_api: FakeTelegram
+) -> None:
+    """Each message waits for the one before, so each goes to the engine
+    while it is stored; the one in another script waits for its language to
+    be stored, as the engine's responses are written in the stored language."""
+    said = (
+        (7201, "မင်္ဂလာပါ", "my", "welcome"),
+        (7202, "ခင်ဗျားတို့ ဖုန်းနံပါတ် ဘယ်လောက်လဲ", "my", "hotlines"),
+        (7203, "ขอเบอร์โทรหน่อย", "th", "hotlines"),
+        (7204, "ติดต่อที่ไหน", "th", "hotlines"),
+    )
+    for count, (update_id, text, language, text_id) in enumerate(said, start=1):
+        telegram_post(stack, text_update(update_id, 7200, text))
+        sent = telegram_api.wait_for("/sendMessage", count)
+        assert sent[-1].body["text"] == TEXTS.get(language, text_id)
+    stored = stored_messages(stack.database_url, "7200")
+    assert [m["status"] for m in stored if m["direction"] == "inbound"] == ["answered"] * 4
+    assert len([m for m in stored if m["direction"] == "outbound"]) == 4
+
+
 def test_engine_down_gives_the_numbers_then_the_answer_once_it_is_back(
     tmp_path_factory: pytest.TempPathFactory, fake_line: FakeLine, fake_telegram: FakeTelegram
 ) -> None:
