@@ -85,7 +85,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, vault: Vault) -> AsyncEngine:
+def create_engine(url: str, vault: Vault, *, connections: int = 5) -> AsyncEngine:
+    """`connections`: kept open in the pool (as many again may be opened for
+    a moment when they are all in use)."""
     ensure_sqlite_folder(url)
     # A ping before each use finds a server connection that dropped; a SQLite
     # file has none, and there the ping costs a round trip per session.
@@ -93,6 +95,8 @@ def create_engine(url: str, vault: Vault) -> AsyncEngine:
     engine = create_async_engine(
         async_url(url),
         pool_pre_ping=not sqlite,
+        pool_size=connections,
+        max_overflow=connections,
         # One thread round trip per statement instead of four (see the module).
         connect_args={"async_creator_fn": sqlite_driver.connect} if sqlite else {},
     )
@@ -104,3 +108,19 @@ def create_engine(url: str, vault: Vault) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_reading_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that only read, each statement on its own.
+
+    On PostgreSQL every session otherwise begins a transaction (BEGIN) and
+    ends it (ROLLBACK) with a round trip to the server each, around reads on
+    the way of every turn (the outbox, the engine's calls for responses).
+    SQLite begins a transaction only before a write: there the plain
+    sessions serve. Nothing may write through these.
+    """
+    if engine.dialect.name != "postgresql":
+        return create_sessionmaker(engine)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

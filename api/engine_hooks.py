@@ -67,7 +67,7 @@ async def generate_response(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "response name missing")
     language: str = state.settings.hotline_default_language
     if isinstance(sender_id, str):
-        async with state.sessions() as session:
+        async with state.reading() as session:
             language = await service.language_by_public_id(
                 session=session, public_id=sender_id, default=language
             )

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
 
     hotline_environment: Literal["development", "production"] = "development"
     hotline_database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'hotline.db'}"
+    # Database connections the app keeps open. Under load a turn's steps,
+    # the engine's calls back and the console use one each at once; a pool
+    # too small opens and closes connections all the time (a new server
+    # process each on PostgreSQL).
+    hotline_database_connections: int = 20
     hotline_port: int = 8000
     hotline_host: str = "127.0.0.1"
     # Shared secret that the engine presents when it calls the app's NLG and

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api.database import create_engine, create_sessionmaker
+from api.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.channels.base import ChannelAdapter
@@ -49,6 +49,8 @@ class AppState:
     settings: Settings
     database: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # For reads only (see `create_reading_sessionmaker`).
+    reading: async_sessionmaker[AsyncSession]
     texts: Texts
     responses: Responses
     provinces: ProvinceNames
@@ -124,8 +126,11 @@ async def open_state(
 ) -> AsyncIterator[AppState]:
     """Everything the hotline runs on, opened in order and closed in reverse."""
     vault = settings.vault()
-    database = create_engine(settings.hotline_database_url, vault)
+    database = create_engine(
+        settings.hotline_database_url, vault, connections=settings.hotline_database_connections
+    )
     sessions = create_sessionmaker(database)
+    reading = create_reading_sessionmaker(database)
     texts = Texts(settings.hotline_locales_dir)
     responses = Responses(settings.hotline_domain_file, texts)
     engine = engine_client(settings)
@@ -147,6 +152,7 @@ async def open_state(
         actions.register_action(action)
     hotline = Hotline(
         sessions=sessions,
+        reading=reading,
         engine=engine,
         texts=texts,
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
@@ -160,6 +166,7 @@ async def open_state(
     hotline.handoff = handoff
     outbox = Outbox(
         sessions=sessions,
+        reading=reading,
         adapters=channels.adapters,
         policy=RetryPolicy(
             max_attempts=settings.hotline_delivery_attempts,
@@ -184,6 +191,7 @@ async def open_state(
         settings=settings,
         database=database,
         sessions=sessions,
+        reading=reading,
         texts=texts,
         responses=responses,
         provinces=ProvinceNames(settings.hotline_nlu_data_dir / "provinces.yml"),

@@ -63,8 +63,11 @@ class Outbox:
         adapters: Mapping[str, ChannelAdapter],
         policy: RetryPolicy,
         sleep: Sleep = asyncio.sleep,
+        reading: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        # Sessions for reads only; when None, the plain ones.
+        self._reading = reading or sessions
         self._adapters = adapters
         self._policy = policy
         self._sleep = sleep
@@ -75,36 +78,31 @@ class Outbox:
 
     async def deliver(self, conversation_id: int) -> None:
         """Send every queued reply of one conversation, in order."""
-        async with self._sessions() as session:
+        # Two reads: what waits, with whom it goes to, then the reply token.
+        async with self._reading() as session:
             found = (
                 await session.execute(
-                    select(Conversation.channel, Worker.channel_user_id, Worker.unfollowed_at)
+                    select(
+                        Message, Conversation.channel, Worker.channel_user_id, Worker.unfollowed_at
+                    )
+                    .join(Conversation, Conversation.id == Message.conversation_id)
                     .join(Worker, Worker.id == Conversation.worker_id)
-                    .where(Conversation.id == conversation_id)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == Direction.OUTBOUND.value,
+                        Message.status == MessageStatus.QUEUED.value,
+                    )
+                    .order_by(Message.id)
                 )
-            ).one_or_none()
-            if found is None:
+            ).all()
+            if not found:
                 return
-            channel, recipient, unfollowed_at = found
+            _, channel, recipient, unfollowed_at = found[0]
             adapter = self._adapters.get(channel)
             if adapter is None:
                 return
-            queued = list(
-                (
-                    await session.execute(
-                        select(Message)
-                        .where(
-                            Message.conversation_id == conversation_id,
-                            Message.direction == Direction.OUTBOUND.value,
-                            Message.status == MessageStatus.QUEUED.value,
-                        )
-                        .order_by(Message.id)
-                    )
-                ).scalars()
-            )
+            queued = [row[0] for row in found]
             token, spent = await self._usable_reply_token(session, conversation_id)
-        if not queued:
-            return
         if unfollowed_at is not None:
             for row in queued:
                 await self._mark([row.id], MessageStatus.FAILED, "the worker unfollowed")

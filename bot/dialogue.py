@@ -124,6 +124,7 @@ class Hotline:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        reading: async_sessionmaker[AsyncSession] | None = None,
         engine: EngineClient,
         texts: Texts,
         latin: LatinLanguageModel,
@@ -134,6 +135,8 @@ class Hotline:
         settings: Settings,
     ) -> None:
         self._sessions = sessions
+        # Sessions for reads only; when None, the plain ones.
+        self._reading = reading or sessions
         self._engine = engine
         self._texts = texts
         self._latin = latin
@@ -393,7 +396,7 @@ class Hotline:
 
     async def _asked_to_slow_down(self, turn: Turn) -> bool:
         window = timedelta(seconds=self._settings.hotline_flood_window_seconds)
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return await service.asked_to_slow_down_since(
                 session=session,
                 conversation_id=turn.conversation_id,
@@ -435,7 +438,7 @@ class Hotline:
             .join(Worker, Worker.id == Conversation.worker_id)
             .where(Message.id == message_id)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             row = (await session.execute(query)).one_or_none()
         if row is None:
             return None
