@@ -303,7 +303,7 @@ class Deliveries:
         self._answering: set[tuple[str, str]] = set()
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a small side task (answering a button press) without losing track of it."""
@@ -363,7 +363,11 @@ class Deliveries:
             async with self._turns:
                 return await answer
 
-        return asyncio.ensure_future(in_slot())
+        # Kept track of, so that closing the app does not leave it behind.
+        task = asyncio.ensure_future(in_slot())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+        return task
 
     async def idle(self) -> None:
         """Wait until every submitted message has been answered and sent."""

@@ -242,6 +242,7 @@ class Hotline:
                     if answering is not None:
                         # Read as new a moment ago: another process stored it.
                         logger.error("event %s stored twice at once", inbound.event_id)
+                        answering.add_done_callback(_collect)
                     return None
                 if inbound.kind is not MessageKind.UNFOLLOW:
                     worker.unfollowed_at = None
