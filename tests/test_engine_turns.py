@@ -71,35 +71,41 @@ def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_ans
         with TestClient(create_app(limited)) as client:
             for worker in workers:
                 for said in ("first", "second"):
-                    body = webhook_body(text_event(worker, said))
-                    response = client.post(
-                        "/webhooks/line",
-                        content=body,
-                        headers={
-                            "content-type": "application/json",
-                            "x-line-signature": sign(body),
-                        },
-                    )
                     # Acknowledged at once, although the engine is busy.
-                    assert response.status_code == 200
+                    _post(client, worker, said)
             eventually(lambda: all(_answered(limited, w) == 2 for w in workers), timeout=30)
     finally:
         engine.server.stop()
     assert engine.most_in_flight == 2
     # Each worker's messages reached the engine in the order they were sent.
-    owners = _workers_by_public_id(limited)
+    _assert_engine_saw(engine, limited, workers, ["first", "second"])
+    assert sorted(_delivered(line_api)) == sorted(["echo first", "echo second"] * len(workers))
+
+
+def _post(client: TestClient, worker: str, said: str) -> None:
+    """A worker's text through LINE's webhook, signed; acknowledged."""
+    body = webhook_body(text_event(worker, said))
+    headers = {"content-type": "application/json", "x-line-signature": sign(body)}
+    assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+
+
+def _assert_engine_saw(
+    engine: SlowEngine, settings: Settings, workers: list[str], texts: list[str]
+) -> None:
+    """Each worker's messages reached the engine once each, in this order."""
+    owners = _workers_by_public_id(settings)
     for worker in workers:
-        assert [text for sender, text in engine.seen if owners[sender] == worker] == [
-            "first",
-            "second",
-        ]
-    delivered = [
+        assert [text for sender, text in engine.seen if owners[sender] == worker] == texts
+
+
+def _delivered(line_api: FakeLine) -> list[str]:
+    """Texts that reached LINE, by reply or push."""
+    return [
         message["text"]
         for request in line_api.requests
         if request.path.endswith(("/message/reply", "/message/push"))
         for message in request.body["messages"]
     ]
-    assert sorted(delivered) == sorted(["echo first", "echo second"] * len(workers))
 
 
 def _answered_once(settings: Settings, worker: str) -> bool:
@@ -134,10 +140,7 @@ def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(
             with TestClient(
                 create_app(settings.model_copy(update={"rasa_url": engine.server.url}))
             ) as client:
-                body = webhook_body(text_event(user, "hello"))
-                headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-                response = client.post("/webhooks/line", content=body, headers=headers)
-                assert response.status_code == 200
+                _post(client, user, "hello")
                 eventually(partial(_answered_once, settings, user))
         finally:
             engine.server.stop()
@@ -169,9 +172,7 @@ def test_an_engine_that_does_not_answer_in_time_gets_the_worker_the_numbers(
         )
         texts = Texts(settings.hotline_locales_dir)
         with TestClient(create_app(hurried)) as client:
-            body = webhook_body(text_event("U-stuck-engine", "hello"))
-            headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-            assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+            _post(client, "U-stuck-engine", "hello")
             eventually(lambda: line_api.texts("/v2/bot/message/reply") != [], timeout=4)
     finally:
         engine.server.stop()
@@ -190,44 +191,29 @@ def test_with_the_sweep_running_each_message_reaches_the_engine_once(
     engine = SlowEngine(pause=0.3)
     engine.server.start()
     workers = [f"U-swept-{n}" for n in range(4)]
-
-    def post(client: TestClient, worker: str, said: str) -> None:
-        body = webhook_body(text_event(worker, said))
-        headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-        assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
-
     try:
         sweeping = settings.model_copy(
             update={"rasa_url": engine.server.url, "hotline_delivery_sweep_seconds": 0.2}
         )
         with TestClient(create_app(sweeping)) as client:
             for worker in workers:
-                post(client, worker, "first")
+                _post(client, worker, "first")
             eventually(lambda: all(_answered(sweeping, w) == 1 for w in workers), timeout=30)
             for worker in workers:
-                post(client, worker, "second")
-                post(client, worker, "third")
+                _post(client, worker, "second")
+                _post(client, worker, "third")
             eventually(lambda: all(_answered(sweeping, w) == 3 for w in workers), timeout=30)
             time.sleep(1.0)  # five more sweeps
     finally:
         engine.server.stop()
     # One worker's messages reach the engine one at a time.
     assert engine.most_for_one_sender == 1
-    owners = _workers_by_public_id(sweeping)
+    _assert_engine_saw(engine, sweeping, workers, ["first", "second", "third"])
     for worker in workers:
-        assert [text for sender, text in engine.seen if owners[sender] == worker] == [
-            "first",
-            "second",
-            "third",
-        ]
         assert _answered(sweeping, worker) == 3
-    delivered = [
-        message["text"]
-        for request in line_api.requests
-        if request.path.endswith(("/message/reply", "/message/push"))
-        for message in request.body["messages"]
-    ]
-    assert sorted(delivered) == sorted(["echo first", "echo second", "echo third"] * len(workers))
+    assert sorted(_delivered(line_api)) == sorted(
+        ["echo first", "echo second", "echo third"] * len(workers)
+    )
 
 
 def test_a_turn_answered_twice_stores_its_replies_once(settings: Settings) -> None:
@@ -246,9 +232,11 @@ def test_a_turn_answered_twice_stores_its_replies_once(settings: Settings) -> No
         )
         with TestClient(create_app(answering)) as client:
             hotline = client.app.state.hotline.hotline  # type: ignore[attr-defined]
-            turn = client.portal.call(hotline.accept, inbound)
-            first = client.portal.call(partial(hotline.answer, turn, delivered=False))
-            second = client.portal.call(partial(hotline.answer, turn, delivered=False))
+            portal = client.portal
+            assert portal is not None
+            turn = portal.call(hotline.accept, inbound)
+            first = portal.call(partial(hotline.answer, turn, delivered=False))
+            second = portal.call(partial(hotline.answer, turn, delivered=False))
     finally:
         engine.server.stop()
     assert [reply.text for reply in first] == ["echo hello"]
