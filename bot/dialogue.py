@@ -185,55 +185,15 @@ class Hotline:
                 # Reads before writes: on SQLite the first write takes the
                 # database's only write lock until the commit, and every other
                 # writer waits for it. (A worker's first message writes here.)
-                worker, conversation, sent_before, known = await service.worker_and_conversation(
+                standing = await service.worker_and_conversation(
                     session=session,
                     channel=inbound.channel,
                     channel_user_id=inbound.channel_user_id,
                     count_sent_since=self._flood_window_start(),
                 )
-                language_before = service.language_of(
-                    worker, default=self._settings.hotline_default_language
-                )
-                if inbound.kind is MessageKind.TEXT:
-                    service.note_detected_language(worker, self._detect(normalised.text, worker))
-                language = service.language_of(
-                    worker, default=self._settings.hotline_default_language
-                )
-                payload = inbound.payload
-                if inbound.kind in MEDIA_KINDS and inbound.media:
-                    payload = json.dumps(inbound.media)
-                turn = Turn(
-                    message_id=0,  # known once written
-                    conversation_id=conversation.id,
-                    worker_id=worker.id,
-                    public_id=conversation.public_id,
-                    channel=conversation.channel,
-                    channel_user_id=worker.channel_user_id,
-                    owner=conversation.owner,
-                    language=language,
-                    kind=inbound.kind,
-                    text=normalised.text,
-                    payload=payload,
-                    platform_message_id=inbound.platform_message_id,
-                    status=MessageStatus.RECEIVED.value,
-                    sent_lately=sent_before + 1,
-                )
-                # The engine's calls back for responses read the worker's
-                # language and conversation from the database: only a turn
-                # that changes neither may go ahead of its commit. Whatever
-                # `answer` would not simply hand to the engine waits too.
-                if (
-                    start_answer is not None
-                    and known
-                    and language == language_before
-                    and inbound.location is None
-                    and self._plain_engine_turn(turn)
-                    and not (
-                        inbound.event_id is not None
-                        and await service.event_seen(
-                            session=session, channel=inbound.channel, event_id=inbound.event_id
-                        )
-                    )
+                turn, language_changed = self._turn_of(inbound, normalised.text, standing)
+                if start_answer is not None and await self._goes_ahead(
+                    session, inbound, turn, known=standing.known, language_changed=language_changed
                 ):
                     answering = start_answer(self._ask_engine(turn))
                 if inbound.event_id is not None and not await service.record_event(
@@ -245,19 +205,19 @@ class Hotline:
                         answering.add_done_callback(_collect)
                     return None
                 if inbound.kind is not MessageKind.UNFOLLOW:
-                    worker.unfollowed_at = None
+                    standing.worker.unfollowed_at = None
                 if inbound.location is not None:
-                    conversation.location = inbound.location
+                    standing.conversation.location = inbound.location
                 message = service.add_message(
                     session=session,
-                    conversation_id=conversation.id,
+                    conversation_id=turn.conversation_id,
                     direction=Direction.INBOUND,
                     status=MessageStatus.RECEIVED,
                     kind=inbound.kind,
                     text=normalised.text,
                     original_text=normalised.original,
-                    payload=payload,
-                    language=language,
+                    payload=turn.payload,
+                    language=turn.language,
                     platform_message_id=inbound.platform_message_id,
                     reply_token=inbound.reply_token,
                 )
@@ -271,14 +231,65 @@ class Hotline:
             raise
         return stored
 
-    def _plain_engine_turn(self, turn: Turn) -> bool:
-        """Whether `answer` would only ask the engine: the bot owns the
-        conversation, the worker is not flooding, no danger words."""
-        return (
+    def _turn_of(
+        self, inbound: InboundMessage, text: str, standing: service.Standing
+    ) -> tuple[Turn, bool]:
+        """The turn a message makes (its id still unknown), and whether it
+        changes the worker's language (noted on the worker)."""
+        worker, conversation = standing.worker, standing.conversation
+        default = self._settings.hotline_default_language
+        before = service.language_of(worker, default=default)
+        if inbound.kind is MessageKind.TEXT:
+            service.note_detected_language(worker, self._detect(text, worker))
+        language = service.language_of(worker, default=default)
+        payload = inbound.payload
+        if inbound.kind in MEDIA_KINDS and inbound.media:
+            payload = json.dumps(inbound.media)
+        turn = Turn(
+            message_id=0,  # known once written
+            conversation_id=conversation.id,
+            worker_id=worker.id,
+            public_id=conversation.public_id,
+            channel=conversation.channel,
+            channel_user_id=worker.channel_user_id,
+            owner=conversation.owner,
+            language=language,
+            kind=inbound.kind,
+            text=text,
+            payload=payload,
+            platform_message_id=inbound.platform_message_id,
+            status=MessageStatus.RECEIVED.value,
+            sent_lately=standing.sent_lately + 1,
+        )
+        return turn, language != before
+
+    async def _goes_ahead(
+        self,
+        session: AsyncSession,
+        inbound: InboundMessage,
+        turn: Turn,
+        *,
+        known: bool,
+        language_changed: bool,
+    ) -> bool:
+        """Whether the turn may reach the engine before it is committed.
+
+        The engine's calls back for responses read the worker's language and
+        conversation from the database: only a turn that changes neither may
+        go ahead of its commit. Whatever `answer` would not simply hand to
+        the engine waits too; so does a redelivery, found by reading.
+        """
+        if not known or language_changed or inbound.location is not None:
+            return False
+        if not (
             turn.kind in ENGINE_KINDS
             and turn.owner == Owner.BOT
             and not self._flooding(turn)
             and not (turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text))
+        ):
+            return False
+        return inbound.event_id is None or not await service.event_seen(
+            session=session, channel=inbound.channel, event_id=inbound.event_id
         )
 
     async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:
