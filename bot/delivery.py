@@ -438,10 +438,16 @@ class Deliveries:
     async def recover(self, *, stored_before: datetime | None = None) -> None:
         """After a restart: answer what was stored but not answered, send what waits.
 
-        `stored_before`: only messages stored before then (the sweep leaves
-        the newest to the turns that stored them).
+        `stored_before`: only new messages stored before then (the sweep
+        leaves the newest to the turns that stored them). Messages the engine
+        could not answer, and replies waiting to be sent, are taken whatever
+        their age: no turn of their own is on its way.
         """
-        settled = Message.created_at < stored_before if stored_before is not None else true()
+        settled = (
+            (Message.status != MessageStatus.RECEIVED.value) | (Message.created_at < stored_before)
+            if stored_before is not None
+            else true()
+        )
         async with self._sessions() as session:
             rows = (
                 await session.execute(
@@ -483,8 +489,8 @@ class Deliveries:
             try:
                 # A message just stored may not be in its worker's queue yet
                 # (its engine answer on the way): taking it up as well would
-                # ask the engine twice. What is younger than a sweep is left
-                # to the next one.
+                # ask the engine twice. A new message younger than a sweep is
+                # left to the next one.
                 await self.recover(stored_before=utcnow() - timedelta(seconds=self._sweep_seconds))
             except Exception:
                 logger.exception("delivery sweep failed")
