@@ -84,6 +84,8 @@ TARGET_AT = 50  # conversations at once the acknowledgement target is for
 # workers do not all press send in the same millisecond; the first messages
 # of TARGET_AT workers at the same instant are measured on their own.
 RAMP_SECONDS = 1.0
+# Each level alternates the two paths this many times (see `run_level`).
+ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -409,6 +411,20 @@ async def known_conversations(database_url: str, workers: list[tuple[str, str]])
     return public_ids
 
 
+def merged(parts: list[PathFigures]) -> PathFigures:
+    """One path's figures over several rounds."""
+    whole = PathFigures()
+    for part in parts:
+        whole.turns += part.turns
+        whole.answered += part.answered
+        whole.seconds += part.seconds
+        whole.latencies += part.latencies
+        whole.acks += part.acks
+        whole.refused += part.refused
+        whole.lost += part.lost
+    return whole
+
+
 async def run_level(
     hotline: RunningHotline,
     deliveries: Deliveries,
@@ -417,8 +433,18 @@ async def run_level(
     turns: int,
     min_turns: int,
     name: str,
+    rounds: int = ROUNDS,
 ) -> dict[str, Any]:
-    count = level * max(1, math.ceil(min_turns / (level * turns)))
+    """One level through both paths, in rounds that alternate them.
+
+    A shared machine drifts within minutes (the engine alone moved by a
+    quarter between runs): each round sends some of the conversations
+    through the hotline and then the same ones straight to the engine, so
+    both paths meet the same stretch of the machine's day.
+    """
+    rounds = max(1, rounds)
+    per_round = level * max(1, math.ceil(min_turns / (level * turns * rounds)))
+    count = per_round * rounds
     level_scripts = scripts(messages, count, turns, seed=level)
     limits = httpx.Limits(max_connections=level + 10, max_keepalive_connections=level + 10)
     memory = MemoryPeaks(hotline.app_pid, hotline.engine_pid)
@@ -432,52 +458,71 @@ async def run_level(
             cpu_seconds(os.getpid()),
         )
 
-    cpu = {"start": now()}
+    # Processor seconds per process on each path, summed over the rounds.
+    cpu = {"hotline": [0.0, 0.0, 0.0], "direct": [0.0, 0.0, 0.0]}
+
+    def add_cpu(path: str, begin: tuple[float, float, float]) -> None:
+        for process, value in enumerate(now()):
+            cpu[path][process] += value - begin[process]
+
+    users = [f"U-load-{name}-{number}" for number in range(count)]
+    senders = await known_conversations(
+        hotline.database_url,
+        [(f"U-direct-{name}-{n}", script.language) for n, script in enumerate(level_scripts)],
+    )
+    hotline_parts: list[PathFigures] = []
+    direct_parts: list[PathFigures] = []
+    hotline_turns: list[Turn] = []
+    peaks = {"app": 0, "engine": 0, "app_direct": 0, "engine_direct": 0}
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        users = [f"U-load-{name}-{number}" for number in range(count)]
-        hotline_figures, hotline_turns = await through_hotline(
-            hotline, deliveries, client, per_slot(users, level_scripts, level)
-        )
-        cpu["hotline"] = now()
-        await asyncio.sleep(SETTLE_SECONDS)
-        hotline_memory = (memory.app_kib, memory.engine_kib)
-        memory.app_kib = memory.engine_kib = 0
-        senders = await known_conversations(
-            hotline.database_url,
-            [(f"U-direct-{name}-{n}", script.language) for n, script in enumerate(level_scripts)],
-        )
-        cpu["before_direct"] = now()
-        direct = await straight_to_engine(
-            hotline.engine_url, client, per_slot(senders, level_scripts, level)
-        )
-        cpu["direct"] = now()
+        for number in range(rounds):
+            chosen = slice(number * per_round, (number + 1) * per_round)
+            begin = now()
+            figures, sent = await through_hotline(
+                hotline, deliveries, client, per_slot(users[chosen], level_scripts[chosen], level)
+            )
+            add_cpu("hotline", begin)
+            hotline_parts.append(figures)
+            hotline_turns += sent
+            await asyncio.sleep(SETTLE_SECONDS)
+            peaks["app"] = max(peaks["app"], memory.app_kib)
+            peaks["engine"] = max(peaks["engine"], memory.engine_kib)
+            memory.app_kib = memory.engine_kib = 0
+            begin = now()
+            direct_parts.append(
+                await straight_to_engine(
+                    hotline.engine_url,
+                    client,
+                    per_slot(senders[chosen], level_scripts[chosen], level),
+                )
+            )
+            add_cpu("direct", begin)
+            peaks["app_direct"] = max(peaks["app_direct"], memory.app_kib)
+            peaks["engine_direct"] = max(peaks["engine_direct"], memory.engine_kib)
+            memory.app_kib = memory.engine_kib = 0
     sampler.cancel()
+    hotline_figures, direct = merged(hotline_parts), merged(direct_parts)
 
-    def per_turn(begin: str, end: str, process: int, turns: int) -> float:
-        return round(1000 * (cpu[end][process] - cpu[begin][process]) / max(1, turns), 1)
+    def per_turn(path: str, process: int, turns: int) -> float:
+        return round(1000 * cpu[path][process] / max(1, turns), 1)
 
-    message_ids = {turn.message_id for turn in hotline_turns}
     return {
         "level": level,
         "conversations": count,
+        "rounds": rounds,
         "hotline": hotline_figures,
         "direct": direct,
         "users": set(users),
-        "message_ids": message_ids,
-        "memory_kib": {
-            "app": hotline_memory[0],
-            "engine": hotline_memory[1],
-            "app_direct": memory.app_kib,
-            "engine_direct": memory.engine_kib,
-        },
+        "message_ids": {turn.message_id for turn in hotline_turns},
+        "memory_kib": peaks,
         # Processor time per turn, from /proc: what each path costs.
         "cpu_ms_per_turn": {
-            "app": per_turn("start", "hotline", 0, hotline_figures.turns),
-            "engine": per_turn("start", "hotline", 1, hotline_figures.turns),
-            "app_direct": per_turn("before_direct", "direct", 0, direct.turns),
-            "engine_direct": per_turn("before_direct", "direct", 1, direct.turns),
-            "bench": per_turn("start", "hotline", 2, hotline_figures.turns),
-            "bench_direct": per_turn("before_direct", "direct", 2, direct.turns),
+            "app": per_turn("hotline", 0, hotline_figures.turns),
+            "engine": per_turn("hotline", 1, hotline_figures.turns),
+            "app_direct": per_turn("direct", 0, direct.turns),
+            "engine_direct": per_turn("direct", 1, direct.turns),
+            "bench": per_turn("hotline", 2, hotline_figures.turns),
+            "bench_direct": per_turn("direct", 2, direct.turns),
         },
     }
 
@@ -694,7 +739,7 @@ async def run(
         # One conversation per language through both paths first, unmeasured:
         # the first messages pay for loading and compiling in the engine.
         print("warming up...", flush=True)
-        await run_level(hotline, deliveries, messages, len(LANGUAGES), 3, 1, "warm")
+        await run_level(hotline, deliveries, messages, len(LANGUAGES), 3, 1, "warm", rounds=1)
         results = []
         for level in levels:
             print(f"{level} at once...", flush=True)
@@ -825,8 +870,11 @@ def write_docs(result: dict[str, Any]) -> None:
         "and the engine's calls back to the app for every response and action.\n"
         "- *hotline turns/s* against *direct turns/s*: the same conversations (same "
         "texts, the same number at once, other sender ids) sent straight to the engine's "
-        "REST channel, waiting for its answer, right after the hotline's run at that "
-        "level. The engine still calls the app for its responses and actions, as it must. "
+        "REST channel, waiting for its answer. Each level runs in rounds that alternate "
+        "the paths (a share of the conversations through the hotline, then the same ones "
+        "straight to the engine), so that both meet the same stretch of a shared "
+        "machine's day. The engine still calls the app for its responses and actions, "
+        "as it must. "
         "*ratio* is hotline over direct: what storing, encrypting, the webhook, the "
         "outbox and the LINE API cost on top of the engine.\n"
         "- *lost*: turns never answered within a minute, plus replies stored but never "
