@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, true, update
 from sqlalchemy.exc import OperationalError
@@ -41,6 +41,7 @@ REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 # An answer still not sent by then shows the platform's "working on it" sign.
 TYPING_AFTER_SECONDS = 0.5
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,14 @@ class Outbox:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        reading: async_sessionmaker[AsyncSession],
         adapters: Mapping[str, ChannelAdapter],
         policy: RetryPolicy,
         sleep: Sleep = asyncio.sleep,
-        reading: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
-        # Sessions for reads only; when None, the plain ones.
-        self._reading = reading or sessions
+        # For reads only (see `create_reading_sessionmaker`).
+        self._reading = reading
         self._adapters = adapters
         self._policy = policy
         self._sleep = sleep
@@ -305,11 +306,13 @@ class Deliveries:
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a small side task (answering a button press) without losing track of it."""
+    def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run a side task (answering a button press, an engine answer asked
+        for early) without losing track of it: closing the app cancels it."""
         task = asyncio.create_task(work)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
+        return task
 
     def submit(
         self,
@@ -363,11 +366,7 @@ class Deliveries:
             async with self._turns:
                 return await answer
 
-        # Kept track of, so that closing the app does not leave it behind.
-        task = asyncio.ensure_future(in_slot())
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
-        return task
+        return self.spawn(in_slot())
 
     async def idle(self) -> None:
         """Wait until every submitted message has been answered and sent."""

@@ -124,7 +124,7 @@ class Hotline:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        reading: async_sessionmaker[AsyncSession] | None = None,
+        reading: async_sessionmaker[AsyncSession],
         engine: EngineClient,
         texts: Texts,
         latin: LatinLanguageModel,
@@ -135,8 +135,8 @@ class Hotline:
         settings: Settings,
     ) -> None:
         self._sessions = sessions
-        # Sessions for reads only; when None, the plain ones.
-        self._reading = reading or sessions
+        # For reads only (see `create_reading_sessionmaker`).
+        self._reading = reading
         self._engine = engine
         self._texts = texts
         self._latin = latin
@@ -285,7 +285,7 @@ class Hotline:
             turn.kind in ENGINE_KINDS
             and turn.owner == Owner.BOT
             and not self._flooding(turn)
-            and not (turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text))
+            and not self._has_danger_words(turn)
         ):
             return False
         return inbound.event_id is None or not await service.event_seen(
@@ -302,7 +302,7 @@ class Hotline:
             return []
         urgent: list[Reply] = []
         first_time = turn.status == MessageStatus.RECEIVED
-        if first_time and turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text):
+        if first_time and self._has_danger_words(turn):
             # The emergency numbers go out before anything else, whoever
             # owns the conversation and whatever the engine makes of it.
             logger.warning("danger words in conversation %s", turn.conversation_id)
@@ -402,6 +402,9 @@ class Hotline:
 
     def _flood_window_start(self) -> datetime:
         return utcnow() - timedelta(seconds=self._settings.hotline_flood_window_seconds)
+
+    def _has_danger_words(self, turn: Turn) -> bool:
+        return turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text)
 
     def _flooding(self, turn: Turn) -> bool:
         return turn.sent_lately > self._settings.hotline_flood_messages
