@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import random
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -50,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.database import create_engine, create_sessionmaker
 from api.vault import Vault
 from bench.running_hotline import (
+    APP_PYTHON,
     ENGINE_TOKEN,
     RIGHTS_QUESTIONS,
     ROOT,
@@ -65,8 +67,9 @@ from bench.running_hotline import (
 )
 from bot.conversations import service
 from bot.normalise import normalise
+from tests.fakes import line_api
 from tests.fakes.line_api import FakeLine, text_event, webhook_body
-from tests.support import TEST_ENCRYPTION_KEY
+from tests.support import TEST_ENCRYPTION_KEY, free_port
 
 DOCS = ROOT / "docs" / "load.md"
 LANGUAGES = ("en", "th", "my", "km", "lo")
@@ -283,14 +286,14 @@ async def in_slots(
 
 
 async def through_hotline(
-    hotline: RunningHotline,
+    app_url: str,
     deliveries: Deliveries,
     client: httpx.AsyncClient,
     conversations: list[list[tuple[str, Script]]],
     ramp: float = RAMP_SECONDS,
 ) -> tuple[PathFigures, list[Turn]]:
     """Every slot's conversations one after another, the slots at once
-    (beginning within `ramp` seconds)."""
+    (beginning within `ramp` seconds), as signed LINE webhooks to `app_url`."""
     loop = asyncio.get_running_loop()
     turns: list[Turn] = []
 
@@ -311,7 +314,7 @@ async def through_hotline(
             while True:
                 try:
                     response = await client.post(
-                        f"{hotline.app_url}/webhooks/line", content=body, headers=headers
+                        f"{app_url}/webhooks/line", content=body, headers=headers
                     )
                     if response.status_code == 200:
                         break
@@ -434,13 +437,16 @@ async def run_level(
     min_turns: int,
     name: str,
     rounds: int = ROUNDS,
+    relay_url: str | None = None,
 ) -> dict[str, Any]:
     """One level through both paths, in rounds that alternate them.
 
     A shared machine drifts within minutes (the engine alone moved by a
     quarter between runs): each round sends some of the conversations
     through the hotline and then the same ones straight to the engine, so
-    both paths meet the same stretch of the machine's day.
+    both paths meet the same stretch of the machine's day. With `relay_url`
+    (see bench/bare_relay.py) each round also sends them through a relay
+    that stores nothing, between the two.
     """
     rounds = max(1, rounds)
     per_round = level * max(1, math.ceil(min_turns / (level * turns * rounds)))
@@ -470,7 +476,16 @@ async def run_level(
         hotline.database_url,
         [(f"U-direct-{name}-{n}", script.language) for n, script in enumerate(level_scripts)],
     )
+    relay_users = (
+        await known_conversations(
+            hotline.database_url,
+            [(f"U-relay-{name}-{n}", script.language) for n, script in enumerate(level_scripts)],
+        )
+        if relay_url is not None
+        else []
+    )
     hotline_parts: list[PathFigures] = []
+    relay_parts: list[PathFigures] = []
     direct_parts: list[PathFigures] = []
     hotline_turns: list[Turn] = []
     peaks = {"app": 0, "engine": 0, "app_direct": 0, "engine_direct": 0}
@@ -479,7 +494,10 @@ async def run_level(
             chosen = slice(number * per_round, (number + 1) * per_round)
             begin = now()
             figures, sent = await through_hotline(
-                hotline, deliveries, client, per_slot(users[chosen], level_scripts[chosen], level)
+                hotline.app_url,
+                deliveries,
+                client,
+                per_slot(users[chosen], level_scripts[chosen], level),
             )
             add_cpu("hotline", begin)
             hotline_parts.append(figures)
@@ -488,6 +506,16 @@ async def run_level(
             peaks["app"] = max(peaks["app"], memory.app_kib)
             peaks["engine"] = max(peaks["engine"], memory.engine_kib)
             memory.app_kib = memory.engine_kib = 0
+            if relay_url is not None:
+                relayed, _ = await through_hotline(
+                    relay_url,
+                    deliveries,
+                    client,
+                    per_slot(relay_users[chosen], level_scripts[chosen], level),
+                )
+                relay_parts.append(relayed)
+                await asyncio.sleep(SETTLE_SECONDS)
+                memory.app_kib = memory.engine_kib = 0
             begin = now()
             direct_parts.append(
                 await straight_to_engine(
@@ -511,6 +539,7 @@ async def run_level(
         "conversations": count,
         "rounds": rounds,
         "hotline": hotline_figures,
+        "relay": merged(relay_parts) if relay_parts else None,
         "direct": direct,
         "users": set(users),
         "message_ids": {turn.message_id for turn in hotline_turns},
@@ -552,7 +581,9 @@ async def first_messages_at_once(
     ]
     limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        figures, _ = await through_hotline(hotline, deliveries, client, conversations, ramp=0)
+        figures, _ = await through_hotline(
+            hotline.app_url, deliveries, client, conversations, ramp=0
+        )
     await asyncio.sleep(SETTLE_SECONDS)
     return {
         "workers": count,
@@ -607,6 +638,7 @@ def milliseconds(values: list[float], share: float) -> float:
 def summary(result: dict[str, Any]) -> dict[str, Any]:
     hotline: PathFigures = result["hotline"]
     direct: PathFigures = result["direct"]
+    relay: PathFigures | None = result["relay"]
     return {
         "conversations_at_once": result["level"],
         "conversations": result["conversations"],
@@ -619,6 +651,12 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "hotline_turns_per_second": round(hotline.per_second, 2),
         "direct_turns_per_second": round(direct.per_second, 2),
         "ratio": round(hotline.per_second / direct.per_second, 3) if direct.per_second else None,
+        "relay_turns_per_second": round(relay.per_second, 2) if relay else None,
+        "relay_ratio": (
+            round(relay.per_second / direct.per_second, 3) if relay and direct.per_second else None
+        ),
+        "relay_p50_ms": milliseconds(relay.latencies, 0.5) if relay else None,
+        "relay_lost": relay.turns - relay.answered if relay else None,
         "direct_p50_ms": milliseconds(direct.latencies, 0.5),
         "direct_p95_ms": milliseconds(direct.latencies, 0.95),
         "direct_p99_ms": milliseconds(direct.latencies, 0.99),
@@ -671,12 +709,13 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
         )
     for row in rows:
         ratio = row["ratio"] or 0.0
+        relay = row.get("relay_ratio")
         checked.append(
             (
                 f"throughput at least {TARGET_RATIO:.0%} of straight-to-engine "
                 f"at {row['conversations_at_once']} at once",
                 ratio >= TARGET_RATIO,
-                f"{ratio:.0%}",
+                f"{ratio:.0%}" + (f"; the bare relay {relay:.0%}" if relay is not None else ""),
             )
         )
     lost = sum(row["lost"] for row in rows)
@@ -685,6 +724,17 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
     checked.append(("no reply duplicated", duplicated == 0, str(duplicated)))
     return checked
 
+
+RELAY_COLUMNS = (
+    ("conversations_at_once", "at once"),
+    ("relay_turns_per_second", "bare relay turns/s"),
+    ("direct_turns_per_second", "direct turns/s"),
+    ("relay_ratio", "bare relay ratio"),
+    ("ratio", "hotline ratio"),
+    ("relay_p50_ms", "bare relay reply p50 ms"),
+    ("reply_p50_ms", "hotline reply p50 ms"),
+    ("direct_p50_ms", "direct p50 ms"),
+)
 
 CPU_COLUMNS = (
     ("conversations_at_once", "at once"),
@@ -721,6 +771,36 @@ def machine() -> dict[str, Any]:
     }
 
 
+async def start_bare_relay(hotline: RunningHotline) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/bare_relay.py on a port of its own, on the same engine and LINE stand-in."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            str(APP_PYTHON.parent / "uvicorn"), "bench.bare_relay:app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "LINE_CHANNEL_SECRET": line_api.CHANNEL_SECRET,
+            "LINE_CHANNEL_ACCESS_TOKEN": line_api.ACCESS_TOKEN,
+            "LINE_API_BASE_URL": hotline.line.url,
+            "RASA_URL": hotline.engine_url,
+        },
+    )  # fmt: skip
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            try:
+                await client.get(url)  # any answer (404) means it listens
+                return process, url
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("the bare relay did not start")
+
+
 async def run(
     levels: list[int], turns: int, min_turns: int, postgres: str | None = None
 ) -> dict[str, Any]:
@@ -730,21 +810,46 @@ async def run(
     hotline = await start_hotline(
         prefix="hotline-load-", line=line, telegram=False, postgres=postgres
     )
+    relay: subprocess.Popen[bytes] | None = None
     try:
+        relay, relay_url = await start_bare_relay(hotline)
         loop = asyncio.get_running_loop()
         deliveries = Deliveries()
-        line.listener = lambda *arrival: loop.call_soon_threadsafe(deliveries.arrived, *arrival)
+
+        def heard(path: str, headers: dict[str, str], body: Any, at: float) -> None:
+            loop.call_soon_threadsafe(deliveries.arrived, path, headers, body, at)
+
+        line.listener = heard
         print("choosing messages the engine understands...", flush=True)
         messages = await understood_messages(hotline.engine_url)
         # One conversation per language through both paths first, unmeasured:
         # the first messages pay for loading and compiling in the engine.
         print("warming up...", flush=True)
-        await run_level(hotline, deliveries, messages, len(LANGUAGES), 3, 1, "warm", rounds=1)
+        await run_level(
+            hotline,
+            deliveries,
+            messages,
+            len(LANGUAGES),
+            3,
+            1,
+            "warm",
+            rounds=1,
+            relay_url=relay_url,
+        )
         results = []
         for level in levels:
             print(f"{level} at once...", flush=True)
             results.append(
-                await run_level(hotline, deliveries, messages, level, turns, min_turns, str(level))
+                await run_level(
+                    hotline,
+                    deliveries,
+                    messages,
+                    level,
+                    turns,
+                    min_turns,
+                    str(level),
+                    relay_url=relay_url,
+                )
             )
         settle_counts(results, deliveries, hotline.database_url)
         print(f"{TARGET_AT} first messages at the same instant...", flush=True)
@@ -754,6 +859,9 @@ async def run(
             "engine_mib": round(peak_rss_kib(hotline.engine_pid) / 1024),
         }
     finally:
+        if relay is not None:
+            relay.terminate()
+            relay.wait(timeout=30)
         hotline.stop()
     rows = [summary(result) for result in results]
     return {
@@ -789,6 +897,9 @@ def report(result: dict[str, Any]) -> str:
         f"(answers beyond the reply token) {result['pushes']}",
         "",
         table(result["levels"]),
+        "",
+        "against a relay that stores nothing (bench/bare_relay.py):",
+        table(result["levels"], RELAY_COLUMNS),
         "",
         "processor time per turn, ms:",
         table(result["levels"], CPU_COLUMNS),
@@ -843,6 +954,13 @@ def write_docs(result: dict[str, Any]) -> None:
         f"reply-token call carries were pushed {result['pushes']} times. Peak memory over "
         f"the whole run, start-up included: app {result['lifetime_peak']['app_mib']} MiB, "
         f"engine {result['lifetime_peak']['engine_mib']} MiB.\n\n"
+        "The same conversations through a bare relay (`bench/bare_relay.py`), in the "
+        "same rounds: it checks and parses the signed webhook with the LINE SDK, sends "
+        "the text to the engine and the answer back with the SDK's reply call, and "
+        "stores, orders, retries and encrypts nothing. Its ratio is what the two "
+        "platform hops alone cost against the engine answering on its own: the most "
+        "any relay on this stack reaches on this machine.\n\n"
+        f"{table(result['levels'], RELAY_COLUMNS)}\n\n"
         "Processor time per turn (ms), from `/proc`, through the hotline and straight to "
         "the engine:\n\n"
         f"{table(result['levels'], CPU_COLUMNS)}\n\n"

@@ -1,0 +1,1 @@
+"""Benchmarks: they print their figures and, when asked, write them to docs/."""
