@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
@@ -70,6 +70,47 @@ EngineAnswer = tuple[list[Reply], MessageStatus]
 # Runs the engine's part of a turn in the background (within the caller's
 # limit of turns at once) and hands back its future.
 StartAnswer = Callable[[Coroutine[Any, Any, EngineAnswer]], "asyncio.Future[EngineAnswer]"]
+
+
+# A stored message with its conversation and worker (see `Hotline.load`);
+# built once, as building a query costs about as much as running it.
+_TURN_OF_MESSAGE = (
+    select(
+        Message.conversation_id,
+        Message.kind,
+        Message.text,
+        Message.payload,
+        Message.platform_message_id,
+        Message.status,
+        Conversation.public_id,
+        Conversation.channel,
+        Conversation.owner,
+        Worker.id.label("worker_id"),
+        Worker.channel_user_id,
+        Worker.language_choice,
+        Worker.language_detected,
+        service.sent_since(Message.conversation_id, since=bindparam("since")).label("sent_lately"),
+    )
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .join(Worker, Worker.id == Conversation.worker_id)
+    .where(Message.id == bindparam("message_id"))
+)
+
+# Where a turn stands when its outcome is stored (see `Hotline._finish`).
+_STANDING_OF_TURN = (
+    select(Worker, Conversation.owner, Message.status)
+    .join(Conversation, Conversation.worker_id == Worker.id)
+    .join(Message, Message.conversation_id == Conversation.id)
+    .where(Message.id == bindparam("message_id"))
+)
+# A turn's outcome, stored only while it is still unanswered.
+_ANSWERED = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status.in_(UNANSWERED))
+    .values(status=bindparam("outcome"))
+    # The session holds no copy of the message to bring up to date.
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -430,31 +471,13 @@ class Hotline:
 
     async def load(self, message_id: int) -> Turn | None:
         """The stored message with its conversation and worker, in one query."""
-        query = (
-            select(
-                Message.conversation_id,
-                Message.kind,
-                Message.text,
-                Message.payload,
-                Message.platform_message_id,
-                Message.status,
-                Conversation.public_id,
-                Conversation.channel,
-                Conversation.owner,
-                Worker.id.label("worker_id"),
-                Worker.channel_user_id,
-                Worker.language_choice,
-                Worker.language_detected,
-                service.sent_since(Message.conversation_id, since=self._flood_window_start()).label(
-                    "sent_lately"
-                ),
-            )
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(Worker, Worker.id == Conversation.worker_id)
-            .where(Message.id == message_id)
-        )
         async with self._reading() as session:
-            row = (await session.execute(query)).one_or_none()
+            row = (
+                await session.execute(
+                    _TURN_OF_MESSAGE,
+                    {"message_id": message_id, "since": self._flood_window_start()},
+                )
+            ).one_or_none()
         if row is None:
             return None
         return Turn(
@@ -547,12 +570,7 @@ class Hotline:
             # who owns the conversation now, and whether the turn is still
             # unanswered.
             worker, owner, status_now = (
-                await session.execute(
-                    select(Worker, Conversation.owner, Message.status)
-                    .join(Conversation, Conversation.worker_id == Worker.id)
-                    .join(Message, Message.conversation_id == Conversation.id)
-                    .where(Message.id == turn.message_id)
-                )
+                await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
             if status_now not in UNANSWERED:
                 # Answered already (the sweep took it up meanwhile): the
@@ -562,9 +580,7 @@ class Hotline:
             if owner == Owner.QUEUED:
                 replies = replies + await self._waiting_news(turn)
             outcome = await session.execute(
-                update(Message)
-                .where(Message.id == turn.message_id, Message.status.in_(UNANSWERED))
-                .values(status=status.value)
+                _ANSWERED, {"message_id": turn.message_id, "outcome": status.value}
             )
             if outcome.rowcount == 0:  # type: ignore[attr-defined]
                 logger.warning("message %s was answered meanwhile", turn.message_id)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -88,14 +88,12 @@ async def worker_and_conversation(
 
     One query for a worker who wrote before, which is nearly every message.
     """
-    query = (
-        select(Worker, Conversation, sent_since(Conversation.id, since=count_sent_since))
-        .join(Conversation, Conversation.worker_id == Worker.id)
-        .where(Worker.channel == channel, Worker.channel_user_id == channel_user_id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    found = (await session.execute(query)).one_or_none()
+    found = (
+        await session.execute(
+            _STANDING,
+            {"channel": channel, "channel_user_id": channel_user_id, "since": count_sent_since},
+        )
+    ).one_or_none()
     if found is not None:
         return Standing(found[0], found[1], found[2], known=True)
     worker = await get_or_create_worker(
@@ -114,15 +112,18 @@ async def conversation_by_public_id(
 
 async def language_by_public_id(*, session: AsyncSession, public_id: str, default: str) -> str:
     """The language to answer the engine's conversation `public_id` in, in one query."""
-    query = (
-        select(Worker.language_choice, Worker.language_detected)
-        .join(Conversation, Conversation.worker_id == Worker.id)
-        .where(Conversation.public_id == public_id)
-    )
-    found = (await session.execute(query)).one_or_none()
+    found = (await session.execute(_LANGUAGE_BY_PUBLIC_ID, {"public_id": public_id})).one_or_none()
     if found is None:
         return default
     return effective_language(choice=found[0], detected=found[1], default=default)
+
+
+# Asked for every response the engine gives: built once.
+_LANGUAGE_BY_PUBLIC_ID = (
+    select(Worker.language_choice, Worker.language_detected)
+    .join(Conversation, Conversation.worker_id == Worker.id)
+    .where(Conversation.public_id == bindparam("public_id"))
+)
 
 
 async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Worker:
@@ -200,42 +201,74 @@ async def record_event(*, session: AsyncSession, channel: str, event_id: str) ->
     insert costs three round trips on every webhook.
     """
     assert session.bind is not None
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(ChannelEvent)
-        .values(channel=channel, event_id=event_id, received_at=utcnow())
+    statement = _RECORD_EVENT[session.bind.dialect.name == "postgresql"]
+    values = {"channel": channel, "event_id": event_id, "received_at": utcnow()}
+    return (await session.execute(statement, values)).scalar_one_or_none() is not None
+
+
+# Insert or do nothing, in the database's own words (PostgreSQL: True).
+_RECORD_EVENT = {
+    on_postgresql: (
+        (pg_insert if on_postgresql else sqlite_insert)(ChannelEvent)
+        .values(
+            channel=bindparam("channel"),
+            event_id=bindparam("event_id"),
+            received_at=bindparam("received_at"),
+        )
         .on_conflict_do_nothing(index_elements=["channel", "event_id"])
         .returning(ChannelEvent.id)
     )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
+    for on_postgresql in (False, True)
+}
 
 
 async def event_seen(*, session: AsyncSession, channel: str, event_id: str) -> bool:
     """Whether the platform's event is stored already, by reading only."""
-    query = select(ChannelEvent.id).where(
-        ChannelEvent.channel == channel, ChannelEvent.event_id == event_id
-    )
-    return (await session.execute(query)).first() is not None
+    values = {"channel": channel, "event_id": event_id}
+    return (await session.execute(_EVENT_SEEN, values)).first() is not None
+
+
+_EVENT_SEEN = select(ChannelEvent.id).where(
+    ChannelEvent.channel == bindparam("channel"), ChannelEvent.event_id == bindparam("event_id")
+)
+
+
+# The other messages of a conversation, as a subquery beside the message read.
+_EARLIER = aliased(Message, name="earlier")
 
 
 def sent_since(
-    conversation_id: ColumnElement[int] | InstrumentedAttribute[int], since: datetime
+    conversation_id: ColumnElement[int] | InstrumentedAttribute[int],
+    since: datetime | BindParameter[datetime],
 ) -> ScalarSelect[int]:
     """How many messages the worker sent in a conversation after `since`.
 
     A subquery, so that it is read together with the turn it belongs to.
     """
-    earlier = aliased(Message)
     return (
         select(func.count())
-        .select_from(earlier)
+        .select_from(_EARLIER)
         .where(
-            earlier.conversation_id == conversation_id,
-            earlier.direction == Direction.INBOUND.value,
-            earlier.created_at > since,
+            _EARLIER.conversation_id == conversation_id,
+            _EARLIER.direction == Direction.INBOUND.value,
+            _EARLIER.created_at > since,
         )
         .scalar_subquery()
     )
+
+
+# Built once: read for every message a worker sends, and building a query
+# costs about as much processor time as running it.
+_STANDING = (
+    select(Worker, Conversation, sent_since(Conversation.id, since=bindparam("since")))
+    .join(Conversation, Conversation.worker_id == Worker.id)
+    .where(
+        Worker.channel == bindparam("channel"),
+        Worker.channel_user_id == bindparam("channel_user_id"),
+    )
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
 
 
 async def asked_to_slow_down_since(
