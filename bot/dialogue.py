@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
@@ -98,7 +97,7 @@ _TURN_OF_MESSAGE = (
 
 # Where a turn stands when its outcome is stored (see `Hotline._finish`).
 _STANDING_OF_TURN = (
-    select(Worker, Conversation.owner, Message.status)
+    select(Worker.language_choice, Worker.language_detected, Conversation.owner, Message.status)
     .join(Conversation, Conversation.worker_id == Worker.id)
     .join(Message, Message.conversation_id == Conversation.id)
     .where(Message.id == bindparam("message_id"))
@@ -547,9 +546,12 @@ class Hotline:
 
     async def _store_replies(self, turn: Turn, replies: list[Reply], *, delivered: bool) -> None:
         async with self._sessions.begin() as session:
-            worker = await session.get(Worker, turn.worker_id)
-            assert worker is not None
-            self._add_replies(session, turn, worker, replies, delivered=delivered)
+            choice, detected, _, _ = (
+                await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
+            ).one()
+            await self._add_replies(
+                session, turn, self._language(choice, detected), replies, delivered=delivered
+            )
 
     async def _finish(
         self,
@@ -569,7 +571,7 @@ class Hotline:
             # query: the worker (the turn may have changed their language),
             # who owns the conversation now, and whether the turn is still
             # unanswered.
-            worker, owner, status_now = (
+            choice, detected, owner, status_now = (
                 await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
             if status_now not in UNANSWERED:
@@ -586,35 +588,35 @@ class Hotline:
                 logger.warning("message %s was answered meanwhile", turn.message_id)
                 return []
             if turn.kind is MessageKind.UNFOLLOW:
-                worker.unfollowed_at = utcnow()
-            self._add_replies(session, turn, worker, replies, delivered=delivered)
+                await service.mark_unfollowed(session=session, worker_id=turn.worker_id)
+            # The turn may have changed the language (the worker chose one).
+            language = self._language(choice, detected)
+            await self._add_replies(session, turn, language, replies, delivered=delivered)
         return replies
 
-    def _add_replies(
-        self,
-        session: AsyncSession,
-        turn: Turn,
-        worker: Worker,
-        replies: list[Reply],
-        *,
-        delivered: bool,
+    def _language(self, choice: str | None, detected: str | None) -> str:
+        return effective_language(
+            choice=choice, detected=detected, default=self._settings.hotline_default_language
+        )
+
+    @staticmethod
+    async def _add_replies(
+        session: AsyncSession, turn: Turn, language: str, replies: list[Reply], *, delivered: bool
     ) -> None:
-        # The turn may have changed the language (the worker chose one).
-        language = service.language_of(worker, default=self._settings.hotline_default_language)
-        for reply in replies:
-            service.add_message(
-                session=session,
-                conversation_id=turn.conversation_id,
-                direction=Direction.OUTBOUND,
-                status=MessageStatus.SENT if delivered else MessageStatus.QUEUED,
-                kind=MessageKind.TEXT,
-                text=reply.text,
-                payload=reply.tag,
-                buttons=[button.as_dict() for button in reply.buttons],
-                language=language,
-                retry_key=None if delivered else str(uuid.uuid4()),
-                sent_at=utcnow() if delivered else None,
-            )
+        await service.add_replies(
+            session=session,
+            conversation_id=turn.conversation_id,
+            replies=[
+                service.OutboundText(
+                    text=reply.text,
+                    tag=reply.tag,
+                    buttons=[button.as_dict() for button in reply.buttons],
+                )
+                for reply in replies
+            ],
+            language=language,
+            delivered=delivered,
+        )
 
 
 def _collect(future: asyncio.Future[EngineAnswer]) -> None:

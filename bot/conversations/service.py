@@ -6,11 +6,21 @@ service at the edge of a unit of work, owns the transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import BindParameter, ColumnElement, ScalarSelect, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -192,6 +202,60 @@ def add_message(
     )
     session.add(message)
     return message
+
+
+class OutboundText(NamedTuple):
+    """A reply to a worker, as it is stored."""
+
+    text: str
+    # What the hotline itself said (see `Reply.tag`).
+    tag: str | None
+    buttons: list[dict[str, str]]
+
+
+async def add_replies(
+    *,
+    session: AsyncSession,
+    conversation_id: int,
+    replies: Sequence[OutboundText],
+    language: str,
+    delivered: bool,
+) -> None:
+    """Replies to a worker, in one statement.
+
+    `delivered`: handed over by the channel itself (the web chat's response),
+    so stored as sent; otherwise queued for the outbox, each with the retry
+    key its pushes keep. A turn's replies are stored on the way from the
+    engine's answer to the worker: one statement, without the unit of work.
+    """
+    if not replies:
+        return
+    now = utcnow()
+    await session.execute(
+        insert(Message),
+        [
+            {
+                "conversation_id": conversation_id,
+                "direction": Direction.OUTBOUND.value,
+                "kind": MessageKind.TEXT.value,
+                "status": (MessageStatus.SENT if delivered else MessageStatus.QUEUED).value,
+                "text": reply.text,
+                "original_text": None,
+                "payload": reply.tag,
+                "buttons": reply.buttons or None,
+                "language": language,
+                "retry_key": None if delivered else str(uuid.uuid4()),
+                "sent_at": now if delivered else None,
+            }
+            for reply in replies
+        ],
+    )
+
+
+async def mark_unfollowed(*, session: AsyncSession, worker_id: int) -> None:
+    await session.execute(
+        update(Worker).where(Worker.id == worker_id).values(unfollowed_at=utcnow())
+    )
 
 
 async def record_event(*, session: AsyncSession, channel: str, event_id: str) -> bool:
