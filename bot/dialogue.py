@@ -230,10 +230,11 @@ class Hotline:
                     channel=inbound.channel,
                     channel_user_id=inbound.channel_user_id,
                     count_sent_since=self._flood_window_start(),
+                    event_id=inbound.event_id,
                 )
                 turn, language_changed = self._turn_of(inbound, normalised.text, standing)
-                if start_answer is not None and await self._goes_ahead(
-                    session, inbound, turn, known=standing.known, language_changed=language_changed
+                if start_answer is not None and self._goes_ahead(
+                    inbound, turn, standing=standing, language_changed=language_changed
                 ):
                     answering = start_answer(self._ask_engine(turn))
                 if inbound.event_id is not None and not await service.record_event(
@@ -303,13 +304,12 @@ class Hotline:
         )
         return turn, language != before
 
-    async def _goes_ahead(
+    def _goes_ahead(
         self,
-        session: AsyncSession,
         inbound: InboundMessage,
         turn: Turn,
         *,
-        known: bool,
+        standing: service.Standing,
         language_changed: bool,
     ) -> bool:
         """Whether the turn may reach the engine before it is committed.
@@ -319,17 +319,14 @@ class Hotline:
         go ahead of its commit. Whatever `answer` would not simply hand to
         the engine waits too; so does a redelivery, found by reading.
         """
-        if not known or language_changed or inbound.location is not None:
+        if not standing.known or language_changed or inbound.location is not None:
             return False
-        if not (
+        return (
             turn.kind in ENGINE_KINDS
             and turn.owner == Owner.BOT
             and not self._flooding(turn)
             and not self._has_danger_words(turn)
-        ):
-            return False
-        return inbound.event_id is None or not await service.event_seen(
-            session=session, channel=inbound.channel, event_id=inbound.event_id
+            and not standing.event_seen
         )
 
     async def answer(self, turn: Turn, *, delivered: bool) -> list[Reply]:

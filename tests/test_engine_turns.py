@@ -246,3 +246,31 @@ def test_a_turn_answered_twice_stores_its_replies_once(settings: Settings) -> No
         ("inbound", "hello"),
         ("outbound", "echo hello"),
     ]
+
+
+def test_a_redelivered_event_of_a_returning_worker_reaches_the_engine_once(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    """A returning worker's message goes to the engine as soon as it is read;
+    the same event delivered again must be known for what it is by then,
+    not asked once more and dropped only when it is stored."""
+    engine = SlowEngine(pause=0.0)
+    engine.server.start()
+    worker = "U-redelivered"
+    try:
+        answering = settings.model_copy(update={"rasa_url": engine.server.url})
+        with TestClient(create_app(answering)) as client:
+            _post(client, worker, "first")
+            eventually(lambda: _answered(answering, worker) == 1)
+            body = webhook_body(text_event(worker, "second"))
+            headers = {"content-type": "application/json", "x-line-signature": sign(body)}
+            for _ in range(3):
+                assert (
+                    client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+                )
+                eventually(lambda: _answered(answering, worker) == 2)
+            time.sleep(0.5)  # a late second answer would show by now
+    finally:
+        engine.server.stop()
+    _assert_engine_saw(engine, answering, [worker], ["first", "second"])
+    assert sorted(_delivered(line_api)) == ["echo first", "echo second"]

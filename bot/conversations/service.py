@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     bindparam,
+    exists,
     func,
     insert,
     select,
@@ -88,24 +89,40 @@ class Standing(NamedTuple):
     # Whether worker and conversation were stored before this transaction
     # (False for a worker's first message).
     known: bool
+    # Whether the platform's event is stored already (a redelivery), as
+    # read with the rest; recording it is what tells for sure.
+    event_seen: bool = False
 
 
 async def worker_and_conversation(
-    *, session: AsyncSession, channel: str, channel_user_id: str, count_sent_since: datetime
+    *,
+    session: AsyncSession,
+    channel: str,
+    channel_user_id: str,
+    count_sent_since: datetime,
+    event_id: str | None = None,
 ) -> Standing:
-    """The worker, their current conversation (made when missing), and how
-    many messages they sent in it after `count_sent_since`.
+    """The worker, their current conversation (made when missing), how many
+    messages they sent in it after `count_sent_since`, and whether the
+    platform's event `event_id` is stored already.
 
     One query for a worker who wrote before, which is nearly every message.
+    (A worker not stored yet has no stored event: an event is recorded in
+    the transaction that stores its message, and the worker with it.)
     """
     found = (
         await session.execute(
             _STANDING,
-            {"channel": channel, "channel_user_id": channel_user_id, "since": count_sent_since},
+            {
+                "channel": channel,
+                "channel_user_id": channel_user_id,
+                "since": count_sent_since,
+                "event_id": event_id,
+            },
         )
     ).one_or_none()
     if found is not None:
-        return Standing(found[0], found[1], found[2], known=True)
+        return Standing(found[0], found[1], found[2], known=True, event_seen=found[3])
     worker = await get_or_create_worker(
         session=session, channel=channel, channel_user_id=channel_user_id
     )
@@ -286,17 +303,6 @@ _RECORD_EVENT = {
 }
 
 
-async def event_seen(*, session: AsyncSession, channel: str, event_id: str) -> bool:
-    """Whether the platform's event is stored already, by reading only."""
-    values = {"channel": channel, "event_id": event_id}
-    return (await session.execute(_EVENT_SEEN, values)).first() is not None
-
-
-_EVENT_SEEN = select(ChannelEvent.id).where(
-    ChannelEvent.channel == bindparam("channel"), ChannelEvent.event_id == bindparam("event_id")
-)
-
-
 # The other messages of a conversation, as a subquery beside the message read.
 _EARLIER = aliased(Message, name="earlier")
 
@@ -324,7 +330,15 @@ def sent_since(
 # Built once: read for every message a worker sends, and building a query
 # costs about as much processor time as running it.
 _STANDING = (
-    select(Worker, Conversation, sent_since(Conversation.id, since=bindparam("since")))
+    select(
+        Worker,
+        Conversation,
+        sent_since(Conversation.id, since=bindparam("since")),
+        exists().where(
+            ChannelEvent.channel == bindparam("channel"),
+            ChannelEvent.event_id == bindparam("event_id"),
+        ),
+    )
     .join(Conversation, Conversation.worker_id == Worker.id)
     .where(
         Worker.channel == bindparam("channel"),
