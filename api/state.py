@@ -16,13 +16,14 @@ from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerWords
-from bot.delivery import Deliveries, Outbox, RetryPolicy
+from bot.delivery import Deliveries
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
 from bot.handoff.events import HandoffEvents
 from bot.handoff.service import Handoff
 from bot.inbox import Inbox, Intake
 from bot.latin_language import LatinLanguageModel
+from bot.outbox import Outbox, RetryPolicy
 from bot.privacy.keeping import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses

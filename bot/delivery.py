@@ -1,11 +1,8 @@
 """Getting answers to workers on channels that push: LINE and Telegram.
 
 `Deliveries` answers each worker's stored messages in order, one at a time,
-different workers in parallel, in the background after the webhook said 200.
-`Outbox` sends the stored replies: LINE's free reply token first, then push,
-retrying with exponential backoff on network errors, 5xx and 429 (waiting as
-long as the platform asks). A reply that keeps failing is marked failed for
-staff to see, and the next one is tried.
+different workers in parallel, in the background after the webhook said 200,
+and hands the replies to the outbox (`bot/outbox.py`) to send.
 """
 
 from __future__ import annotations
@@ -13,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Coroutine, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select, true, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
-from bot.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from bot.channels.base import ChannelAdapter, DeliveryError
 from bot.conversations.models import (
     Conversation,
     Direction,
@@ -33,247 +28,13 @@ from bot.conversations.models import (
 )
 from bot.dialogue import UNANSWERED, EngineAnswer, Hotline, StartAnswer, Turn
 from bot.engine import EngineClient
+from bot.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
-# LINE reply tokens are valid for about a minute; keep a margin.
-REPLY_TOKEN_LIFETIME = timedelta(seconds=50)
 # An answer still not sent by then shows the platform's "working on it" sign.
 TYPING_AFTER_SECONDS = 0.5
-Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
-
-# The outbox's reads, built once: they run for every reply sent, and
-# building a query costs about as much processor time as running it.
-# What waits to be sent in a conversation, and to whom it goes.
-_QUEUED = (
-    select(Message, Conversation.channel, Worker.channel_user_id, Worker.unfollowed_at)
-    .join(Conversation, Conversation.id == Message.conversation_id)
-    .join(Worker, Worker.id == Conversation.worker_id)
-    .where(
-        Message.conversation_id == bindparam("conversation_id"),
-        Message.direction == Direction.OUTBOUND.value,
-        Message.status == MessageStatus.QUEUED.value,
-    )
-    .order_by(Message.id)
-)
-# The reply tokens of a conversation not used yet, oldest first.
-_REPLY_TOKENS = (
-    select(Message.id, Message.reply_token, Message.created_at)
-    .where(
-        Message.conversation_id == bindparam("conversation_id"),
-        Message.direction == Direction.INBOUND.value,
-        Message.reply_token.is_not(None),
-    )
-    .order_by(Message.id)
-)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay * 5)
-        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-class Outbox:
-    def __init__(
-        self,
-        *,
-        sessions: async_sessionmaker[AsyncSession],
-        reading: async_sessionmaker[AsyncSession],
-        adapters: Mapping[str, ChannelAdapter],
-        policy: RetryPolicy,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self._sessions = sessions
-        # For reads only (see `create_reading_sessionmaker`).
-        self._reading = reading
-        self._adapters = adapters
-        self._policy = policy
-        self._sleep = sleep
-        # Told when a reply is given up on, and when a staff member's reply
-        # reached the platform, so the console shows it at once.
-        self.on_failed: Callable[..., None] | None = None
-        self.on_staff_reply_sent: Callable[..., None] | None = None
-
-    async def deliver(self, conversation_id: int) -> None:
-        """Send every queued reply of one conversation, in order."""
-        # Two reads: what waits, with whom it goes to, then the reply token.
-        async with self._reading() as session:
-            found = (await session.execute(_QUEUED, {"conversation_id": conversation_id})).all()
-            if not found:
-                return
-            _, channel, recipient, unfollowed_at = found[0]
-            adapter = self._adapters.get(channel)
-            if adapter is None:
-                return
-            queued = [row[0] for row in found]
-            token, spent = await self._usable_reply_token(session, conversation_id)
-        if unfollowed_at is not None:
-            for row in queued:
-                await self._mark([row.id], MessageStatus.FAILED, "the worker unfollowed")
-                if self.on_failed is not None:
-                    self.on_failed(conversation_id=conversation_id, message_id=row.id)
-            return
-        from_staff = {m.id for m in queued if m.staff_id is not None}
-
-        def sent(message_id: int) -> None:
-            if message_id in from_staff and self.on_staff_reply_sent is not None:
-                self.on_staff_reply_sent(conversation_id=conversation_id, message_id=message_id)
-
-        pending = [
-            OutboundMessage(
-                id=m.id, text=m.text, buttons=list(m.buttons or []), retry_key=m.retry_key or ""
-            )
-            for m in queued
-        ]
-        carried = 0
-        if token is not None:
-            try:
-                carried = await adapter.reply(token, pending)
-            except DeliveryError as error:
-                logger.info("reply token not used (%s); pushing instead", error.reason)
-        # One write marks what the reply carried and clears the tokens spent
-        # (the one used, and any that expired before it).
-        await self._mark([m.id for m in pending[:carried]], MessageStatus.SENT, spent_tokens=spent)
-        for carried_message in pending[:carried]:
-            sent(carried_message.id)
-        pending = pending[carried:]
-        for outbound in pending:
-            if await self._push(adapter, recipient, outbound):
-                sent(outbound.id)
-            elif self.on_failed is not None:
-                self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
-
-    async def _usable_reply_token(
-        self, session: AsyncSession, conversation_id: int
-    ) -> tuple[str | None, list[int]]:
-        """The oldest unused reply token that is still fresh, and the messages it spends.
-
-        The oldest first, since it expires first. Spent: the message whose
-        token is used and those before it, whose tokens expired; their tokens
-        are cleared when the outcome of the reply is marked, in the same
-        write (each token is used once). Only reading here keeps the way to
-        the reply call free of a write and its commit.
-        """
-        rows = (await session.execute(_REPLY_TOKENS, {"conversation_id": conversation_id})).all()
-        spent: list[int] = []
-        now = utcnow()
-        for message_id, token, created_at in rows:
-            spent.append(message_id)
-            if now - created_at <= REPLY_TOKEN_LIFETIME:
-                return token, spent
-        return None, spent
-
-    async def _push(
-        self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage
-    ) -> bool:
-        """Push until the platform accepts (True) or the reply is given up on (False)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await adapter.push(recipient, message)
-            except DeliveryError as error:
-                final = not error.retryable or attempt >= self._policy.max_attempts
-                await self._mark(
-                    [message.id],
-                    MessageStatus.FAILED if final else MessageStatus.QUEUED,
-                    error.reason,
-                    attempts=attempt,
-                )
-                if final:
-                    logger.error("message %s failed after %s attempts", message.id, attempt)
-                    return False
-                await self._sleep(self._policy.delay(attempt, error.retry_after))
-            else:
-                await self._mark([message.id], MessageStatus.SENT, attempts=attempt)
-                return True
-
-    async def _mark(
-        self,
-        message_ids: Sequence[int],
-        status: MessageStatus,
-        error: str | None = None,
-        *,
-        attempts: int | None = None,
-        spent_tokens: Sequence[int] = (),
-    ) -> None:
-        if not message_ids and not spent_tokens:
-            return
-        values: dict[str, Any] = {"status": status.value}
-        if error is not None:
-            values["last_error"] = error[:200]
-        if attempts is not None:
-            values["attempts"] = attempts
-        if status is MessageStatus.SENT:
-            values["sent_at"] = utcnow()
-        # Updates without reading the rows first: every statement is a round
-        # trip to the database, and on SQLite a write holds the only write
-        # lock, which the intake needs to store what workers send.
-        # What the platform accepted must be recorded, or the sweep sends it
-        # again: a database busy for a moment (SQLite's write lock held past
-        # its timeout, a dropped server connection) is waited out.
-        for attempt in range(1, self._policy.max_attempts + 1):
-            try:
-                async with self._sessions.begin() as session:
-                    if message_ids:
-                        await session.execute(
-                            update(Message).where(Message.id.in_(message_ids)).values(**values)
-                        )
-                    if spent_tokens:
-                        await session.execute(
-                            update(Message)
-                            .where(Message.id.in_(spent_tokens))
-                            .values(reply_token=None)
-                        )
-                return
-            except OperationalError as error:
-                if attempt == self._policy.max_attempts:
-                    raise
-                logger.warning(
-                    "recording a delivery failed (%s), attempt %s; trying again",
-                    type(error.orig).__name__,
-                    attempt,
-                )
-                await self._sleep(self._policy.delay(attempt, None))
-
-
-async def take_waiting_replies(
-    *, session: AsyncSession, channel: str, channel_user_id: str
-) -> list[Message]:
-    """Replies waiting for a channel that cannot push (the web chat), marked sent.
-
-    Staff write to a web chat worker at any moment, but the page only hears
-    from the hotline when it asks: it asks now and then, and what it takes
-    counts as delivered.
-    """
-    rows = list(
-        (
-            await session.execute(
-                select(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(Worker, Worker.id == Conversation.worker_id)
-                .where(
-                    Worker.channel == channel,
-                    Worker.channel_user_id == channel_user_id,
-                    Message.direction == Direction.OUTBOUND.value,
-                    Message.status == MessageStatus.QUEUED.value,
-                )
-                .order_by(Message.id)
-            )
-        ).scalars()
-    )
-    for message in rows:
-        message.status = MessageStatus.SENT.value
-        message.sent_at = utcnow()
-    return rows
 
 
 class Deliveries:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field, field_validator
 from api.state import StateDep
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
-from bot.delivery import take_waiting_replies
 from bot.language import LANGUAGES
+from bot.outbox import take_waiting_replies
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).with_name("webchat_static")
