@@ -484,11 +484,7 @@ class Hotline:
             channel=row.channel,
             channel_user_id=row.channel_user_id,
             owner=row.owner,
-            language=effective_language(
-                choice=row.language_choice,
-                detected=row.language_detected,
-                default=self._settings.hotline_default_language,
-            ),
+            language=self._language(row.language_choice, row.language_detected),
             kind=MessageKind(row.kind),
             text=row.text,
             payload=row.payload,
@@ -592,6 +588,7 @@ class Hotline:
         return replies
 
     def _language(self, choice: str | None, detected: str | None) -> str:
+        """The language to answer in, from a worker's stored choice and detection."""
         return effective_language(
             choice=choice, detected=detected, default=self._settings.hotline_default_language
         )
