@@ -543,7 +543,11 @@ class Hotline:
                 await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
             await self._add_replies(
-                session, turn, self._language(choice, detected), replies, delivered=delivered
+                session,
+                turn.conversation_id,
+                self._language(choice, detected),
+                replies,
+                delivered=delivered,
             )
 
     async def _finish(
@@ -584,7 +588,9 @@ class Hotline:
                 await service.mark_unfollowed(session=session, worker_id=turn.worker_id)
             # The turn may have changed the language (the worker chose one).
             language = self._language(choice, detected)
-            await self._add_replies(session, turn, language, replies, delivered=delivered)
+            await self._add_replies(
+                session, turn.conversation_id, language, replies, delivered=delivered
+            )
         return replies
 
     def _language(self, choice: str | None, detected: str | None) -> str:
@@ -595,11 +601,16 @@ class Hotline:
 
     @staticmethod
     async def _add_replies(
-        session: AsyncSession, turn: Turn, language: str, replies: list[Reply], *, delivered: bool
+        session: AsyncSession,
+        conversation_id: int,
+        language: str,
+        replies: list[Reply],
+        *,
+        delivered: bool,
     ) -> None:
         await service.add_replies(
             session=session,
-            conversation_id=turn.conversation_id,
+            conversation_id=conversation_id,
             replies=[
                 service.OutboundText(
                     text=reply.text,
