@@ -208,8 +208,12 @@ class Intake:
 
     async def _run(self) -> None:
         while True:
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that
+            # comes just as a file arrives, and closing the app then waits
+            # on this loop forever. asyncio.timeout lets the cancel through.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._inbox.arrived.wait(), self._retry_seconds)
+                async with asyncio.timeout(self._retry_seconds):
+                    await self._inbox.arrived.wait()
             self._inbox.arrived.clear()
             try:
                 await self.store_waiting()

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from api.state import open_state
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
 from bot.inbox import Inbox
@@ -84,3 +85,20 @@ def test_a_message_kept_twice_is_stored_once(settings: Settings, line_api: FakeL
         if m["direction"] == "inbound"
     ]
     assert len(inbound) == 1
+
+
+async def test_closing_the_app_stops_the_intake_even_as_a_delivery_arrives(
+    settings: Settings,
+) -> None:
+    # A cancel that lands while the intake is waking for a new file must
+    # still stop it: otherwise closing the app waits on the intake forever.
+    # The window is a few turns of the event loop wide; each is tried.
+    for turns in range(6):
+        async with open_state(settings) as state:
+            state.intake.start()
+            await asyncio.sleep(0.01)
+            state.inbox.arrived.set()
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            async with asyncio.timeout(5):
+                await state.intake.close()

@@ -297,8 +297,12 @@ async def events(request: Request, state: StateDep, caller: CurrentStaff) -> Str
         async with state.handoff.events.subscribe() as subscription:
             yield "retry: 3000\n\n"
             while not await request.is_disconnected():
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can
+                # swallow the cancel of a closed console that meets an event,
+                # and the stream would outlive its reader.
                 try:
-                    event = await asyncio.wait_for(subscription.get(), KEEPALIVE_SECONDS)
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        event = await subscription.get()
                 except TimeoutError:
                     yield ": still here\n\n"
                     continue
