@@ -13,7 +13,7 @@ import typer
 import uvicorn
 from cryptography.fernet import Fernet
 
-from api import keys, schema
+from api import console_wording, keys, schema
 from api.app import create_app
 from api.database import create_engine, create_sessionmaker
 from api.settings import Settings, get_settings
@@ -100,14 +100,22 @@ def content_report() -> None:
             f"{stats.language:<10}{stats.messages:>10}{stats.missing:>10}"
             f"{stats.awaiting_review:>11}"
         )
+    for stats in console_wording.stats(settings.hotline_locales_dir):
+        # The staff console's own catalogs, one row each after the workers'.
+        language = f"console-{stats.language}"
+        typer.echo(
+            f"{language:<10}{stats.messages:>10}{stats.missing:>10}{stats.awaiting_review:>11}"
+        )
     typer.echo(f"facts as of {wages.facts_as_of} (content brief)")
 
 
 @content_app.command("template")
 def content_template() -> None:
-    """Write locales/messages.pot from the English catalog, for translators."""
-    path = write_template(get_settings().hotline_locales_dir)
-    typer.echo(f"wrote {path}")
+    """Write locales/messages.pot from the English catalog and locales/console.pot
+    from the console's sources (bringing its catalogs in line), for translators."""
+    locales_dir = get_settings().hotline_locales_dir
+    for path in (write_template(locales_dir), console_wording.write_template(locales_dir)):
+        typer.echo(f"wrote {path}")
 
 
 # HTTP client libraries log each request's URL at INFO, and Telegram's URLs

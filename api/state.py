@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.console_wording import ConsoleWording
 from api.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from api.settings import Settings
 from bot.attachments import AttachmentStore
@@ -67,6 +68,8 @@ class AppState:
     # Workers' files, decrypted for staff by the console's attachment endpoint.
     attachments: AttachmentStore
     keeping: DataKeeping
+    # The staff console's own words, in English and each catalogued language.
+    console_wording: ConsoleWording
 
 
 def engine_client(settings: Settings) -> EngineClient:
@@ -208,6 +211,7 @@ async def open_state(
         keeping=DataKeeping(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),
+        console_wording=ConsoleWording(settings.hotline_locales_dir),
     )
     try:
         yield state

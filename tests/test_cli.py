@@ -17,6 +17,9 @@ def test_content_report_counts_messages_per_language() -> None:
     assert rows["en"][1:] == ["0", "0"]  # the source: nothing missing or to review
     assert int(rows["my"][2]) > 0  # machine-drafted, awaiting review
     assert all(row[1] == "0" for row in rows.values())
+    # The staff console's Thai: complete, every entry a draft to review.
+    [console] = [line.split()[1:] for line in lines if line.startswith("console-th")]
+    assert console[1] == "0" and console[2] == console[0] != "0"
     assert "facts as of 2026-11-25" in result.output
 
 

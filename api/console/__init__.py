@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import audit_log, auth, cases, deletions, handoff, staff_admin
 from api.console.errors import ConsoleError, NotSignedIn
-from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render
+from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
 
 API_PREFIX = "/api/"
 CONSOLE_PREFIX = "/console/"
@@ -62,6 +62,7 @@ class ApiHeaders:
 async def _console_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ConsoleError)
     path = request.url.path
+    message = wording_of(request)._(error.template, **error.values)
     if path.startswith(CONSOLE_PREFIX):
         if isinstance(error, NotSignedIn) and request.method == "GET":
             return RedirectResponse(
@@ -72,10 +73,10 @@ async def _console_error(request: Request, error: Exception) -> Response:
             "error.html",
             caller=None,
             status_code=error.status_code,
-            message=error.message,
+            message=message,
         )
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotSignedIn) else None
-    return JSONResponse({"detail": error.message}, status_code=error.status_code, headers=headers)
+    return JSONResponse({"detail": message}, status_code=error.status_code, headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -1,4 +1,4 @@
-"""Signing in to the console and out again."""
+"""Signing in to the console and out again, and choosing its language."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from api.console.deps import SESSION_COOKIE, CurrentStaff, client_address, optional_staff
-from api.console.errors import CsrfRefused
+from api.console.errors import CsrfRefused, TooManyAttempts
 from api.console.pages import SECURITY_HEADERS, render
+from api.console_wording import COOKIE as LANGUAGE_COOKIE
+from api.console_wording import COOKIE_SECONDS as LANGUAGE_COOKIE_SECONDS
+from api.console_wording import N_
 from api.staff import service as staff_service
 from api.staff.models import Role
 from api.state import StateDep
@@ -92,9 +95,9 @@ async def login(
         )
     if not outcome.ok:
         if outcome.refused == "address":
-            error, status_code = "Too many failed sign-ins from here. Wait a few minutes.", 429
+            error, status_code = TooManyAttempts.default, 429
         else:
-            error = "Wrong username or password, or the account is locked."
+            error = N_("Wrong username or password, or the account is locked.")
             status_code = 401
         return _login_page(
             request, state, next_path=_safe_next(next), error=error, status_code=status_code
@@ -129,6 +132,35 @@ async def logout(request: Request, state: StateDep, caller: CurrentStaff) -> Res
         samesite="strict",
         secure=_secure_cookies(state),
     )
+    return response
+
+
+@router.post("/language")
+async def choose_language(
+    request: Request,
+    state: StateDep,
+    language: Annotated[str, Form(max_length=16)],
+    next: Annotated[str, Form(max_length=500)] = HOME,
+) -> Response:
+    """The console's language in this browser: a cookie, before or after sign-in."""
+    # No session may exist yet, so no CSRF token: a form posted from another
+    # site is refused by what the browser says of it (Sec-Fetch-Site; the
+    # Origin is "null" here, as pages send no referrer). It could only
+    # change a language.
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise CsrfRefused()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.headers.update(SECURITY_HEADERS)
+    if language in state.console_wording.languages:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            httponly=True,
+            samesite="lax",
+            secure=_secure_cookies(state),
+            path="/",
+            max_age=LANGUAGE_COOKIE_SECONDS,
+        )
     return response
 
 

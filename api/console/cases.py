@@ -56,7 +56,9 @@ def _status(value: str | None) -> CaseStatus | None:
     try:
         return CaseStatus(value)
     except ValueError:
-        raise InvalidInput(f"a status is one of {', '.join(s.value for s in CaseStatus)}") from None
+        raise InvalidInput(
+            "a status is one of %(statuses)s", statuses=", ".join(s.value for s in CaseStatus)
+        ) from None
 
 
 FilterText = Annotated[str | None, Query(max_length=64)]

@@ -7,52 +7,54 @@ Messages are for staff and never carry a worker's words.
 
 from __future__ import annotations
 
+from api.console_wording import N_
+
 
 class ConsoleError(Exception):
-    status_code = 400
+    """Something staff asked for cannot be done."""
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message or self.__class__.__doc__ or "")
-        self.message = message or (self.__class__.__doc__ or "").strip()
+    status_code = 400
+    # What staff read, in English; translated where it is shown (see
+    # `api.console_wording`). `%(name)s` slots are filled from `values`.
+    default = N_("That cannot be done.")
+
+    def __init__(self, message: str = "", **values: object) -> None:
+        self.template = message or self.default
+        self.values = values
+        self.message = self.template % values if values else self.template
+        super().__init__(self.message)
 
 
 class NotSignedIn(ConsoleError):
-    """Sign in first."""
-
     status_code = 401
+    default = N_("Sign in first.")
 
 
 class Forbidden(ConsoleError):
-    """Your role does not allow this."""
-
     status_code = 403
+    default = N_("Your role does not allow this.")
 
 
 class CsrfRefused(ConsoleError):
-    """The form was not sent by this console; reload the page and try again."""
-
     status_code = 403
+    default = N_("The form was not sent by this console; reload the page and try again.")
 
 
 class NotFound(ConsoleError):
-    """Not found."""
-
     status_code = 404
+    default = N_("Not found.")
 
 
 class Conflict(ConsoleError):
-    """Someone else changed this first."""
-
     status_code = 409
+    default = N_("Someone else changed this first.")
 
 
 class InvalidInput(ConsoleError):
-    """That is not a valid value."""
-
     status_code = 422
+    default = N_("That is not a valid value.")
 
 
 class TooManyAttempts(ConsoleError):
-    """Too many failed sign-ins from here; wait a few minutes."""
-
     status_code = 429
+    default = N_("Too many failed sign-ins from here; wait a few minutes.")

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.console.deps import SignedIn
+from api.console_wording import Wording
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -46,12 +47,28 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A console page; `caller` fills the navigation and the CSRF token for forms."""
+    """A console page in the staff member's language; `caller` fills the
+    navigation and the CSRF token for forms."""
+    wording = wording_of(request)
     response = templates.TemplateResponse(
         request,
         template,
-        {"caller": caller, "csrf_token": caller.csrf_token if caller else None, **context},
+        {
+            "caller": caller,
+            "csrf_token": caller.csrf_token if caller else None,
+            "_": wording._,
+            "console_language": wording.language,
+            "console_languages": request.app.state.hotline.console_wording.languages,
+            "script_texts": wording.script,
+            **context,
+        },
         status_code=status_code,
     )
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def wording_of(request: Request) -> Wording:
+    """The console's words for whoever sent this request."""
+    wording: Wording = request.app.state.hotline.console_wording.for_request(request)
+    return wording

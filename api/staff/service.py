@@ -58,7 +58,9 @@ def secret_hash(token: str) -> str:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput(
+            "a password needs at least %(count)s characters", count=MIN_PASSWORD_LENGTH
+        )
 
 
 def check_username(username: str) -> None:
@@ -70,7 +72,9 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InvalidInput(f"a role is one of {', '.join(r.value for r in Role)}") from None
+        raise InvalidInput(
+            "a role is one of %(roles)s", roles=", ".join(r.value for r in Role)
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ async def staff_by_username(*, session: AsyncSession, username: str) -> Staff | 
 async def _staff_or_404(session: AsyncSession, username: str) -> Staff:
     staff = await staff_by_username(session=session, username=username)
     if staff is None:
-        raise NotFound(f"no staff member {username!r}")
+        raise NotFound("no staff member '%(username)s'", username=username)
     return staff
 
 
@@ -135,7 +139,7 @@ async def create_staff(
     if not display_name or len(display_name) > 100:
         raise InvalidInput("a display name is 1 to 100 characters")
     if await staff_by_username(session=session, username=username) is not None:
-        raise Conflict(f"the username {username!r} is taken")
+        raise Conflict("the username '%(username)s' is taken", username=username)
     staff = Staff(
         username=username,
         display_name=display_name,

@@ -331,7 +331,9 @@ async def set_status(
     case = await _case_for(session, viewer, case_id, "status")
     current = CaseStatus(case.status)
     if status not in NEXT_STATUSES[current]:
-        raise InvalidInput(f"a {current.value} case cannot become {status.value}")
+        raise InvalidInput(
+            "a %(current)s case cannot become %(next)s", current=current.value, next=status.value
+        )
     case.status = status.value
     case.closed_at = utcnow() if status == CaseStatus.CLOSED else None
     session.add(
@@ -359,7 +361,7 @@ async def add_note(*, session: AsyncSession, viewer: Viewer, case_id: int, text:
     """An internal note on the case; the worker never sees it. Stored encrypted."""
     text = text.strip()
     if not text or len(text) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"a note is 1 to {MAX_NOTE_CHARS} characters")
+        raise InvalidInput("a note is 1 to %(count)s characters", count=MAX_NOTE_CHARS)
     case = await _case_for(session, viewer, case_id, "note")
     note = Note(case_id=case.id, staff_id=viewer.id, text=text, created_at=utcnow())
     session.add(note)

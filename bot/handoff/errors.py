@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 from api.console.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.console_wording import N_
 
 
 class UnknownConversation(NotFound, LookupError):
-    """No such conversation."""
+    default = N_("No such conversation.")
 
 
 class AlreadyClaimed(Conflict):
-    """Another staff member has this conversation."""
-
     def __init__(self, claimed_by: str | None) -> None:
-        who = claimed_by or "someone else"
-        super().__init__(f"Already claimed by {who}.")
+        if claimed_by:
+            super().__init__(N_("Already claimed by %(name)s."), name=claimed_by)
+        else:
+            super().__init__(N_("Already claimed by someone else."))
         self.claimed_by = claimed_by
 
 
 class NotWithStaff(Conflict):
-    """This conversation is not with staff any more."""
+    default = N_("This conversation is not with staff any more.")
 
 
 class NotYours(Forbidden):
-    """This conversation is with another staff member."""
+    default = N_("This conversation is with another staff member.")
 
 
 class UnknownStaff(InvalidInput):
-    """No such active staff member."""
+    default = N_("No such active staff member.")
 
 
 class UnknownCannedReply(InvalidInput):
-    """No such ready-made reply."""
+    default = N_("No such ready-made reply.")
 
 
 class EmptyMessage(InvalidInput):
-    """Write something first."""
+    default = N_("Write something first.")

@@ -151,7 +151,7 @@ class Handoff:
                 session=session, public_id=public_id
             )
             if conversation is None:
-                raise UnknownConversation(public_id)
+                raise UnknownConversation()
             newly = queue_up(conversation, reason)
             if newly:
                 session.add(
@@ -294,7 +294,7 @@ class Handoff:
             await self._visible(session, staff, conversation_id)
             message = await session.get(Message, message_id)
             if message is None or message.conversation_id != conversation_id:
-                raise UnknownConversation(str(conversation_id))
+                raise UnknownConversation()
             view = await queue.message_view(session=session, message_id=message_id)
             assert view is not None
             await audit.record(
@@ -324,7 +324,7 @@ class Handoff:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 conversation = await session.get(Conversation, conversation_id)
                 if conversation is None:
-                    raise UnknownConversation(str(conversation_id))
+                    raise UnknownConversation()
                 if conversation.owner == Owner.STAFF and conversation.claimed_by is not None:
                     holder = await session.get(Staff, conversation.claimed_by)
                     raise AlreadyClaimed(holder.display_name if holder else None)
@@ -513,7 +513,7 @@ class Handoff:
                 or message.direction != Direction.OUTBOUND
                 or message.status != MessageStatus.FAILED
             ):
-                raise UnknownConversation(str(conversation_id))
+                raise UnknownConversation()
             message.status = MessageStatus.QUEUED.value
             message.attempts = 0
             message.last_error = None
@@ -647,10 +647,10 @@ class Handoff:
     ) -> Conversation:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
-            raise UnknownConversation(str(conversation_id))
+            raise UnknownConversation()
         if not queue.may_see(staff, conversation):
             # An agent must not learn that someone else's conversation exists.
-            raise UnknownConversation(str(conversation_id))
+            raise UnknownConversation()
         return conversation
 
     async def _held_by(

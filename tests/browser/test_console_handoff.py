@@ -212,3 +212,43 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
         return bool(last[-1]["original_text"] == "မင်္ဂလာပါ" and last[-1]["status"] == "answered")
 
     eventually(answered_by_the_bot, timeout=30)
+
+
+def test_a_thai_reading_agent_gets_the_queue_in_thai_and_can_switch_to_english(
+    stack: Stack, fake_line: FakeLine, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="th-TH")
+    page = context.new_page()
+    try:
+        user = "U" + uuid.uuid4().hex
+        add_agent(stack, "ploy")
+        page.goto(f"{stack.app_url}/console/login")
+        # The browser asks for Thai: the console answers in Thai.
+        expect(page.locator("h1")).to_have_text("เข้าสู่ระบบ")
+        page.get_by_label("ชื่อผู้ใช้").fill("ploy")
+        page.get_by_label("รหัสผ่าน").fill(PASSWORD)
+        page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        page.goto(f"{stack.app_url}/console/queue")
+        expect(page.locator("h1")).to_have_text("คิว")
+        # The script's words too, from the page's JSON under the strict policy.
+        expect(page.locator("#live-state")).to_have_text("ออนไลน์")
+        worker_sends(stack, text_event(user, ASK_FOR_STAFF))
+        eventually(lambda: bool(rows(stack.database_url, WORKER_CONVERSATION, user=user)))
+        [(conversation_id,)] = rows(stack.database_url, WORKER_CONVERSATION, user=user)
+        card = page.locator(
+            "#queue .card",
+            has=page.locator(f"a[href='/console/conversations/{conversation_id}']"),
+        )
+        expect(card).to_be_visible(timeout=30_000)
+        expect(card.locator(".language")).to_have_text("พม่า")
+        expect(card.get_by_role("button", name="รับเรื่อง")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+        # English from the header, kept for the next page.
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("h1")).to_have_text("Queue")
+        expect(page.locator("#live-state")).to_have_text("Live")
+        page.goto(f"{stack.app_url}/console/cases")
+        expect(page.locator("h1")).to_have_text("Cases")
+    finally:
+        context.close()

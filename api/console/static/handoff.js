@@ -5,13 +5,29 @@
 (function () {
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : "";
+  // The page's words in the staff member's language, put there by the
+  // server as JSON (#console-texts); English when a word has no translation.
+  const textsNode = document.getElementById("console-texts");
+  const TEXTS = textsNode ? JSON.parse(textsNode.textContent) : {};
+  function t(message, values) {
+    const text = TEXTS[message] || message;
+    if (!values) return text;
+    return text.replace(/%\((\w+)\)s/g, function (slot, name) {
+      return name in values ? String(values[name]) : slot;
+    });
+  }
   const REASONS = {
-    emergency: "Emergency",
-    asked_for_person: "Asked for a person",
-    not_understood: "Not understood twice",
-    report_follow_up: "Report needs follow-up",
+    emergency: t("Emergency"),
+    asked_for_person: t("Asked for a person"),
+    not_understood: t("Not understood twice"),
+    report_follow_up: t("Report needs follow-up"),
   };
-  const LANGUAGES = { my: "Burmese", km: "Khmer", lo: "Lao", th: "Thai", en: "English" };
+  // Standing in for a name or a reason the server did not give.
+  const STAFF = t("staff");
+  const REFUSED = t("refused");
+  const LANGUAGES = {
+    my: t("Burmese"), km: t("Khmer"), lo: t("Lao"), th: t("Thai"), en: t("English"),
+  };
 
   async function call(method, url, body) {
     const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
@@ -28,7 +44,7 @@
       throw new Error("signed out");
     }
     if (!response.ok) {
-      let detail = "Something went wrong (" + response.status + ").";
+      let detail = t("Something went wrong (%(status)s).", { status: response.status });
       try {
         detail = (await response.json()).detail || detail;
       } catch (ignored) { /* not JSON */ }
@@ -71,11 +87,11 @@
       if (audio) {
         audio.close();
         audio = null;
-        soundToggle.textContent = "Turn on alert sound";
+        soundToggle.textContent = t("Turn on alert sound");
         soundToggle.setAttribute("aria-pressed", "false");
       } else {
         audio = new (window.AudioContext || window.webkitAudioContext)();
-        soundToggle.textContent = "Turn off alert sound";
+        soundToggle.textContent = t("Turn off alert sound");
         soundToggle.setAttribute("aria-pressed", "true");
         beep();
       }
@@ -88,12 +104,12 @@
     const state = document.getElementById("live-state");
     const source = new EventSource("/api/handoff/events");
     source.onopen = function () {
-      if (state) state.textContent = "Live";
+      if (state) state.textContent = t("Live");
       document.body.dataset.live = "1";
       onOpen();
     };
     source.onerror = function () {
-      if (state) state.textContent = "Reconnecting…";
+      if (state) state.textContent = t("Reconnecting…");
     };
     const kinds = ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried"];
     kinds.concat(["delivered", "waiting"]).forEach(
@@ -110,7 +126,7 @@
     if (attachment.content_type.startsWith("image/")) {
       const img = element("img");
       img.src = attachment.url;
-      img.alt = "Photo from the worker";
+      img.alt = t("Photo from the worker");
       return img;
     }
     if (attachment.content_type.startsWith("audio/")) {
@@ -125,7 +141,7 @@
       player.src = attachment.url;
       return player;
     }
-    const link = element("a", "", "Download file (" + attachment.content_type + ")");
+    const link = element("a", "", t("Download file (%(type)s)", { type: attachment.content_type }));
     link.href = attachment.url;
     return link;
   }
@@ -133,12 +149,12 @@
   function locationNode(location) {
     const box = element("div", "location");
     if (!location) {
-      box.textContent = "Location shared (not kept)";
+      box.textContent = t("Location shared (not kept)");
       return box;
     }
     const lat = Number(location.latitude);
     const lon = Number(location.longitude);
-    box.appendChild(element("span", "", "Location: " + lat.toFixed(5) + ", " + lon.toFixed(5) + " "));
+    box.appendChild(element("span", "", t("Location: %(latitude)s, %(longitude)s", { latitude: lat.toFixed(5), longitude: lon.toFixed(5) }) + " "));
     const link = element("a", "", "map");
     link.href = "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon;
     link.target = "_blank";
@@ -161,47 +177,47 @@
       if (item.emergency) li.classList.add("emergency");
       if (item.overdue) li.classList.add("overdue");
       const title = element("h2");
-      const link = element("a", "", "Conversation " + item.conversation_id);
+      const link = element("a", "", t("Conversation %(number)s", { number: item.conversation_id }));
       link.href = "/console/conversations/" + item.conversation_id;
       title.appendChild(link);
       li.appendChild(title);
       const badges = element("div");
-      if (item.emergency) badges.appendChild(element("span", "badge danger", "EMERGENCY"));
+      if (item.emergency) badges.appendChild(element("span", "badge danger", t("EMERGENCY")));
       badges.appendChild(document.createTextNode(" "));
       badges.appendChild(element("span", "badge", REASONS[item.reason] || item.reason || ""));
       badges.appendChild(document.createTextNode(" "));
       badges.appendChild(element("span", "badge language", LANGUAGES[item.language] || item.language));
       badges.appendChild(document.createTextNode(" "));
       badges.appendChild(element("span", "badge", item.channel));
-      if (item.overdue) badges.appendChild(element("span", "badge danger", "waiting too long"));
+      if (item.overdue) badges.appendChild(element("span", "badge danger", t("waiting too long")));
       if (item.failed_messages) {
-        badges.appendChild(element("span", "badge danger", item.failed_messages + " not delivered"));
+        badges.appendChild(element("span", "badge danger", t("%(count)s not delivered", { count: item.failed_messages })));
       }
       li.appendChild(badges);
       const meta = element("p", "meta");
       meta.textContent =
         item.owner === "queued"
-          ? "Waiting since " + when(item.escalated_at)
-          : "With " + (item.claimed_by_name || "staff");
+          ? t("Waiting since %(time)s", { time: when(item.escalated_at) })
+          : t("With %(name)s", { name: item.claimed_by_name || STAFF });
       li.appendChild(meta);
       if (item.intents && item.intents.length) {
-        li.appendChild(element("p", "meta", "Asked about: " + item.intents.join(", ")));
+        li.appendChild(element("p", "meta", t("Asked about: %(topics)s", { topics: item.intents.join(", ") })));
       }
       if (item.case) {
         const c = item.case;
-        let text = "Report " + (c.reference || "") + ": " + c.kind.replace(/_/g, " ");
-        if (c.indicators.length) text += " · indicators: " + c.indicators.join(", ");
+        let text = t("Report %(reference)s: %(kind)s", { reference: c.reference || "", kind: c.kind.replace(/_/g, " ") });
+        if (c.indicators.length) text += " · " + t("indicators: %(list)s", { list: c.indicators.join(", ") });
         li.appendChild(element("p", "meta", text));
       }
       const last = element("ul", "last");
       item.last_messages.forEach(function (m) {
-        const who = m.direction === "inbound" ? "Worker" : m.staff_name || "Hotline";
+        const who = m.direction === "inbound" ? t("Worker") : m.staff_name || t("Hotline");
         last.appendChild(element("li", "", who + ": " + (m.text || "[" + m.kind + "]")));
       });
       li.appendChild(last);
       const row = element("div", "actions-row");
       if (item.owner === "queued") {
-        const claim = element("button", "", "Claim");
+        const claim = element("button", "", t("Claim"));
         claim.type = "button";
         claim.addEventListener("click", async function () {
           claim.disabled = true;
@@ -215,7 +231,7 @@
         });
         row.appendChild(claim);
       } else if (item.claimed_by === staffId) {
-        const open = element("a", "button", "Open");
+        const open = element("a", "button", t("Open"));
         open.href = "/console/conversations/" + item.conversation_id;
         row.appendChild(open);
       }
@@ -233,7 +249,7 @@
           empty.hidden = items.length > 0;
           const urgent = items.filter(function (i) { return i.owner === "queued" && (i.emergency || i.overdue); });
           if (urgent.length) {
-            alertBox.textContent = urgent.length + " urgent: someone in danger or waiting too long.";
+            alertBox.textContent = t("%(count)s urgent: someone in danger or waiting too long.", { count: urgent.length });
             alertBox.hidden = false;
           } else {
             alertBox.hidden = true;
@@ -277,14 +293,14 @@
       const li = element("li", m.direction);
       li.dataset.messageId = m.id;
       if (m.status === "failed") li.classList.add("failed");
-      const who = m.direction === "inbound" ? "Worker" : m.staff_name || "Hotline";
+      const who = m.direction === "inbound" ? t("Worker") : m.staff_name || t("Hotline");
       li.appendChild(element("div", "meta", who + " · " + when(m.created_at) + " · " + m.status));
       if (m.text) li.appendChild(element("div", "text", m.text));
       m.attachments.forEach(function (a) { li.appendChild(attachmentNode(a)); });
       if (m.kind === "location") li.appendChild(locationNode(current && current.location));
       if (m.status === "failed") {
-        li.appendChild(element("div", "error", "Not delivered: " + (m.last_error || "refused")));
-        const retry = element("button", "secondary", "Send again");
+        li.appendChild(element("div", "error", t("Not delivered: %(reason)s", { reason: m.last_error || REFUSED })));
+        const retry = element("button", "secondary", t("Send again"));
         retry.type = "button";
         retry.addEventListener("click", async function () {
           retry.disabled = true;
@@ -317,17 +333,17 @@
       current = data;
       const c = data.conversation;
       summary.replaceChildren();
-      fact("Language", LANGUAGES[c.language] || c.language);
-      fact("Channel", c.channel);
-      fact("State", c.owner === "staff" ? "With " + (c.claimed_by_name || "staff") : c.owner);
-      if (c.reason) fact("Why", (c.emergency ? "EMERGENCY · " : "") + (REASONS[c.reason] || c.reason));
-      if (c.intents) fact("Asked about", c.intents.join(", ") || "—");
+      fact(t("Language"), LANGUAGES[c.language] || c.language);
+      fact(t("Channel"), c.channel);
+      fact(t("State"), c.owner === "staff" ? t("With %(name)s", { name: c.claimed_by_name || STAFF }) : c.owner);
+      if (c.reason) fact(t("Why"), (c.emergency ? t("EMERGENCY") + " · " : "") + (REASONS[c.reason] || c.reason));
+      if (c.intents) fact(t("Asked about"), c.intents.join(", ") || "—");
       if (c.case) {
-        fact("Report", (c.case.reference || "") + " " + c.case.kind.replace(/_/g, " ") + " (" + c.case.status + ")");
+        fact(t("Report"), (c.case.reference || "") + " " + c.case.kind.replace(/_/g, " ") + " (" + c.case.status + ")");
         Object.keys(c.case.answers).forEach(function (key) {
           fact(key.replace(/_/g, " "), String(c.case.answers[key]));
         });
-        if (c.case.indicators.length) fact("Indicators", c.case.indicators.join(", "));
+        if (c.case.indicators.length) fact(t("Indicators"), c.case.indicators.join(", "));
       }
       messages.replaceChildren.apply(messages, data.messages.map(messageNode));
       notes.replaceChildren.apply(
@@ -353,7 +369,7 @@
       document.getElementById("staff-tools").hidden = true;
       document.getElementById("owner-tools").hidden = true;
       const notice = document.getElementById("notice");
-      notice.textContent = "Closed: the worker was told, and the bot answers them again.";
+      notice.textContent = t("Closed: the worker was told, and the bot answers them again.");
       notice.hidden = false;
     }
 

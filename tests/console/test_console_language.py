@@ -1,0 +1,143 @@
+"""The console in the staff member's language: Thai or English, chosen or negotiated."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from api.console_wording import COOKIE, catalog_path, extract, template_path, write_template
+from api.settings import PROJECT_ROOT
+from api.staff.models import Role
+from tests.console.helpers import add_staff, sign_in
+
+LOCALES = PROJECT_ROOT / "locales"
+THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _entries(path: Path) -> dict[str, tuple[str, list[str], bool]]:
+    with path.open("rb") as handle:
+        return {
+            str(m.id): (str(m.string), sorted({p for p, _ in m.locations}), m.fuzzy)
+            for m in read_po(handle)
+            if m.id
+        }
+
+
+def test_the_template_is_what_the_sources_say_and_thai_has_every_message() -> None:
+    # Run `hotline content template` after changing the console's words.
+    extracted = {str(m.id): sorted({p for p, _ in m.locations}) for m in extract() if m.id}
+    template = {msgid: where for msgid, (_, where, _) in _entries(template_path(LOCALES)).items()}
+    assert template == extracted
+    thai = _entries(catalog_path(LOCALES, "th"))
+    assert set(thai) == set(template)
+    for msgid, (text, where, fuzzy) in thai.items():
+        assert text, f"no Thai for {msgid!r}"
+        # Where a message is used decides whether the script receives it.
+        assert where == template[msgid], msgid
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), msgid
+        assert fuzzy, f"{msgid!r}: a machine draft must be marked for review"
+
+
+def test_rewriting_the_template_keeps_every_translation_and_its_review_mark(
+    tmp_path: Path,
+) -> None:
+    shutil.copytree(LOCALES, tmp_path / "locales")
+    write_template(tmp_path / "locales")
+    assert _entries(catalog_path(tmp_path / "locales", "th")) == _entries(
+        catalog_path(LOCALES, "th")
+    )
+    assert _entries(template_path(tmp_path / "locales")) == _entries(template_path(LOCALES))
+
+
+def test_a_thai_browser_gets_the_console_in_thai_and_an_english_one_in_english(
+    client: TestClient,
+) -> None:
+    thai = client.get("/console/login", headers=THAI_BROWSER)
+    assert '<html lang="th">' in thai.text
+    assert "<h1>เข้าสู่ระบบ</h1>" in thai.text
+    english = client.get("/console/login", headers={"accept-language": "en-GB,en;q=0.8"})
+    assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text
+    # A language the console does not have falls back to English.
+    burmese = client.get("/console/login", headers={"accept-language": "my"})
+    assert "<h1>Sign in</h1>" in burmese.text
+
+
+def test_the_chosen_language_is_kept_in_a_cookie_and_wins_over_the_browser(
+    client: TestClient,
+) -> None:
+    chosen = client.post(
+        "/console/language",
+        data={"language": "th", "next": "/console/login"},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/console/login"
+    set_cookie = chosen.headers["set-cookie"]
+    assert f"{COOKIE}=th" in set_cookie and "HttpOnly" in set_cookie
+    page = client.get("/console/login", headers={"accept-language": "en"})
+    assert "<h1>เข้าสู่ระบบ</h1>" in page.text
+    # Back to English from the same switch.
+    client.post("/console/language", data={"language": "en", "next": "/console/login"})
+    assert "<h1>Sign in</h1>" in client.get("/console/login", headers=THAI_BROWSER).text
+
+
+def test_the_language_switch_refuses_other_sites_languages_and_destinations(
+    client: TestClient,
+) -> None:
+    unknown = client.post("/console/language", data={"language": "xx"}, follow_redirects=False)
+    assert unknown.status_code == 303 and "set-cookie" not in unknown.headers
+    elsewhere = client.post(
+        "/console/language",
+        data={"language": "th", "next": "https://example.org/"},
+        follow_redirects=False,
+    )
+    assert elsewhere.headers["location"] == "/console/"
+    forged = client.post(
+        "/console/language",
+        data={"language": "th"},
+        headers={"sec-fetch-site": "cross-site"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers
+
+
+def test_errors_and_the_scripts_words_come_in_the_staff_members_language(
+    client: TestClient,
+) -> None:
+    add_staff(client, "ploy", Role.AGENT)
+    sign_in(client, "ploy")
+    client.post("/console/language", data={"language": "th"})
+    missing = client.get("/api/handoff/conversations/999999")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "ไม่พบการสนทนานี้"
+    page = client.get("/console/queue")
+    assert "<h1>คิว</h1>" in page.text
+    found = re.search(
+        r'<script type="application/json" id="console-texts">(.*?)</script>', page.text, re.S
+    )
+    assert found
+    script = json.loads(found.group(1))
+    assert script["Claim"] == "รับเรื่อง"
+    assert script["Waiting since %(time)s"] == "รอตั้งแต่ %(time)s"
+    # Only the script's words travel with the page, not the whole catalog.
+    assert "Delete the data" not in script
+
+
+def test_what_staff_wrote_is_shown_as_written_and_escaped_in_thai_too(
+    client: TestClient,
+) -> None:
+    # The staff page shows a refused form's error; a crafted one in the
+    # address is still only text, in any language.
+    add_staff(client, "admin", Role.ADMIN)
+    sign_in(client, "admin")
+    client.post("/console/language", data={"language": "th"})
+    page = client.get("/console/staff", params={"error": "<script>alert(1)</script>"})
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<h1>เจ้าหน้าที่</h1>" in page.text
