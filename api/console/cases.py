@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.console.deps import CurrentStaff, SignedIn
 from api.console.errors import InvalidInput
+from api.console.labels import WORKER_LANGUAGES
 from api.console.pages import render
 from api.database import utcnow
 from api.state import AppState, StateDep
@@ -24,7 +25,6 @@ from bot.cases.models import Case, CaseStatus
 pages = APIRouter(prefix="/console/cases", include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cases"])
 
-LANGUAGES = {"my": "Burmese", "km": "Khmer", "lo": "Lao", "th": "Thai", "en": "English"}
 # Shown inline in the console; anything else is offered as a download, so a
 # file claiming to be a web page can never run in the console's origin.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/")
@@ -157,7 +157,7 @@ async def cases_page(
         statuses=list(CaseStatus),
         kinds=sorted(indicators_of(state).kinds),
         provinces=provinces,
-        languages=LANGUAGES,
+        languages=WORKER_LANGUAGES,
     )
 
 
@@ -183,7 +183,7 @@ async def case_page(
         assignable=assignable,
         indicator_names=indicators.names,
         indicator_source=indicators.source,
-        languages=LANGUAGES,
+        languages=WORKER_LANGUAGES,
         inline_types=INLINE_TYPES,
     )
 

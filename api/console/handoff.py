@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.console.cases import LANGUAGES
 from api.console.deps import CurrentStaff
+from api.console.labels import WORKER_LANGUAGES
 from api.console.pages import render
 from api.state import StateDep
 from bot.handoff.models import Outcome
@@ -270,7 +270,7 @@ async def canned(
     state: StateDep, caller: CurrentStaff, language: str = "en"
 ) -> list[CannedTopicRead]:
     """Ready-made replies by topic, in the language the staff member reads."""
-    shown = language if language in LANGUAGES else "en"
+    shown = language if language in WORKER_LANGUAGES else "en"
     return [
         CannedTopicRead(
             topic=t.topic, replies=[CannedReplyRead(id=r.id, text=r.text) for r in t.replies]
@@ -332,7 +332,7 @@ async def conversation_page(
         caller=caller,
         conversation_id=conversation_id,
         outcomes=[o.value for o in Outcome],
-        languages=LANGUAGES,
+        languages=WORKER_LANGUAGES,
     )
 
 

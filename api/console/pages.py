@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.console.deps import SignedIn
+from api.console.labels import LABELS
 from api.console_wording import Wording
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -60,6 +61,7 @@ def render(
             "console_language": wording.language,
             "console_languages": request.app.state.hotline.console_wording.languages,
             "script_texts": wording.script,
+            "labels": LABELS,
             **context,
         },
         status_code=status_code,

@@ -10,9 +10,14 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+from api.console import labels
 from api.console_wording import COOKIE, catalog_path, extract, template_path, write_template
 from api.settings import PROJECT_ROOT
 from api.staff.models import Role
+from bot.cases.indicators import ForcedLabourIndicators
+from bot.cases.models import CaseStatus
+from bot.handoff.models import Outcome
+from bot.language import LANGUAGES
 from tests.console.helpers import add_staff, sign_in
 
 LOCALES = PROJECT_ROOT / "locales"
@@ -127,6 +132,9 @@ def test_errors_and_the_scripts_words_come_in_the_staff_members_language(
     assert script["Waiting since %(time)s"] == "รอตั้งแต่ %(time)s"
     # Only the script's words travel with the page, not the whole catalog.
     assert "Delete the data" not in script
+    # Codes such as a case's status are shown by their word, in Thai too.
+    cases = client.get("/console/cases").text
+    assert '<option value="in_progress" >กำลังดำเนินการ</option>' in cases
 
 
 def test_what_staff_wrote_is_shown_as_written_and_escaped_in_thai_too(
@@ -141,3 +149,14 @@ def test_what_staff_wrote_is_shown_as_written_and_escaped_in_thai_too(
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<h1>เจ้าหน้าที่</h1>" in page.text
+
+
+def test_every_code_staff_read_has_a_word() -> None:
+    # A code without one is shown raw: new statuses, kinds, outcomes and
+    # roles get their word (and its translation) when they are added.
+    kinds = ForcedLabourIndicators(PROJECT_ROOT / "flows/content/forced_labour_indicators.yml")
+    assert set(labels.CASE_KINDS) == kinds.kinds
+    assert set(labels.CASE_STATUSES) == {status.value for status in CaseStatus}
+    assert set(labels.OUTCOMES) == {outcome.value for outcome in Outcome}
+    assert set(labels.ROLES) == {role.value for role in Role}
+    assert tuple(labels.WORKER_LANGUAGES) == LANGUAGES

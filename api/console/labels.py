@@ -1,0 +1,70 @@
+"""What the console calls the hotline's codes (statuses, kinds, roles, ...).
+
+The database keeps codes such as `in_progress`; staff read these words,
+translated like the rest of the console (`api/console_wording.py`). A code
+without a word here is shown as it is, so a new one is never hidden.
+"""
+
+from __future__ import annotations
+
+from api.console_wording import N_
+
+WORKER_LANGUAGES = {
+    "my": N_("Burmese"),
+    "km": N_("Khmer"),
+    "lo": N_("Lao"),
+    "th": N_("Thai"),
+    "en": N_("English"),
+}
+CASE_STATUSES = {
+    "new": N_("new"),
+    "in_progress": N_("in progress"),
+    "referred": N_("referred"),
+    "closed": N_("closed"),
+}
+CASE_KINDS = {
+    "document_confiscation": N_("documents kept by the employer"),
+    "unpaid_wages": N_("unpaid wages"),
+    "violence": N_("violence"),
+    "forced_labour": N_("forced labour"),
+    "other": N_("other"),
+}
+OUTCOMES = {
+    "resolved": N_("resolved"),
+    "referred": N_("referred"),
+    "no_response": N_("no response"),
+    "case_opened": N_("case opened"),
+    "not_needed": N_("not needed"),
+}
+ROLES = {
+    "agent": N_("agent"),
+    "supervisor": N_("supervisor"),
+    "admin": N_("admin"),
+}
+
+
+class Labels:
+    """The tables above, for templates: `labels.status(code)` gives the English word."""
+
+    @staticmethod
+    def status(code: str) -> str:
+        return CASE_STATUSES.get(code, code)
+
+    @staticmethod
+    def kind(code: str) -> str:
+        return CASE_KINDS.get(code, code)
+
+    @staticmethod
+    def outcome(code: str) -> str:
+        return OUTCOMES.get(code, code)
+
+    @staticmethod
+    def role(code: str) -> str:
+        return ROLES.get(code, code)
+
+    @staticmethod
+    def language(code: str) -> str:
+        return WORKER_LANGUAGES.get(code, code)
+
+
+LABELS = Labels()
