@@ -36,6 +36,12 @@ OUTCOMES = {
     "case_opened": N_("case opened"),
     "not_needed": N_("not needed"),
 }
+# Who answers the worker now.
+OWNERS = {
+    "bot": N_("with the bot"),
+    "queued": N_("waiting for staff"),
+    "staff": N_("with staff"),
+}
 ROLES = {
     "agent": N_("agent"),
     "supervisor": N_("supervisor"),
@@ -68,3 +74,6 @@ class Labels:
 
 
 LABELS = Labels()
+
+# What the live script shows by code, by kind of code.
+FOR_SCRIPT = {"status": CASE_STATUSES, "kind": CASE_KINDS, "owner": OWNERS}

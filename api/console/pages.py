@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.console.deps import SignedIn
-from api.console.labels import LABELS
+from api.console.labels import FOR_SCRIPT, LABELS
 from api.console_wording import Wording
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -60,7 +60,13 @@ def render(
             "_": wording._,
             "console_language": wording.language,
             "console_languages": request.app.state.hotline.console_wording.languages,
-            "script_texts": wording.script,
+            "script_texts": {
+                "words": wording.script,
+                "labels": {
+                    name: {code: wording._(word) for code, word in table.items()}
+                    for name, table in FOR_SCRIPT.items()
+                },
+            },
             "labels": LABELS,
             **context,
         },

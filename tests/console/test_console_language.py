@@ -16,6 +16,7 @@ from api.settings import PROJECT_ROOT
 from api.staff.models import Role
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import CaseStatus
+from bot.conversations.models import Owner
 from bot.handoff.models import Outcome
 from bot.language import LANGUAGES
 from tests.console.helpers import add_staff, sign_in
@@ -128,10 +129,12 @@ def test_errors_and_the_scripts_words_come_in_the_staff_members_language(
     )
     assert found
     script = json.loads(found.group(1))
-    assert script["Claim"] == "รับเรื่อง"
-    assert script["Waiting since %(time)s"] == "รอตั้งแต่ %(time)s"
+    assert script["words"]["Claim"] == "รับเรื่อง"
+    assert script["words"]["Waiting since %(time)s"] == "รอตั้งแต่ %(time)s"
+    assert script["labels"]["status"]["in_progress"] == "กำลังดำเนินการ"
+    assert script["labels"]["owner"]["queued"] == "รอเจ้าหน้าที่"
     # Only the script's words travel with the page, not the whole catalog.
-    assert "Delete the data" not in script
+    assert "Delete the data" not in script["words"]
     # Codes such as a case's status are shown by their word, in Thai too.
     cases = client.get("/console/cases").text
     assert '<option value="in_progress" >กำลังดำเนินการ</option>' in cases
@@ -159,4 +162,5 @@ def test_every_code_staff_read_has_a_word() -> None:
     assert set(labels.CASE_STATUSES) == {status.value for status in CaseStatus}
     assert set(labels.OUTCOMES) == {outcome.value for outcome in Outcome}
     assert set(labels.ROLES) == {role.value for role in Role}
+    assert set(labels.OWNERS) == {owner.value for owner in Owner}
     assert tuple(labels.WORKER_LANGUAGES) == LANGUAGES

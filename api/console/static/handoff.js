@@ -8,7 +8,13 @@
   // The page's words in the staff member's language, put there by the
   // server as JSON (#console-texts); English when a word has no translation.
   const textsNode = document.getElementById("console-texts");
-  const TEXTS = textsNode ? JSON.parse(textsNode.textContent) : {};
+  const PAGE = textsNode ? JSON.parse(textsNode.textContent) : { words: {}, labels: {} };
+  const TEXTS = PAGE.words;
+  // Codes (a case's status and kind, who has the worker) by their word.
+  function label(kind, code) {
+    const words = PAGE.labels[kind] || {};
+    return words[code] || String(code || "").replace(/_/g, " ");
+  }
   function t(message, values) {
     const text = TEXTS[message] || message;
     if (!values) return text;
@@ -205,7 +211,7 @@
       }
       if (item.case) {
         const c = item.case;
-        let text = t("Report %(reference)s: %(kind)s", { reference: c.reference || "", kind: c.kind.replace(/_/g, " ") });
+        let text = t("Report %(reference)s: %(kind)s", { reference: c.reference || "", kind: label("kind", c.kind) });
         if (c.indicators.length) text += " · " + t("indicators: %(list)s", { list: c.indicators.join(", ") });
         li.appendChild(element("p", "meta", text));
       }
@@ -335,11 +341,11 @@
       summary.replaceChildren();
       fact(t("Language"), LANGUAGES[c.language] || c.language);
       fact(t("Channel"), c.channel);
-      fact(t("State"), c.owner === "staff" ? t("With %(name)s", { name: c.claimed_by_name || STAFF }) : c.owner);
+      fact(t("State"), c.owner === "staff" ? t("With %(name)s", { name: c.claimed_by_name || STAFF }) : label("owner", c.owner));
       if (c.reason) fact(t("Why"), (c.emergency ? t("EMERGENCY") + " · " : "") + (REASONS[c.reason] || c.reason));
       if (c.intents) fact(t("Asked about"), c.intents.join(", ") || "—");
       if (c.case) {
-        fact(t("Report"), (c.case.reference || "") + " " + c.case.kind.replace(/_/g, " ") + " (" + c.case.status + ")");
+        fact(t("Report"), (c.case.reference || "") + " " + label("kind", c.case.kind) + " (" + label("status", c.case.status) + ")");
         Object.keys(c.case.answers).forEach(function (key) {
           fact(key.replace(/_/g, " "), String(c.case.answers[key]));
         });
