@@ -36,6 +36,12 @@ OUTCOMES = {
     "case_opened": N_("case opened"),
     "not_needed": N_("not needed"),
 }
+# What happened to a case, in its timeline.
+CASE_EVENTS = {
+    "reported": N_("reported"),
+    "assigned": N_("assigned"),
+    "status": N_("status changed"),
+}
 # Who answers the worker now.
 OWNERS = {
     "bot": N_("with the bot"),
@@ -59,6 +65,10 @@ class Labels:
     @staticmethod
     def kind(code: str) -> str:
         return CASE_KINDS.get(code, code)
+
+    @staticmethod
+    def event(code: str) -> str:
+        return CASE_EVENTS.get(code, code)
 
     @staticmethod
     def outcome(code: str) -> str:

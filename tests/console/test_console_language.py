@@ -19,7 +19,8 @@ from bot.cases.models import CaseStatus
 from bot.conversations.models import Owner
 from bot.handoff.models import Outcome
 from bot.language import LANGUAGES
-from tests.console.helpers import add_staff, sign_in
+from tests.console.helpers import add_staff, csrf_of, open_report, sign_in, worker_writes
+from tests.fakes.line_api import FakeLine
 
 LOCALES = PROJECT_ROOT / "locales"
 THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}
@@ -164,3 +165,28 @@ def test_every_code_staff_read_has_a_word() -> None:
     assert set(labels.ROLES) == {role.value for role in Role}
     assert set(labels.OWNERS) == {owner.value for owner in Owner}
     assert tuple(labels.WORKER_LANGUAGES) == LANGUAGES
+
+
+def test_a_case_reads_in_thai_from_its_kind_to_its_timeline(
+    client: TestClient, line_api: FakeLine
+) -> None:
+    worker_writes(client, line_api, "U-th-case", "အလုပ်ရှင်က ပတ်စ်ပို့ကို ယူထားတယ်")
+    case_id = open_report(client, "U-th-case")
+    agent = add_staff(client, "nok", Role.AGENT)
+    add_staff(client, "lead", Role.SUPERVISOR)
+    sign_in(client, "lead")
+    token = csrf_of(client)
+    client.post("/console/language", data={"language": "th"})
+    for form, data in (("assign", {"staff_id": str(agent)}), ("status", {"status": "in_progress"})):
+        done = client.post(
+            f"/console/cases/{case_id}/{form}",
+            data={**data, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303, done.text
+    page = client.get(f"/console/cases/{case_id}").text
+    for word in ("นายจ้างยึดเอกสาร", "กำลังดำเนินการ", "พม่า", "รายงานเข้ามา", "มอบหมายแล้ว"):
+        assert word in page, word
+    assert "เปลี่ยนสถานะ" in page and "ลำดับเหตุการณ์" in page
+    # The worker's own words are shown as written.
+    assert "they keep my passport" in page
