@@ -55,35 +55,20 @@ ROLES = {
 }
 
 
-class Labels:
-    """The tables above, for templates: `labels.status(code)` gives the English word."""
-
-    @staticmethod
-    def status(code: str) -> str:
-        return CASE_STATUSES.get(code, code)
-
-    @staticmethod
-    def kind(code: str) -> str:
-        return CASE_KINDS.get(code, code)
-
-    @staticmethod
-    def event(code: str) -> str:
-        return CASE_EVENTS.get(code, code)
-
-    @staticmethod
-    def outcome(code: str) -> str:
-        return OUTCOMES.get(code, code)
-
-    @staticmethod
-    def role(code: str) -> str:
-        return ROLES.get(code, code)
-
-    @staticmethod
-    def language(code: str) -> str:
-        return WORKER_LANGUAGES.get(code, code)
+TABLES = {
+    "status": CASE_STATUSES,
+    "kind": CASE_KINDS,
+    "event": CASE_EVENTS,
+    "outcome": OUTCOMES,
+    "role": ROLES,
+    "owner": OWNERS,
+    "language": WORKER_LANGUAGES,
+}
+# What the live script shows by code.
+FOR_SCRIPT = ("status", "kind", "owner")
 
 
-LABELS = Labels()
-
-# What the live script shows by code, by kind of code.
-FOR_SCRIPT = {"status": CASE_STATUSES, "kind": CASE_KINDS, "owner": OWNERS}
+def word(table: str, code: str) -> str:
+    """The English word for a code (translated where it is shown), e.g.
+    `word("status", "in_progress")`; an unknown code comes back as it is."""
+    return TABLES[table].get(code, code)

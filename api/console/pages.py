@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.console.deps import SignedIn
-from api.console.labels import FOR_SCRIPT, LABELS
+from api.console.labels import FOR_SCRIPT, TABLES, word
 from api.console_wording import Wording
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -63,11 +63,11 @@ def render(
             "script_texts": {
                 "words": wording.script,
                 "labels": {
-                    name: {code: wording._(word) for code, word in table.items()}
-                    for name, table in FOR_SCRIPT.items()
+                    name: {code: wording._(english) for code, english in TABLES[name].items()}
+                    for name in FOR_SCRIPT
                 },
             },
-            "labels": LABELS,
+            "word": word,
             **context,
         },
         status_code=status_code,

@@ -27,6 +27,12 @@ THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+def signed_in_reading_thai(client: TestClient, username: str, role: Role) -> None:
+    add_staff(client, username, role)
+    sign_in(client, username)
+    client.post("/console/language", data={"language": "th"})
+
+
 def _entries(path: Path) -> dict[str, tuple[str, list[str], bool]]:
     with path.open("rb") as handle:
         return {
@@ -117,9 +123,7 @@ def test_the_language_switch_refuses_other_sites_languages_and_destinations(
 def test_errors_and_the_scripts_words_come_in_the_staff_members_language(
     client: TestClient,
 ) -> None:
-    add_staff(client, "ploy", Role.AGENT)
-    sign_in(client, "ploy")
-    client.post("/console/language", data={"language": "th"})
+    signed_in_reading_thai(client, "ploy", Role.AGENT)
     missing = client.get("/api/handoff/conversations/999999")
     assert missing.status_code == 404
     assert missing.json()["detail"] == "ไม่พบการสนทนานี้"
@@ -146,9 +150,7 @@ def test_what_staff_wrote_is_shown_as_written_and_escaped_in_thai_too(
 ) -> None:
     # The staff page shows a refused form's error; a crafted one in the
     # address is still only text, in any language.
-    add_staff(client, "admin", Role.ADMIN)
-    sign_in(client, "admin")
-    client.post("/console/language", data={"language": "th"})
+    signed_in_reading_thai(client, "admin", Role.ADMIN)
     page = client.get("/console/staff", params={"error": "<script>alert(1)</script>"})
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
@@ -173,10 +175,8 @@ def test_a_case_reads_in_thai_from_its_kind_to_its_timeline(
     worker_writes(client, line_api, "U-th-case", "အလုပ်ရှင်က ပတ်စ်ပို့ကို ယူထားတယ်")
     case_id = open_report(client, "U-th-case")
     agent = add_staff(client, "nok", Role.AGENT)
-    add_staff(client, "lead", Role.SUPERVISOR)
-    sign_in(client, "lead")
+    signed_in_reading_thai(client, "lead", Role.SUPERVISOR)
     token = csrf_of(client)
-    client.post("/console/language", data={"language": "th"})
     for form, data in (("assign", {"staff_id": str(agent)}), ("status", {"status": "in_progress"})):
         done = client.post(
             f"/console/cases/{case_id}/{form}",
