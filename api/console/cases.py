@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.console.deps import CurrentStaff, SignedIn
 from api.console.errors import InvalidInput
 from api.console.labels import WORKER_LANGUAGES
-from api.console.pages import render
+from api.console.pages import render, wording_of
 from api.database import utcnow
 from api.state import AppState, StateDep
 from bot.cases import export
@@ -338,8 +338,11 @@ async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Re
 
 
 @api.get("/cases/{case_id}/export.pdf")
-async def export_pdf(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
-    """The case as a PDF for a referral, in every script the worker may write. Audited."""
+async def export_pdf(
+    request: Request, state: StateDep, caller: CurrentStaff, case_id: int
+) -> Response:
+    """The case as a PDF for a referral, in every script the worker may write, its
+    own words in the staff member's language. Audited."""
     name, case_file, document = await _export(state, caller, case_id, "pdf")
     images = {
         ref.id: state.attachments.read(ref.storage_key)
@@ -348,7 +351,12 @@ async def export_pdf(state: StateDep, caller: CurrentStaff, case_id: int) -> Res
         if ref.content_type in PRINTABLE_IMAGES
     }
     return Response(
-        export.as_pdf(document, fonts_dir=state.settings.hotline_pdf_fonts_dir, images=images),
+        export.as_pdf(
+            document,
+            fonts_dir=state.settings.hotline_pdf_fonts_dir,
+            images=images,
+            say=wording_of(request)._,
+        ),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )

@@ -5,21 +5,27 @@ Noto fonts for Latin, Burmese, Khmer, Lao and Thai, so a worker's own words
 print correctly in their script. The worker's contact details go into the
 export only when they agreed to their report being shared. The worker's
 photos are drawn in the PDF beside their SHA-256, which shows that the
-evidence is what the hotline received.
+evidence is what the hotline received. The PDF's own words are in the
+language of the staff member who exports it (a referral to a Thai office is
+printed in Thai); the JSON keeps codes.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
 
+from api.console.labels import word
 from bot.cases.staff import CaseFile, TimelineEntry
+
+# Translates one of the console's messages (see api/console_wording.py).
+Say = Callable[..., str]
 
 # Regular and bold of each; the first is the main font, the others are
 # tried in turn for characters it lacks.
@@ -98,32 +104,39 @@ def as_json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def _text(value: Any) -> str:
+def in_english(message: str, **values: Any) -> str:
+    return message % values if values else message
+
+
+def _text(value: Any, _: Say) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return json.dumps(value, ensure_ascii=False)
 
 
 class _CasePdf(FPDF):
-    def __init__(self, fonts_dir: Path, reference: str) -> None:
+    def __init__(self, fonts_dir: Path, reference: str, say: Say) -> None:
         super().__init__(format="A4")
         self._reference = reference
+        self.say = say
         for family, stem in FONT_FAMILIES.items():
             self.add_font(family, "", str(fonts_dir / f"{stem}-Regular.ttf"))
             self.add_font(family, "B", str(fonts_dir / f"{stem}-Bold.ttf"))
         self.set_fallback_fonts([family for family in FONT_FAMILIES if family != "noto"])
         self.set_text_shaping(True)
         self.set_auto_page_break(True, margin=15)
-        self.set_title(f"Case {reference}")
+        self.set_title(say("Case %(reference)s", reference=reference))
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("noto", size=8)
-        self.cell(0, 6, f"{self._reference} · confidential · page {self.page_no()}", align="C")
+        _ = self.say
+        footer = _("%(reference)s · confidential · page %(page)s")
+        self.cell(0, 6, footer % {"reference": self._reference, "page": self.page_no()}, align="C")
 
     def heading(self, text: str) -> None:
         self.ln(2)
@@ -136,77 +149,100 @@ class _CasePdf(FPDF):
         self.multi_cell(0, 5.5, label, new_x="LMARGIN", new_y="NEXT")
         self.set_font("noto", size=10)
         self.set_x(self.l_margin + 6)
-        self.multi_cell(0, 5.5, _text(value), new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 5.5, _text(value, self.say), new_x="LMARGIN", new_y="NEXT")
 
 
-def _draw(pdf: FPDF, picture: bytes) -> None:
+def _draw(pdf: _CasePdf, picture: bytes) -> None:
     """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
     try:
         pdf.image(io.BytesIO(picture), x=pdf.l_margin + 6, w=90, keep_aspect_ratio=True)
     except (OSError, ValueError, RuntimeError, SyntaxError):
         pdf.set_x(pdf.l_margin + 6)
-        pdf.multi_cell(0, 5, "(this image could not be drawn)", new_x="LMARGIN", new_y="NEXT")
+        _ = pdf.say
+        pdf.multi_cell(0, 5, _("(this image could not be drawn)"), new_x="LMARGIN", new_y="NEXT")
 
 
 def as_pdf(
-    document: dict[str, Any], *, fonts_dir: Path, images: Mapping[int, bytes] | None = None
+    document: dict[str, Any],
+    *,
+    fonts_dir: Path,
+    images: Mapping[int, bytes] | None = None,
+    say: Say = in_english,
 ) -> bytes:
-    """The document laid out for print; `images` (attachment id -> bytes) are drawn in place."""
+    """The document laid out for print; `images` (attachment id -> bytes) are drawn
+    in place; `say` translates the PDF's own words (English without it)."""
+    _ = say
     images = images or {}
     reference = str(document["reference"] or "case")
-    pdf = _CasePdf(fonts_dir, reference)
+    pdf = _CasePdf(fonts_dir, reference, say)
     pdf.add_page()
     pdf.set_font("noto", "B", 16)
-    pdf.multi_cell(0, 9, f"Case {reference}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 9, _("Case %(reference)s", reference=reference), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.set_font("noto", size=10)
-    for label, key in (
-        ("What happened", "kind"),
-        ("Status", "status"),
-        ("Reported", "reported_at"),
-        ("Province", "province"),
-        ("Language", "language"),
-        ("Channel", "channel"),
-        ("In danger when reporting", "in_danger"),
-        ("Agreed to sharing", "consent_to_share"),
-        ("Assigned to", "assigned_to"),
-        ("Exported", "exported_at"),
-        ("Exported by", "exported_by"),
+    for label, value in (
+        (_("What happened"), _(word("kind", document["kind"]))),
+        (_("Status"), _(word("status", document["status"]))),
+        (_("Reported"), document["reported_at"]),
+        (_("Province"), document["province"]),
+        (_("Language"), _(word("language", document["language"]))),
+        (_("Channel"), document["channel"]),
+        (_("In danger when reporting"), document["in_danger"]),
+        (_("Agreed to sharing"), document["consent_to_share"]),
+        (_("Assigned to"), document["assigned_to"]),
+        (_("Exported"), document["exported_at"]),
+        (_("Exported by"), document["exported_by"]),
     ):
-        pdf.line_of(label, document[key])
+        pdf.line_of(label, value)
 
-    pdf.heading(f"Forced-labour indicators (ILO, source {document['indicators_source']})")
-    names = [item["name"] for item in document["indicators"]] or ["none identified"]
+    pdf.heading(
+        _(
+            "Forced-labour indicators (ILO, source %(source)s)",
+            source=document["indicators_source"],
+        )
+    )
+    names = [item["name"] for item in document["indicators"]] or [_("none identified")]
     pdf.multi_cell(0, 5.5, "; ".join(names), new_x="LMARGIN", new_y="NEXT")
 
-    pdf.heading("The worker's answers")
+    pdf.heading(_("The worker's answers"))
     for question, answer in (document["answers"] or {}).items():
         pdf.line_of(str(question), answer)
 
-    pdf.heading("Contact")
+    pdf.heading(_("Contact"))
     if document["consent_to_share"]:
-        pdf.line_of("Contact", document["contact"])
-        pdf.line_of("Shared location", document["location"])
+        pdf.line_of(_("Contact"), document["contact"])
+        pdf.line_of(_("Shared location"), document["location"])
     else:
         pdf.multi_cell(
             0,
             5.5,
-            "Withheld: the worker did not agree to their details being shared.",
+            _("Withheld: the worker did not agree to their details being shared."),
             new_x="LMARGIN",
             new_y="NEXT",
         )
 
-    pdf.heading("Timeline")
+    pdf.heading(_("Timeline"))
     for entry in document["timeline"]:
-        who = {
-            "inbound": "worker",
-            "outbound": f"staff: {entry['staff']}" if entry["staff"] else "hotline",
-            "note": f"internal note by {entry['staff'] or 'staff'}",
-            "event": f"{entry['event']} by {entry['staff'] or 'hotline'}",
-        }.get(entry["type"], entry["type"])
+        staff = entry["staff"]
+        if entry["type"] == "inbound":
+            who = _("worker")
+        elif entry["type"] == "outbound":
+            who = _("staff: %(name)s", name=staff) if staff else _("hotline")
+        elif entry["type"] == "note":
+            who = _("internal note by %(name)s", name=staff or _("staff"))
+        elif entry["type"] == "event":
+            who = _(
+                "%(event)s by %(name)s",
+                event=_(word("event", entry["event"])),
+                name=staff or _("hotline"),
+            )
+        else:
+            who = entry["type"]
         pdf.set_font("noto", "B", 9)
         pdf.multi_cell(0, 5, f"{entry['at']}  {who}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("noto", size=10)
-        body = entry["text"] if entry["type"] != "event" else _text(entry["detail"])
+        body = entry["text"] if entry["type"] != "event" else _text(entry["detail"], say)
         if body:
             pdf.set_x(pdf.l_margin + 6)
             pdf.multi_cell(0, 5.5, body, new_x="LMARGIN", new_y="NEXT")
@@ -219,8 +255,13 @@ def as_pdf(
             pdf.multi_cell(
                 0,
                 4.5,
-                f"file {attachment['id']}: {attachment['content_type']}, "
-                f"{attachment['size']} bytes, SHA-256 {attachment['sha256']}",
+                _(
+                    "file %(id)s: %(type)s, %(size)s bytes, SHA-256 %(sha256)s",
+                    id=attachment["id"],
+                    type=attachment["content_type"],
+                    size=attachment["size"],
+                    sha256=attachment["sha256"],
+                ),
                 new_x="LMARGIN",
                 new_y="NEXT",
             )

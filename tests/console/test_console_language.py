@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -190,3 +191,26 @@ def test_a_case_reads_in_thai_from_its_kind_to_its_timeline(
     assert "เปลี่ยนสถานะ" in page and "ลำดับเหตุการณ์" in page
     # The worker's own words are shown as written.
     assert "they keep my passport" in page
+
+
+def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
+    client: TestClient, line_api: FakeLine, tmp_path: Path
+) -> None:
+    worker_writes(client, line_api, "U-th-pdf", "အလုပ်ရှင်က ပတ်စ်ပို့ကို ယူထားတယ်")
+    case_id = open_report(client, "U-th-pdf", answers={"what": "ယူထားတယ်"})
+    signed_in_reading_thai(client, "lead", Role.SUPERVISOR)
+    pdf = client.get(f"/api/cases/{case_id}/export.pdf")
+    assert pdf.status_code == 200
+    (tmp_path / "case.pdf").write_bytes(pdf.content)
+    printed = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(tmp_path / "case.pdf"), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    squeezed = "".join(printed.split())
+    for words in ("เหตุการณ์", "นายจ้างยึดเอกสาร", "ใหม่", "คำตอบของแรงงาน", "เอกสารลับ"):
+        assert words in squeezed, words
+    # The worker's words and the codes a referral needs are printed as they are.
+    assert "ယူထားတယ်" in squeezed
+    assert "What happened" not in printed
