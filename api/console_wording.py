@@ -1,19 +1,20 @@
 """The console's own words in the staff member's language.
 
-Staff of the hotline read Thai or English; the console's text is written in
-English in the templates, the script and the errors, and translated through
-the gettext catalogs `locales/<language>/LC_MESSAGES/console.po`, read with
-babel at start-up (no compile step to forget). `locales/console.pot` is
-extracted from those sources by `hotline console template`; a test checks
-it is current and that every catalog has every message.
+Staff read Thai or English, and some of them Burmese, Khmer or Lao. The
+console's words are written in English in its templates, its script and its
+errors, and translated through the gettext catalogs
+`locales/<language>/LC_MESSAGES/console.po`, read with babel at start-up (no
+compile step to forget). `hotline content template` extracts
+`locales/console.pot` from those sources and brings the catalogs in line; a
+test checks that both are current and that every catalog has every message.
 
-Entries marked `fuzzy` are machine drafts awaiting review. They are served,
-as the workers' drafts are: a staff member who reads Thai best still sees
-the English beside nothing they must act on alone, and `hotline content
-report` counts what waits for review.
+Entries marked `fuzzy` are machine drafts awaiting review by a native
+speaker. They are served, as the workers' drafts are, and `hotline content
+report` counts them; a staff member unsure of a draft switches to English in
+the header.
 
-Only what the hotline itself wrote is translated. What workers and staff
-wrote is shown as written, and every translation is escaped like any text.
+Only the hotline's own words are translated. What workers and staff wrote is
+shown as written, and every translation is escaped like any other text.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ SOURCE_LANGUAGE = "en"
 # Chosen in the console's header; kept a year, read by pages and the API.
 COOKIE = "console_language"
 COOKIE_SECONDS = 365 * 24 * 3600
+
+# The order of the header's language switch: the languages the hotline's
+# staff read most first.
+_ORDER = {"en": 0, "th": 1, "my": 2, "km": 3, "lo": 4}
 
 # Where the console's words are written, and how babel reads each kind.
 _CONSOLE = Path(__file__).with_name("console")
@@ -102,7 +107,8 @@ class ConsoleWording:
         self._wordings: dict[str, Wording] = {
             SOURCE_LANGUAGE: Wording(SOURCE_LANGUAGE, _own_name(SOURCE_LANGUAGE), {}, {})
         }
-        for path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        found = locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+        for path in sorted(found, key=lambda path: _ORDER.get(path.parents[1].name, 99)):
             language = path.parents[1].name
             with path.open("rb") as handle:
                 catalog = read_po(handle, locale=language)
@@ -181,11 +187,24 @@ def write_template(locales_dir: Path) -> Path:
     for catalog_file in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with catalog_file.open("rb") as handle:
             catalog = read_po(handle, locale=catalog_file.parents[1].name)
+        before = _contents(catalog)
+        created = catalog.creation_date
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        if _contents(catalog) == before:
+            # Nothing new for translators: the file stays as it was.
+            catalog.creation_date = created
         with catalog_file.open("wb") as handle:
             write_po(handle, catalog, sort_output=True, include_lineno=False)
     return path
+
+
+def _contents(catalog: Catalog) -> list[tuple[str, str, list[str]]]:
+    return sorted(
+        (str(m.id), str(m.string), sorted({path for path, _ in m.locations}))
+        for m in catalog
+        if m.id
+    )
 
 
 def stats(locales_dir: Path) -> list[CatalogStats]:

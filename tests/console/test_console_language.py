@@ -25,6 +25,7 @@ from tests.fakes.line_api import FakeLine
 
 LOCALES = PROJECT_ROOT / "locales"
 THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}
+CONSOLE_LANGUAGES = ("th", "my", "km", "lo")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -43,19 +44,21 @@ def _entries(path: Path) -> dict[str, tuple[str, list[str], bool]]:
         }
 
 
-def test_the_template_is_what_the_sources_say_and_thai_has_every_message() -> None:
+def test_the_template_is_what_the_sources_say_and_every_catalog_has_every_message() -> None:
     # Run `hotline content template` after changing the console's words.
     extracted = {str(m.id): sorted({p for p, _ in m.locations}) for m in extract() if m.id}
     template = {msgid: where for msgid, (_, where, _) in _entries(template_path(LOCALES)).items()}
     assert template == extracted
-    thai = _entries(catalog_path(LOCALES, "th"))
-    assert set(thai) == set(template)
-    for msgid, (text, where, fuzzy) in thai.items():
-        assert text, f"no Thai for {msgid!r}"
-        # Where a message is used decides whether the script receives it.
-        assert where == template[msgid], msgid
-        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)), msgid
-        assert fuzzy, f"{msgid!r}: a machine draft must be marked for review"
+    for language in CONSOLE_LANGUAGES:
+        catalog = _entries(catalog_path(LOCALES, language))
+        assert set(catalog) == set(template), language
+        for msgid, (text, where, fuzzy) in catalog.items():
+            assert text, f"{language}: nothing for {msgid!r}"
+            # Where a message is used decides whether the script receives it.
+            assert where == template[msgid], (language, msgid)
+            placeholders = sorted(PLACEHOLDER.findall(text))
+            assert placeholders == sorted(PLACEHOLDER.findall(msgid)), (language, msgid)
+            assert fuzzy, f"{language}: {msgid!r}: a machine draft must be marked for review"
 
 
 def test_rewriting_the_template_keeps_every_translation_and_its_review_mark(
@@ -63,9 +66,11 @@ def test_rewriting_the_template_keeps_every_translation_and_its_review_mark(
 ) -> None:
     shutil.copytree(LOCALES, tmp_path / "locales")
     write_template(tmp_path / "locales")
-    assert _entries(catalog_path(tmp_path / "locales", "th")) == _entries(
-        catalog_path(LOCALES, "th")
-    )
+    for language in CONSOLE_LANGUAGES:
+        rewritten = catalog_path(tmp_path / "locales", language)
+        assert _entries(rewritten) == _entries(catalog_path(LOCALES, language))
+        # Nothing changed for translators: the file is as it was, header included.
+        assert rewritten.read_bytes() == catalog_path(LOCALES, language).read_bytes()
     assert _entries(template_path(tmp_path / "locales")) == _entries(template_path(LOCALES))
 
 
@@ -77,9 +82,21 @@ def test_a_thai_browser_gets_the_console_in_thai_and_an_english_one_in_english(
     assert "<h1>เข้าสู่ระบบ</h1>" in thai.text
     english = client.get("/console/login", headers={"accept-language": "en-GB,en;q=0.8"})
     assert '<html lang="en">' in english.text and "<h1>Sign in</h1>" in english.text
+    burmese = client.get("/console/login", headers={"accept-language": "my-MM,my;q=0.9"})
+    assert "<h1>ဝင်ရန်</h1>" in burmese.text
     # A language the console does not have falls back to English.
-    burmese = client.get("/console/login", headers={"accept-language": "my"})
-    assert "<h1>Sign in</h1>" in burmese.text
+    vietnamese = client.get("/console/login", headers={"accept-language": "vi"})
+    assert "<h1>Sign in</h1>" in vietnamese.text
+    # The switch offers each language by its own name, English first.
+    assert re.findall(
+        r'lang="(\w+)"\s*(?:aria-current="true")?>([^<]+)</button>', vietnamese.text
+    ) == [
+        ("en", "English"),
+        ("th", "ไทย"),
+        ("my", "မြန်မာ"),
+        ("km", "ខ្មែរ"),
+        ("lo", "ລາວ"),
+    ]
 
 
 def test_the_chosen_language_is_kept_in_a_cookie_and_wins_over_the_browser(
