@@ -9,10 +9,20 @@ import subprocess
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from fastapi import Request
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.console import labels
-from api.console_wording import COOKIE, catalog_path, extract, template_path, write_template
+from api.console_wording import (
+    COOKIE,
+    ConsoleWording,
+    catalog_path,
+    extract,
+    template_path,
+    write_template,
+)
 from api.settings import PROJECT_ROOT
 from api.staff.models import Role
 from bot.cases.indicators import ForcedLabourIndicators
@@ -26,6 +36,7 @@ from tests.fakes.line_api import FakeLine
 LOCALES = PROJECT_ROOT / "locales"
 THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}
 CONSOLE_LANGUAGES = ("th", "my", "km", "lo")
+WORDING = ConsoleWording(LOCALES)
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
@@ -231,3 +242,10 @@ def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
     # The worker's words and the codes a referral needs are printed as they are.
     assert "ယူထားတယ်" in squeezed
     assert "What happened" not in printed
+
+
+@settings(max_examples=200, deadline=None)
+@given(header=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=300))
+def test_any_accept_language_header_picks_a_console_language(header: str) -> None:
+    request = Request({"type": "http", "headers": [(b"accept-language", header.encode("latin-1"))]})
+    assert WORDING.for_request(request).language in WORDING.languages
