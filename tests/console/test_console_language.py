@@ -169,6 +169,9 @@ def test_errors_and_the_scripts_words_come_in_the_staff_members_language(
     assert script["labels"]["owner"]["queued"] == "รอเจ้าหน้าที่"
     # Only the script's words travel with the page, not the whole catalog.
     assert "Delete the data" not in script["words"]
+    # Ready-made replies are shown in the staff member's language to choose from.
+    conversation = client.get("/console/conversations/1").text
+    assert '<option value="th" selected>ไทย</option>' in conversation
     # Codes such as a case's status are shown by their word, in Thai too.
     cases = client.get("/console/cases").text
     assert '<option value="in_progress" >กำลังดำเนินการ</option>' in cases
