@@ -167,9 +167,9 @@ async def case_page(
 ) -> HTMLResponse:
     async with state.sessions() as session:
         case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
-        assignable = (
-            await case_work.assignable_staff(session=session) if caller.sees_everything else []
-        )
+        active_staff = await case_work.assignable_staff(session=session)
+    # Everyone reads who a case went to; only supervisors assign it.
+    assignable = active_staff if caller.sees_everything else []
     indicators = indicators_of(state)
     return render(
         request,
@@ -181,6 +181,7 @@ async def case_page(
             case_work.NEXT_STATUSES[CaseStatus(case_file.case.status)], key=list(CaseStatus).index
         ),
         assignable=assignable,
+        staff_names={member.id: member.display_name for member in active_staff},
         indicator_names=indicators.names,
         indicator_source=indicators.source,
         languages=WORKER_LANGUAGES,

@@ -220,6 +220,10 @@ def test_a_case_reads_in_thai_from_its_kind_to_its_timeline(
     for word in ("นายจ้างยึดเอกสาร", "กำลังดำเนินการ", "พม่า", "รายงานเข้ามา", "มอบหมายแล้ว"):
         assert word in page, word
     assert "เปลี่ยนสถานะ" in page and "ลำดับเหตุการณ์" in page
+    # What each event did, by words and names rather than codes and ids.
+    assert "ใหม่ → กำลังดำเนินการ" in page
+    assert "→ Nok" in page
+    assert "line · พม่า" in page
     # The worker's own words are shown as written.
     assert "they keep my passport" in page
 
