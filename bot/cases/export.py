@@ -152,6 +152,20 @@ class _CasePdf(FPDF):
         self.multi_cell(0, 5.5, _text(value, self.say), new_x="LMARGIN", new_y="NEXT")
 
 
+def _event_detail(entry: dict[str, Any], _: Say) -> str | None:
+    """What an event did, in words. An assignment's staff ids mean nothing to
+    the reader of a referral (the case's current assignee is named above)."""
+    detail = entry["detail"] or {}
+    if entry["event"] == "status":
+        before = _(word("status", detail.get("from") or ""))
+        return f"{before} → {_(word('status', detail.get('to') or ''))}"
+    if entry["event"] == "reported":
+        return f"{detail.get('channel', '')} · {_(word('language', detail.get('language') or ''))}"
+    if entry["event"] == "assigned":
+        return None
+    return _text(detail, _) if detail else None
+
+
 def _draw(pdf: _CasePdf, picture: bytes) -> None:
     """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
     try:
@@ -242,7 +256,7 @@ def as_pdf(
         pdf.set_font("noto", "B", 9)
         pdf.multi_cell(0, 5, f"{entry['at']}  {who}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("noto", size=10)
-        body = entry["text"] if entry["type"] != "event" else _text(entry["detail"], say)
+        body = entry["text"] if entry["type"] != "event" else _event_detail(entry, say)
         if body:
             pdf.set_x(pdf.l_margin + 6)
             pdf.multi_cell(0, 5.5, body, new_x="LMARGIN", new_y="NEXT")

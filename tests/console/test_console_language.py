@@ -246,6 +246,7 @@ def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
     squeezed = "".join(printed.split())
     for words in ("เหตุการณ์", "นายจ้างยึดเอกสาร", "ใหม่", "คำตอบของแรงงาน", "เอกสารลับ"):
         assert words in squeezed, words
+    assert "line·พม่า" in squeezed  # how the report came in, as the timeline says it
     # The worker's words and the codes a referral needs are printed as they are.
     assert "ယူထားတယ်" in squeezed
     assert "What happened" not in printed
