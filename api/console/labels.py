@@ -42,6 +42,45 @@ CASE_EVENTS = {
     "assigned": N_("assigned"),
     "status": N_("status changed"),
 }
+# What the worker asked about (the engine's intents, docs/intents.md):
+# staff who do not read the worker's language see what the bot understood.
+INTENTS = {
+    "greet": N_("greeting"),
+    "goodbye": N_("goodbye"),
+    "thanks": N_("thanks"),
+    "affirm": N_("yes"),
+    "deny": N_("no"),
+    "choose_language": N_("choosing a language"),
+    "request_human": N_("asked for a person"),
+    "emergency": N_("emergency"),
+    "check_case_status": N_("news of a report"),
+    "out_of_scope": N_("something the hotline does not handle"),
+    "ask_wage_info": N_("wages and pay"),
+    "ask_working_hours": N_("working hours, rest and leave"),
+    "ask_documents": N_("passport, work permit, pink card"),
+    "ask_change_employer": N_("changing employer"),
+    "ask_social_security": N_("social security, injury, hospital"),
+    "ask_fishing_rights": N_("fishers' rights at sea"),
+    "ask_hotlines": N_("phone numbers and offices"),
+    "report_abuse": N_("wants to report abuse"),
+    "report_unpaid_wages": N_("report: unpaid wages"),
+    "report_document_confiscation": N_("report: documents kept"),
+    "report_violence": N_("report: violence"),
+    "report_forced_labour": N_("report: forced labour"),
+    "cancel_report": N_("stopped a report"),
+    "share_location": N_("shared a location"),
+    "request_data_deletion": N_("asked to delete their data"),
+}
+# The worker's answers to the report's questions (flows/actions/report.py).
+ANSWERS = {
+    "story": N_("What happened, in their words"),
+    "when": N_("When"),
+    "where": N_("Where"),
+    "employer": N_("Employer, broker, boat or factory"),
+    "workers": N_("Workers affected"),
+    "evidence": N_("Photos, voice notes or documents"),
+    "contact": N_("How staff may contact them"),
+}
 # Who answers the worker now.
 OWNERS = {
     "bot": N_("with the bot"),
@@ -63,9 +102,11 @@ TABLES = {
     "role": ROLES,
     "owner": OWNERS,
     "language": WORKER_LANGUAGES,
+    "intent": INTENTS,
+    "answer": ANSWERS,
 }
 # What the live script shows by code.
-FOR_SCRIPT = ("status", "kind", "owner")
+FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer")
 
 
 def word(table: str, code: str) -> str:

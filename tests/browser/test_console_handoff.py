@@ -144,7 +144,7 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
 
     # The summary comes from the engine's own record of the conversation.
-    expect(card).to_contain_text("request_human")
+    expect(card).to_contain_text("asked for a person")
     # The worker heard where they stand: their place, or that nobody is in.
     waiting_prefix = TEXTS.get("my", "handoff.waiting").split("{")[0]
     after_hours = TEXTS.get("my", "handoff.after_hours")

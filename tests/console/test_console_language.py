@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import yaml
 from babel.messages.pofile import read_po
 from fastapi import Request
 from fastapi.testclient import TestClient
@@ -257,3 +258,11 @@ def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
 def test_any_accept_language_header_picks_a_console_language(header: str) -> None:
     request = Request({"type": "http", "headers": [(b"accept-language", header.encode("latin-1"))]})
     assert WORDING.for_request(request).language in WORDING.languages
+
+
+def test_every_intent_and_report_answer_has_a_word_for_staff() -> None:
+    # Staff who do not read the worker's language see what the bot understood.
+    domain = yaml.safe_load((PROJECT_ROOT / "flows/domain.yml").read_text(encoding="utf-8"))
+    assert set(labels.INTENTS) == set(domain["intents"])
+    report_slots = {name.removeprefix("report_") for name in domain["slots"]}
+    assert set(labels.ANSWERS) <= report_slots

@@ -207,7 +207,7 @@
           : t("With %(name)s", { name: item.claimed_by_name || STAFF });
       li.appendChild(meta);
       if (item.intents && item.intents.length) {
-        li.appendChild(element("p", "meta", t("Asked about: %(topics)s", { topics: item.intents.join(", ") })));
+        li.appendChild(element("p", "meta", t("Asked about: %(topics)s", { topics: item.intents.map(function (i) { return label("intent", i); }).join(", ") })));
       }
       if (item.case) {
         const c = item.case;
@@ -343,11 +343,11 @@
       fact(t("Channel"), c.channel);
       fact(t("State"), c.owner === "staff" ? t("With %(name)s", { name: c.claimed_by_name || STAFF }) : label("owner", c.owner));
       if (c.reason) fact(t("Why"), (c.emergency ? t("EMERGENCY") + " · " : "") + (REASONS[c.reason] || c.reason));
-      if (c.intents) fact(t("Asked about"), c.intents.join(", ") || "—");
+      if (c.intents) fact(t("Asked about"), c.intents.map(function (i) { return label("intent", i); }).join(", ") || "—");
       if (c.case) {
         fact(t("Report"), (c.case.reference || "") + " " + label("kind", c.case.kind) + " (" + label("status", c.case.status) + ")");
         Object.keys(c.case.answers).forEach(function (key) {
-          fact(key.replace(/_/g, " "), String(c.case.answers[key]));
+          fact(label("answer", key), String(c.case.answers[key]));
         });
         if (c.case.indicators.length) fact(t("Indicators"), c.case.indicators.join(", "));
       }
