@@ -221,7 +221,7 @@ def as_pdf(
 
     pdf.heading(_("The worker's answers"))
     for question, answer in (document["answers"] or {}).items():
-        pdf.line_of(str(question), answer)
+        pdf.line_of(_(word("answer", str(question))), answer)
 
     pdf.heading(_("Contact"))
     if document["consent_to_share"]:

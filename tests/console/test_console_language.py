@@ -233,7 +233,7 @@ def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
     client: TestClient, line_api: FakeLine, tmp_path: Path
 ) -> None:
     worker_writes(client, line_api, "U-th-pdf", "အလုပ်ရှင်က ပတ်စ်ပို့ကို ယူထားတယ်")
-    case_id = open_report(client, "U-th-pdf", answers={"what": "ယူထားတယ်"})
+    case_id = open_report(client, "U-th-pdf", answers={"story": "ယူထားတယ်"})
     signed_in_reading_thai(client, "lead", Role.SUPERVISOR)
     pdf = client.get(f"/api/cases/{case_id}/export.pdf")
     assert pdf.status_code == 200
@@ -245,7 +245,14 @@ def test_a_referral_pdf_exported_in_thai_is_printed_in_thai(
         text=True,
     ).stdout
     squeezed = "".join(printed.split())
-    for words in ("เหตุการณ์", "นายจ้างยึดเอกสาร", "ใหม่", "คำตอบของแรงงาน", "เอกสารลับ"):
+    for words in (
+        "เหตุการณ์",
+        "นายจ้างยึดเอกสาร",
+        "ใหม่",
+        "คำตอบของแรงงาน",
+        "เหตุการณ์ตามคำของแรงงาน",  # the question the answer is to
+        "เอกสารลับ",
+    ):
         assert words in squeezed, words
     assert "line·พม่า" in squeezed  # how the report came in, as the timeline says it
     # The worker's words and the codes a referral needs are printed as they are.
