@@ -81,6 +81,25 @@ ANSWERS = {
     "evidence": N_("Photos, voice notes or documents"),
     "contact": N_("How staff may contact them"),
 }
+# What became of a message (bot/conversations/models.py MessageStatus).
+MESSAGE_STATUSES = {
+    "received": N_("received"),
+    "answered": N_("answered"),
+    "engine_unavailable": N_("waiting for the bot"),
+    "for_staff": N_("for staff"),
+    "rate_limited": N_("too many at once"),
+    "queued": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("not delivered"),
+}
+# The ready-made replies' topics (catalog ids `canned.<topic>.<name>`).
+CANNED_TOPICS = {
+    "greeting": N_("Greeting"),
+    "questions": N_("Questions"),
+    "safety": N_("Safety"),
+    "referral": N_("Referral"),
+    "closing": N_("Closing"),
+}
 # Who answers the worker now.
 OWNERS = {
     "bot": N_("with the bot"),
@@ -103,10 +122,12 @@ TABLES = {
     "owner": OWNERS,
     "language": WORKER_LANGUAGES,
     "intent": INTENTS,
+    "message": MESSAGE_STATUSES,
+    "topic": CANNED_TOPICS,
     "answer": ANSWERS,
 }
 # What the live script shows by code.
-FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer")
+FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer", "message", "topic")
 
 
 def word(table: str, code: str) -> str:

@@ -155,6 +155,8 @@ def test_an_agent_takes_a_burmese_worker_and_hands_them_back_to_the_bot(
     )
     card.get_by_role("button", name="Claim").click()
     expect(phone.locator("#staff-tools")).to_be_visible(timeout=15_000)
+    # Claimed: the claim button is gone (its row's own display once kept it).
+    expect(phone.locator("#claim-row")).to_be_hidden()
     expect(phone.locator("#messages")).to_contain_text(ASK_FOR_STAFF)
 
     # A ready-made reply, read in English, reaches the worker in Burmese.

@@ -28,9 +28,11 @@ from api.settings import PROJECT_ROOT
 from api.staff.models import Role
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import CaseStatus
-from bot.conversations.models import Owner
+from bot.conversations.models import MessageStatus, Owner
+from bot.handoff.canned import canned_replies
 from bot.handoff.models import Outcome
 from bot.language import LANGUAGES
+from bot.texts import Texts
 from tests.console.helpers import add_staff, csrf_of, open_report, sign_in, worker_writes
 from tests.fakes.line_api import FakeLine
 
@@ -199,6 +201,9 @@ def test_every_code_staff_read_has_a_word() -> None:
     assert set(labels.OUTCOMES) == {outcome.value for outcome in Outcome}
     assert set(labels.ROLES) == {role.value for role in Role}
     assert set(labels.OWNERS) == {owner.value for owner in Owner}
+    assert set(labels.MESSAGE_STATUSES) == {status.value for status in MessageStatus}
+    canned = {topic.topic for topic in canned_replies(Texts(LOCALES), language="en")}
+    assert set(labels.CANNED_TOPICS) == canned
     assert tuple(labels.WORKER_LANGUAGES) == LANGUAGES
 
 

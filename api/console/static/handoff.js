@@ -70,7 +70,9 @@
 
   function when(iso) {
     if (!iso) return "";
-    return new Date(iso).toLocaleString();
+    // In the console's language, which may differ from the browser's; where
+    // the browser has no calendar data for it, day/month/year in English.
+    return new Date(iso).toLocaleString([document.documentElement.lang || "en", "en-GB"]);
   }
 
   // -- sound: browsers only play after the person asked for it -------------
@@ -300,7 +302,7 @@
       li.dataset.messageId = m.id;
       if (m.status === "failed") li.classList.add("failed");
       const who = m.direction === "inbound" ? t("Worker") : m.staff_name || t("Hotline");
-      li.appendChild(element("div", "meta", who + " · " + when(m.created_at) + " · " + m.status));
+      li.appendChild(element("div", "meta", who + " · " + when(m.created_at) + " · " + label("message", m.status)));
       if (m.text) li.appendChild(element("div", "text", m.text));
       m.attachments.forEach(function (a) { li.appendChild(attachmentNode(a)); });
       if (m.kind === "location") li.appendChild(locationNode(current && current.location));
@@ -397,7 +399,7 @@
         box,
         topics.map(function (topic) {
           const section = element("div", "topic");
-          section.appendChild(element("h3", "", topic.topic.replace(/_/g, " ")));
+          section.appendChild(element("h3", "", label("topic", topic.topic)));
           topic.replies.forEach(function (reply) {
             const button = element("button", "canned-reply", reply.text);
             button.type = "button";
