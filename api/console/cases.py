@@ -182,7 +182,6 @@ async def case_page(
         ),
         assignable=assignable,
         staff_names={member.id: member.display_name for member in active_staff},
-        indicator_names=indicators.names,
         indicator_source=indicators.source,
         languages=WORKER_LANGUAGES,
         inline_types=INLINE_TYPES,

@@ -42,6 +42,22 @@ CASE_EVENTS = {
     "assigned": N_("assigned"),
     "status": N_("status changed"),
 }
+# The ILO's indicators of forced labour as named in
+# flows/content/forced_labour_indicators.yml (source T6; a test keeps the
+# two the same), for translation.
+INDICATORS = {
+    "abuse_of_vulnerability": N_("abuse of vulnerability"),
+    "deception": N_("deception"),
+    "restriction_of_movement": N_("restriction of movement"),
+    "isolation": N_("isolation"),
+    "physical_and_sexual_violence": N_("physical and sexual violence"),
+    "intimidation_and_threats": N_("intimidation and threats"),
+    "retention_of_identity_documents": N_("retention of identity documents"),
+    "withholding_of_wages": N_("withholding of wages"),
+    "debt_bondage": N_("debt bondage"),
+    "abusive_working_and_living_conditions": N_("abusive working and living conditions"),
+    "excessive_overtime": N_("excessive overtime"),
+}
 # What the worker asked about (the engine's intents, docs/intents.md):
 # staff who do not read the worker's language see what the bot understood.
 INTENTS = {
@@ -122,12 +138,13 @@ TABLES = {
     "owner": OWNERS,
     "language": WORKER_LANGUAGES,
     "intent": INTENTS,
+    "indicator": INDICATORS,
     "message": MESSAGE_STATUSES,
     "topic": CANNED_TOPICS,
     "answer": ANSWERS,
 }
 # What the live script shows by code.
-FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer", "message", "topic")
+FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer", "message", "topic", "indicator")
 
 
 def word(table: str, code: str) -> str:

@@ -216,7 +216,9 @@ def as_pdf(
             source=document["indicators_source"],
         )
     )
-    names = [item["name"] for item in document["indicators"]] or [_("none identified")]
+    names = [_(word("indicator", item["key"])) for item in document["indicators"]] or [
+        _("none identified")
+    ]
     pdf.multi_cell(0, 5.5, "; ".join(names), new_x="LMARGIN", new_y="NEXT")
 
     pdf.heading(_("The worker's answers"))

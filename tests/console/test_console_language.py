@@ -197,6 +197,8 @@ def test_every_code_staff_read_has_a_word() -> None:
     # roles get their word (and its translation) when they are added.
     kinds = ForcedLabourIndicators(PROJECT_ROOT / "flows/content/forced_labour_indicators.yml")
     assert set(labels.CASE_KINDS) == kinds.kinds
+    # The indicators' English names are the content file's, word for word.
+    assert kinds.names == labels.INDICATORS
     assert set(labels.CASE_STATUSES) == {status.value for status in CaseStatus}
     assert set(labels.OUTCOMES) == {outcome.value for outcome in Outcome}
     assert set(labels.ROLES) == {role.value for role in Role}
@@ -223,7 +225,14 @@ def test_a_case_reads_in_thai_from_its_kind_to_its_timeline(
         )
         assert done.status_code == 303, done.text
     page = client.get(f"/console/cases/{case_id}").text
-    for word in ("นายจ้างยึดเอกสาร", "กำลังดำเนินการ", "พม่า", "รายงานเข้ามา", "มอบหมายแล้ว"):
+    for word in (
+        "นายจ้างยึดเอกสาร",
+        "กำลังดำเนินการ",
+        "พม่า",
+        "รายงานเข้ามา",
+        "มอบหมายแล้ว",
+        "การยึดเอกสารประจำตัว",  # the ILO indicator the kind points to
+    ):
         assert word in page, word
     assert "เปลี่ยนสถานะ" in page and "ลำดับเหตุการณ์" in page
     # What each event did, by words and names rather than codes and ids.

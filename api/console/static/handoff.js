@@ -214,7 +214,7 @@
       if (item.case) {
         const c = item.case;
         let text = t("Report %(reference)s: %(kind)s", { reference: c.reference || "", kind: label("kind", c.kind) });
-        if (c.indicators.length) text += " · " + t("indicators: %(list)s", { list: c.indicators.join(", ") });
+        if (c.indicators.length) text += " · " + t("indicators: %(list)s", { list: c.indicators.map(function (i) { return label("indicator", i); }).join(", ") });
         li.appendChild(element("p", "meta", text));
       }
       const last = element("ul", "last");
@@ -351,7 +351,7 @@
         Object.keys(c.case.answers).forEach(function (key) {
           fact(label("answer", key), String(c.case.answers[key]));
         });
-        if (c.case.indicators.length) fact(t("Indicators"), c.case.indicators.join(", "));
+        if (c.case.indicators.length) fact(t("Indicators"), c.case.indicators.map(function (i) { return label("indicator", i); }).join(", "));
       }
       messages.replaceChildren.apply(messages, data.messages.map(messageNode));
       notes.replaceChildren.apply(
