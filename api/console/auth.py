@@ -115,6 +115,9 @@ async def login(
         max_age=int(state.settings.hotline_session_hours * 3600),
     )
     response.delete_cookie(LOGIN_COOKIE, path="/console/login")
+    if outcome.console_language in state.console_wording.languages:
+        # The language they chose before, on any device.
+        _keep_language(response, state, outcome.console_language)
     return response
 
 
@@ -142,7 +145,8 @@ async def choose_language(
     language: Annotated[str, Form(max_length=16)],
     next: Annotated[str, Form(max_length=500)] = HOME,
 ) -> Response:
-    """The console's language in this browser: a cookie, before or after sign-in."""
+    """The console's language: in this browser (a cookie), and for a signed-in
+    staff member also on their account, so that it follows them to other devices."""
     # No session may exist yet, so no CSRF token: a form posted from another
     # site is refused by what the browser says of it (Sec-Fetch-Site; the
     # Origin is "null" here, as pages send no referrer). It could only
@@ -151,17 +155,33 @@ async def choose_language(
         raise CsrfRefused()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.headers.update(SECURITY_HEADERS)
-    if language in state.console_wording.languages:
-        response.set_cookie(
-            LANGUAGE_COOKIE,
-            language,
-            httponly=True,
-            samesite="lax",
-            secure=_secure_cookies(state),
-            path="/",
-            max_age=LANGUAGE_COOKIE_SECONDS,
-        )
+    if language not in state.console_wording.languages:
+        return response
+    _keep_language(response, state, language)
+    try:
+        caller = await optional_staff(request, state)
+    except CsrfRefused:
+        # A sign-in cookie without its form token (the login page of a
+        # browser still signed in): this browser's choice only.
+        caller = None
+    if caller is not None and not caller.by_api_token:
+        async with state.sessions() as session:
+            await staff_service.set_console_language(
+                session=session, staff_id=caller.id, language=language
+            )
     return response
+
+
+def _keep_language(response: Response, state: StateDep, language: str) -> None:
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        httponly=True,
+        samesite="lax",
+        secure=_secure_cookies(state),
+        path="/",
+        max_age=LANGUAGE_COOKIE_SECONDS,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

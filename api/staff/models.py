@@ -38,6 +38,9 @@ class Staff(Base):
     locked_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The console's language this staff member last chose (None: their
+    # browser's); it follows them to every device they sign in on.
+    console_language: Mapped[str | None] = mapped_column(String(8))
 
 
 class StaffSession(Base):

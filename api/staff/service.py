@@ -102,6 +102,7 @@ class SignIn:
 
     staff_id: int | None = None
     token: str | None = None
+    console_language: str | None = None
     # Why not: "wrong" (unknown user, wrong password, inactive or locked
     # account: staff are told the same for all, so as not to help a
     # guesser) or "address" (too many failures from this address).
@@ -283,7 +284,7 @@ async def sign_in(
         session=session, staff_id=staff.id, action="login", object_type="staff", object_id=None
     )
     await session.commit()
-    return SignIn(staff_id=staff.id, token=token)
+    return SignIn(staff_id=staff.id, token=token, console_language=staff.console_language)
 
 
 async def session_for_token(
@@ -391,6 +392,14 @@ async def staff_for_api_token(*, session: AsyncSession, token: str) -> Staff | N
 async def all_staff(*, session: AsyncSession) -> list[Staff]:
     result = await session.execute(select(Staff).order_by(Staff.username))
     return list(result.scalars())
+
+
+async def set_console_language(*, session: AsyncSession, staff_id: int, language: str) -> None:
+    """Remember the console's language a staff member chose (a preference, not audited)."""
+    await session.execute(
+        update(Staff).where(Staff.id == staff_id).values(console_language=language)
+    )
+    await session.commit()
 
 
 async def set_role(

@@ -46,7 +46,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def signed_in_reading_thai(client: TestClient, username: str, role: Role) -> None:
     add_staff(client, username, role)
     sign_in(client, username)
-    client.post("/console/language", data={"language": "th"})
+    # As the header's form sends it when signed in: with the form token.
+    client.post("/console/language", data={"language": "th", "csrf_token": csrf_of(client)})
 
 
 def _entries(path: Path) -> dict[str, tuple[str, list[str], bool]]:
@@ -287,3 +288,20 @@ def test_every_intent_and_report_answer_has_a_word_for_staff() -> None:
     assert set(labels.INTENTS) == set(domain["intents"])
     report_slots = {name.removeprefix("report_") for name in domain["slots"]}
     assert set(labels.ANSWERS) <= report_slots
+
+
+def test_a_signed_in_choice_follows_the_staff_member_to_another_device(
+    client: TestClient,
+) -> None:
+    signed_in_reading_thai(client, "noi", Role.AGENT)
+    # Another browser: no cookies, no language of its own.
+    client.cookies.clear()
+    assert "<h1>Sign in</h1>" in client.get("/console/login").text
+    signed = sign_in(client, "noi")
+    assert f"{COOKIE}=th" in signed.headers["set-cookie"]
+    assert "<h1>คิว</h1>" in client.get("/console/queue").text
+    # A colleague who never chose keeps the browser's language.
+    add_staff(client, "jane", Role.AGENT)
+    client.cookies.clear()
+    assert COOKIE not in sign_in(client, "jane").headers["set-cookie"]
+    assert "<h1>Queue</h1>" in client.get("/console/queue").text
