@@ -18,6 +18,7 @@ from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
+from bot.background import stop_tasks
 from bot.channels.base import ChannelAdapter, DeliveryError
 from bot.conversations.models import (
     Conversation,
@@ -257,11 +258,4 @@ class Deliveries:
                 logger.exception("delivery sweep failed")
 
     async def close(self) -> None:
-        tasks = [
-            *self._tasks.values(),
-            *self._side_tasks,
-            *([self._sweeper] if self._sweeper else []),
-        ]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([*self._tasks.values(), *self._side_tasks, self._sweeper])

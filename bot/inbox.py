@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from api.vault import Vault, VaultError
+from bot.background import stop_tasks
 from bot.channels.base import ENGINE_KINDS, InboundMessage
 from bot.conversations.models import MessageKind
 from bot.delivery import Deliveries
@@ -221,6 +222,4 @@ class Intake:
                 logger.exception("inbox intake failed")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await stop_tasks([self._task])

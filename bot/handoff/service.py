@@ -24,6 +24,7 @@ from api.database import utcnow
 from api.settings import Settings
 from api.staff import audit
 from api.staff.models import Staff
+from bot.background import stop_tasks
 from bot.cases.models import Note
 from bot.conversations import service as conversations
 from bot.conversations.models import (
@@ -555,9 +556,7 @@ class Handoff:
         self._sweeper = asyncio.create_task(self._sweep(), name="handoff-overdue")
 
     async def close_background(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await stop_tasks([self._sweeper])
 
     async def _sweep(self) -> None:
         while True:

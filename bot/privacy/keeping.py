@@ -18,6 +18,7 @@ from api.database import utcnow
 from api.settings import Settings
 from api.staff import audit
 from bot.attachments import AttachmentStore
+from bot.background import stop_tasks
 from bot.engine import EngineClient, EngineUnavailable
 from bot.privacy import service
 from bot.privacy.models import DeletionRequest
@@ -116,6 +117,4 @@ class DataKeeping:
             await asyncio.sleep(max(0.0, interval - 600))
 
     async def close(self) -> None:
-        if self._schedule is not None:
-            self._schedule.cancel()
-            await asyncio.gather(self._schedule, return_exceptions=True)
+        await stop_tasks([self._schedule])

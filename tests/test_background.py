@@ -1,0 +1,51 @@
+"""Closing the app stops its background tasks, and never waits forever on one."""
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.background import stop_tasks
+
+
+async def test_a_task_that_swallows_its_cancel_does_not_hold_up_closing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    swallowed = asyncio.Event()
+
+    async def stubborn() -> None:
+        # As a library that swallows a cancel once (asyncio.wait_for on 3.11).
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            swallowed.set()
+        await asyncio.sleep(3600)
+
+    stuck = asyncio.create_task(stubborn(), name="stubborn")
+    waiting = asyncio.create_task(asyncio.sleep(3600), name="waiting")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="bot.background"):
+        await stop_tasks([stuck, waiting, None], within=0.2)
+    # The ordinary task stopped; the stubborn one was left running, and said so.
+    assert waiting.cancelled()
+    assert swallowed.is_set() and not stuck.done()
+    assert "did not stop" in caplog.text and "stubborn" in caplog.text
+    stuck.cancel()
+    await asyncio.gather(stuck, return_exceptions=True)
+
+
+async def test_tasks_that_stop_are_waited_for_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    finished: list[str] = []
+
+    async def tidy() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            finished.append("tidied")
+
+    task = asyncio.create_task(tidy())
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="bot.background"):
+        await stop_tasks([task])
+    assert finished == ["tidied"] and task.cancelled()
+    assert caplog.text == ""
