@@ -31,7 +31,15 @@ async def stop_tasks(
         task.cancel()
     if not running:
         return
-    _, pending = await asyncio.wait(running, timeout=within)
+    done, pending = await asyncio.wait(running, timeout=within)
+    for task in done:
+        # Read each outcome, so that one that ended in an error is reported
+        # here rather than by the collector at some later moment. The type
+        # only: an error's text may carry a URL with a platform token.
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.warning(
+                "background task %s had failed: %s", task.get_name(), type(error).__name__
+            )
     if pending:
         names = sorted(task.get_name() for task in pending)
         logger.error(

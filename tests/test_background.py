@@ -49,3 +49,18 @@ async def test_tasks_that_stop_are_waited_for_quietly(caplog: pytest.LogCaptureF
         await stop_tasks([task])
     assert finished == ["tidied"] and task.cancelled()
     assert caplog.text == ""
+
+
+async def test_a_task_that_had_failed_is_reported_when_the_app_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("the database went away")
+
+    task = asyncio.create_task(broken(), name="broken")
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="bot.background"):
+        await stop_tasks([task])
+    assert "broken" in caplog.text and "RuntimeError" in caplog.text
+    # Only the type: an error's text may carry a URL with a platform token.
+    assert "the database went away" not in caplog.text
