@@ -23,6 +23,7 @@ from api.console.pages import render
 from api.state import StateDep
 from bot.handoff.models import Outcome
 from bot.handoff.queue import ConversationView, MessageView, QueueItem
+from bot.language import LANGUAGES
 
 pages = APIRouter(prefix="/console", include_in_schema=False)
 api = APIRouter(prefix="/api/handoff", tags=["handoff"])
@@ -270,7 +271,7 @@ async def canned(
     state: StateDep, caller: CurrentStaff, language: str = "en"
 ) -> list[CannedTopicRead]:
     """Ready-made replies by topic, in the language the staff member reads."""
-    shown = language if language in WORKER_LANGUAGES else "en"
+    shown = language if language in LANGUAGES else "en"
     return [
         CannedTopicRead(
             topic=t.topic, replies=[CannedReplyRead(id=r.id, text=r.text) for r in t.replies]

@@ -116,6 +116,13 @@ CANNED_TOPICS = {
     "referral": N_("Referral"),
     "closing": N_("Closing"),
 }
+# Why a conversation waits for staff (EscalationReason).
+REASONS = {
+    "emergency": N_("Emergency"),
+    "asked_for_person": N_("Asked for a person"),
+    "not_understood": N_("Not understood twice"),
+    "report_follow_up": N_("Report needs follow-up"),
+}
 # Who answers the worker now.
 OWNERS = {
     "bot": N_("with the bot"),
@@ -141,10 +148,22 @@ TABLES = {
     "indicator": INDICATORS,
     "message": MESSAGE_STATUSES,
     "topic": CANNED_TOPICS,
+    "reason": REASONS,
     "answer": ANSWERS,
 }
 # What the live script shows by code.
-FOR_SCRIPT = ("status", "kind", "owner", "intent", "answer", "message", "topic", "indicator")
+FOR_SCRIPT = (
+    "status",
+    "kind",
+    "owner",
+    "intent",
+    "answer",
+    "message",
+    "topic",
+    "indicator",
+    "reason",
+    "language",
+)
 
 
 def word(table: str, code: str) -> str:

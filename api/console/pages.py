@@ -60,13 +60,8 @@ def render(
             "_": wording._,
             "console_language": wording.language,
             "console_languages": request.app.state.hotline.console_wording.languages,
-            "script_texts": {
-                "words": wording.script,
-                "labels": {
-                    name: {code: wording._(english) for code, english in TABLES[name].items()}
-                    for name in FOR_SCRIPT
-                },
-            },
+            # Called by the pages that carry the live script, and only there.
+            "script_texts": lambda: _script_texts(wording),
             "word": word,
             **context,
         },
@@ -74,6 +69,17 @@ def render(
     )
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def _script_texts(wording: Wording) -> dict[str, Any]:
+    """The live script's words and its codes' words, in one language."""
+    return {
+        "words": wording.script,
+        "labels": {
+            name: {code: wording._(english) for code, english in TABLES[name].items()}
+            for name in FOR_SCRIPT
+        },
+    }
 
 
 def wording_of(request: Request) -> Wording:

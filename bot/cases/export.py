@@ -104,10 +104,6 @@ def as_json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def in_english(message: str, **values: Any) -> str:
-    return message % values if values else message
-
-
 def _text(value: Any, _: Say) -> str:
     if value is None:
         return "-"
@@ -135,8 +131,12 @@ class _CasePdf(FPDF):
         self.set_y(-12)
         self.set_font("noto", size=8)
         _ = self.say
-        footer = _("%(reference)s · confidential · page %(page)s")
-        self.cell(0, 6, footer % {"reference": self._reference, "page": self.page_no()}, align="C")
+        footer = _(
+            "%(reference)s · confidential · page %(page)s",
+            reference=self._reference,
+            page=self.page_no(),
+        )
+        self.cell(0, 6, footer, align="C")
 
     def heading(self, text: str) -> None:
         self.ln(2)
@@ -181,10 +181,10 @@ def as_pdf(
     *,
     fonts_dir: Path,
     images: Mapping[int, bytes] | None = None,
-    say: Say = in_english,
+    say: Say,
 ) -> bytes:
     """The document laid out for print; `images` (attachment id -> bytes) are drawn
-    in place; `say` translates the PDF's own words (English without it)."""
+    in place; `say` translates the PDF's own words (the exporter's console language)."""
     _ = say
     images = images or {}
     reference = str(document["reference"] or "case")

@@ -28,7 +28,7 @@ from api.settings import PROJECT_ROOT
 from api.staff.models import Role
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import CaseStatus
-from bot.conversations.models import MessageStatus, Owner
+from bot.conversations.models import EscalationReason, MessageStatus, Owner
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import Outcome
 from bot.language import LANGUAGES
@@ -204,6 +204,7 @@ def test_every_code_staff_read_has_a_word() -> None:
     assert set(labels.OUTCOMES) == {outcome.value for outcome in Outcome}
     assert set(labels.ROLES) == {role.value for role in Role}
     assert set(labels.OWNERS) == {owner.value for owner in Owner}
+    assert set(labels.REASONS) == {reason.value for reason in EscalationReason}
     assert set(labels.MESSAGE_STATUSES) == {status.value for status in MessageStatus}
     canned = {topic.topic for topic in canned_replies(Texts(LOCALES), language="en")}
     assert set(labels.CANNED_TOPICS) == canned

@@ -10,7 +10,8 @@
   const textsNode = document.getElementById("console-texts");
   const PAGE = textsNode ? JSON.parse(textsNode.textContent) : { words: {}, labels: {} };
   const TEXTS = PAGE.words;
-  // Codes (a case's status and kind, who has the worker) by their word.
+  // Codes (a case's status and kind, who has the worker, a language, ...)
+  // by their word, from api/console/labels.py.
   function label(kind, code) {
     const words = PAGE.labels[kind] || {};
     return words[code] || String(code || "").replace(/_/g, " ");
@@ -22,18 +23,9 @@
       return name in values ? String(values[name]) : slot;
     });
   }
-  const REASONS = {
-    emergency: t("Emergency"),
-    asked_for_person: t("Asked for a person"),
-    not_understood: t("Not understood twice"),
-    report_follow_up: t("Report needs follow-up"),
-  };
   // Standing in for a name or a reason the server did not give.
   const STAFF = t("staff");
   const REFUSED = t("refused");
-  const LANGUAGES = {
-    my: t("Burmese"), km: t("Khmer"), lo: t("Lao"), th: t("Thai"), en: t("English"),
-  };
 
   async function call(method, url, body) {
     const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
@@ -192,9 +184,9 @@
       const badges = element("div");
       if (item.emergency) badges.appendChild(element("span", "badge danger", t("EMERGENCY")));
       badges.appendChild(document.createTextNode(" "));
-      badges.appendChild(element("span", "badge", REASONS[item.reason] || item.reason || ""));
+      badges.appendChild(element("span", "badge", item.reason ? label("reason", item.reason) : ""));
       badges.appendChild(document.createTextNode(" "));
-      badges.appendChild(element("span", "badge language", LANGUAGES[item.language] || item.language));
+      badges.appendChild(element("span", "badge language", label("language", item.language)));
       badges.appendChild(document.createTextNode(" "));
       badges.appendChild(element("span", "badge", item.channel));
       if (item.overdue) badges.appendChild(element("span", "badge danger", t("waiting too long")));
@@ -341,10 +333,10 @@
       current = data;
       const c = data.conversation;
       summary.replaceChildren();
-      fact(t("Language"), LANGUAGES[c.language] || c.language);
+      fact(t("Language"), label("language", c.language));
       fact(t("Channel"), c.channel);
       fact(t("State"), c.owner === "staff" ? t("With %(name)s", { name: c.claimed_by_name || STAFF }) : label("owner", c.owner));
-      if (c.reason) fact(t("Why"), (c.emergency ? t("EMERGENCY") + " · " : "") + (REASONS[c.reason] || c.reason));
+      if (c.reason) fact(t("Why"), (c.emergency ? t("EMERGENCY") + " · " : "") + label("reason", c.reason));
       if (c.intents) fact(t("Asked about"), c.intents.map(function (i) { return label("intent", i); }).join(", ") || "—");
       if (c.case) {
         fact(t("Report"), (c.case.reference || "") + " " + label("kind", c.case.kind) + " (" + label("status", c.case.status) + ")");
