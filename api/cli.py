@@ -22,6 +22,8 @@ from api.state import engine_client
 from bot import evaluation
 from bot.attachments import AttachmentStore
 from bot.channels import telegram
+from bot.danger import DangerDetector
+from bot.danger import evaluation as danger_evaluation
 from bot.privacy.keeping import DataKeeping
 from bot.privacy.service import Removed
 from bot.texts import Texts, write_template
@@ -32,6 +34,8 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 nlu_app = typer.Typer(help="The engine's understanding of workers.", no_args_is_help=True)
 app.add_typer(nlu_app, name="nlu")
+danger_app = typer.Typer(help="Reading when a worker is in danger.", no_args_is_help=True)
+app.add_typer(danger_app, name="danger")
 telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
 content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
@@ -222,6 +226,31 @@ def nlu_evaluate(
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
         typer.echo(evaluation.format_report(result))
+
+
+@danger_app.command("evaluate")
+def danger_evaluate(
+    data: Annotated[
+        list[Path],
+        typer.Option("--data", help="YAML list of {text, urgent, lang}; repeat, or a folder"),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Recall and false alarms per language and overall, as live messages are decided."""
+    settings = get_settings()
+    try:
+        examples = danger_evaluation.load(data)
+    except (OSError, ValueError) as error:
+        typer.echo(f"cannot read the evaluation data: {error}", err=True)
+        raise typer.Exit(2) from None
+    detector = DangerDetector.from_content(
+        settings.hotline_content_dir, settings.hotline_nlu_data_dir
+    )
+    result = danger_evaluation.report(danger_evaluation.decide(detector, examples))
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        typer.echo(danger_evaluation.format_report(result))
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ from api.database import create_engine, create_reading_sessionmaker, create_sess
 from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.channels.base import ChannelAdapter
-from bot.danger import DangerWords
+from bot.danger import DangerDetector
+from bot.danger.replies import DangerReplies
 from bot.delivery import Deliveries
 from bot.dialogue import Hotline
 from bot.engine import EngineClient
@@ -161,12 +162,15 @@ async def open_state(
         texts=texts,
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
         responses=responses,
-        danger=DangerWords(settings.hotline_content_dir / "danger_words.yml"),
+        danger=DangerDetector.from_content(
+            settings.hotline_content_dir, settings.hotline_nlu_data_dir
+        ),
+        danger_replies=DangerReplies(texts=texts, responses=responses),
         attachments=attachments,
         adapters=channels.adapters,
         settings=settings,
     )
-    # Danger words put the conversation first in the staff queue.
+    # Danger puts the conversation first in the staff queue.
     hotline.handoff = handoff
     outbox = Outbox(
         sessions=sessions,

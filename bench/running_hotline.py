@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from api import schema  # noqa: E402
 from api.database import sync_url  # noqa: E402
-from bot.danger import DangerWords  # noqa: E402
+from bot.danger import DangerDetector  # noqa: E402
 from bot.normalise import normalise  # noqa: E402
 from tests.fakes import line_api, telegram_api  # noqa: E402
 from tests.fakes.line_api import FakeLine, sign  # noqa: E402
@@ -64,14 +64,15 @@ def heldout_messages(*, include_zawgyi: bool = True) -> list[dict[str, Any]]:
     Each item as written in `tests/data/heldout/*.yml` (`text`, `intent`,
     `lang`, sometimes `script`), with the file's name as `set`.
     """
-    danger = DangerWords(ROOT / "flows" / "content" / "danger_words.yml")
+    danger = DangerDetector.from_content(ROOT / "flows" / "content", ROOT / "nlu" / "data")
     found = []
     for path in sorted((ROOT / "tests" / "data" / "heldout").glob("*.yml")):
         if not include_zawgyi and "zawgyi" in path.stem:
             continue
         for item in yaml.safe_load(path.read_text(encoding="utf-8")):
-            if item["intent"] in STEADY_INTENTS and not danger.found_in(
-                normalise(item["text"]).text
+            if (
+                item["intent"] in STEADY_INTENTS
+                and not danger.assess(normalise(item["text"]).text).alarm
             ):
                 found.append({**item, "set": path.stem})
     return found

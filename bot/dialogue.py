@@ -45,7 +45,8 @@ from bot.conversations.models import (
     Owner,
     Worker,
 )
-from bot.danger import DangerWords
+from bot.danger import CALM, Assessment, DangerDetector, Level, Signal, alarms
+from bot.danger.replies import DANGER_YES, DOUBT_PAYLOADS, DangerReplies
 from bot.engine import EngineClient, EngineUnavailable
 from bot.handoff.service import Handoff
 from bot.language import detect_by_script, effective_language
@@ -110,6 +111,22 @@ _ANSWERED = (
     # The session holds no copy of the message to bring up to date.
     .execution_options(synchronize_session=False)
 )
+# The worker's text just before a message, if recent: danger can lie in the
+# two together ("he is coming back" after "my husband beat me").
+_PREVIOUS_TEXT = (
+    select(Message.text)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.direction == Direction.INBOUND.value,
+        Message.kind == MessageKind.TEXT.value,
+        Message.id < bindparam("message_id"),
+        Message.created_at >= bindparam("since"),
+    )
+    .order_by(Message.id.desc())
+    .limit(1)
+)
+# How far back a previous message still counts as context.
+CONTEXT_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,8 @@ class Turn:
     status: str
     # Messages the worker sent within the flood window, this one included.
     sent_lately: int
+    # What the danger detector made of the message alone (None: not read yet).
+    assessment: Assessment | None = field(default=None, compare=False)
     # The engine's answer, asked for while the message was being stored
     # (see `accept`); None when the engine is asked at answering time.
     answering: asyncio.Future[EngineAnswer] | None = field(default=None, compare=False, repr=False)
@@ -169,7 +188,8 @@ class Hotline:
         texts: Texts,
         latin: LatinLanguageModel,
         responses: Responses,
-        danger: DangerWords,
+        danger: DangerDetector,
+        danger_replies: DangerReplies,
         attachments: AttachmentStore,
         adapters: Mapping[str, ChannelAdapter],
         settings: Settings,
@@ -182,6 +202,7 @@ class Hotline:
         self._latin = latin
         self._responses = responses
         self._danger = danger
+        self._danger_replies = danger_replies
         # Set by the background deliveries: sends urgent replies at once.
         self.on_urgent_reply: Callable[[int], Awaitable[None]] | None = None
         # Set by the app: the staff queue, told of messages while staff own
@@ -301,6 +322,7 @@ class Hotline:
             platform_message_id=inbound.platform_message_id,
             status=MessageStatus.RECEIVED.value,
             sent_lately=standing.sent_lately + 1,
+            assessment=self._danger.assess(text) if inbound.kind is MessageKind.TEXT else None,
         )
         return turn, language != before
 
@@ -325,7 +347,8 @@ class Hotline:
             turn.kind in ENGINE_KINDS
             and turn.owner == Owner.BOT
             and not self._flooding(turn)
-            and not self._has_danger_words(turn)
+            and not (turn.assessment is not None and turn.assessment.alarm)
+            and turn.payload not in DOUBT_PAYLOADS
             and not standing.event_seen
         )
 
@@ -337,23 +360,14 @@ class Hotline:
         """
         if turn.status not in UNANSWERED:
             return []
+        if turn.kind is MessageKind.BUTTON and turn.payload in DOUBT_PAYLOADS:
+            return await self._answer_doubt(turn, turn.payload, delivered=delivered)
         urgent: list[Reply] = []
         first_time = turn.status == MessageStatus.RECEIVED
-        if first_time and self._has_danger_words(turn):
-            # The emergency numbers go out before anything else, whoever
-            # owns the conversation and whatever the engine makes of it.
-            logger.warning("danger words in conversation %s", turn.conversation_id)
-            urgent = [self._responses.render("utter_emergency", turn.language)]
-            await self._store_replies(turn, urgent, delivered=delivered)
-            if not delivered and self.on_urgent_reply is not None:
-                await self.on_urgent_reply(turn.conversation_id)
-            if self.handoff is not None:
-                # Staff first, at any hour: the conversation goes to the
-                # front of the queue and from now on it is theirs, so the
-                # bot does not go on with a form or a rights answer.
-                await self.handoff.escalate(
-                    public_id=turn.public_id, reason=EscalationReason.EMERGENCY
-                )
+        assessment = await self._assess(turn) if first_time else CALM
+        if assessment.alarm:
+            urgent = await self._raise_alarm(turn, assessment, delivered=delivered)
+            if assessment.level is Level.DANGER:
                 turn = replace(turn, owner=Owner.QUEUED.value)
         if turn.owner != Owner.BOT:
             # Staff own the conversation (or it waits for them): the message
@@ -379,7 +393,9 @@ class Hotline:
         else:
             replies, status = await self._answer(turn)
         # The engine may recognise the emergency too: say it once.
-        replies = [r for r in replies if all(r.text != u.text for u in urgent)]
+        if urgent:
+            numbers = urgent[0].text
+            replies = [r for r in replies if not r.text or r.text not in numbers]
         replies = await self._finish(turn, replies, status, delivered=delivered)
         return urgent + replies
 
@@ -440,8 +456,81 @@ class Hotline:
     def _flood_window_start(self) -> datetime:
         return utcnow() - timedelta(seconds=self._settings.hotline_flood_window_seconds)
 
-    def _has_danger_words(self, turn: Turn) -> bool:
-        return turn.kind is MessageKind.TEXT and self._danger.found_in(turn.text)
+    async def _assess(self, turn: Turn) -> Assessment:
+        """What the detector makes of a worker's text, with their previous one."""
+        if turn.kind is not MessageKind.TEXT:
+            return CALM
+        alone = turn.assessment or self._danger.assess(turn.text)
+        if alone.alarm:
+            return alone
+        async with self._reading() as session:
+            previous = (
+                await session.execute(
+                    _PREVIOUS_TEXT,
+                    {
+                        "conversation_id": turn.conversation_id,
+                        "message_id": turn.message_id,
+                        "since": utcnow() - CONTEXT_WINDOW,
+                    },
+                )
+            ).scalar_one_or_none()
+        return self._danger.assess(turn.text, previous=previous) if previous else alone
+
+    async def _raise_alarm(
+        self, turn: Turn, assessment: Assessment, *, delivered: bool
+    ) -> list[Reply]:
+        """The emergency numbers before anything else, whoever owns the
+        conversation and whatever the engine makes of it; for danger, staff
+        first as well."""
+        logger.warning(
+            "danger (%s, %s) in conversation %s",
+            assessment.level.value,
+            assessment.signal.value if assessment.signal else "",
+            turn.conversation_id,
+        )
+        urgent = self._danger_replies.for_alarm(assessment, turn.language)
+        await self._store_replies(turn, urgent, delivered=delivered, alarm=assessment)
+        if not delivered and self.on_urgent_reply is not None:
+            await self.on_urgent_reply(turn.conversation_id)
+        if assessment.level is Level.DANGER and self.handoff is not None:
+            # Staff first, at any hour: the conversation goes to the front
+            # of the queue and from now on it is theirs, so the bot does not
+            # go on with a form or a rights answer.
+            await self.handoff.escalate(public_id=turn.public_id, reason=EscalationReason.EMERGENCY)
+        return urgent
+
+    async def _answer_doubt(self, turn: Turn, payload: str, *, delivered: bool) -> list[Reply]:
+        """The worker answered "is someone in danger right now?".
+
+        Yes takes the emergency path: staff first (the numbers are sent
+        already). No goes on: the engine answered their message when it
+        came, so the worker is thanked and the conversation stays where it
+        was (a report form still waits for its answer).
+        """
+        answer = alarms.WorkerAnswer.YES if payload == DANGER_YES else alarms.WorkerAnswer.NO
+        async with self._sessions.begin() as session:
+            pending = await alarms.answer_doubt(
+                session=session, conversation_id=turn.conversation_id, answer=answer
+            )
+            if not pending and answer is alarms.WorkerAnswer.YES:
+                # Pressed again, or long after: danger now all the same.
+                alarms.record(
+                    session=session,
+                    conversation_id=turn.conversation_id,
+                    message_id=turn.message_id,
+                    assessment=Assessment(Level.DANGER, Signal.WORKER),
+                )
+        if answer is alarms.WorkerAnswer.YES and self.handoff is not None:
+            await self.handoff.escalate(public_id=turn.public_id, reason=EscalationReason.EMERGENCY)
+            turn = replace(turn, owner=Owner.QUEUED.value)
+        status = MessageStatus.ANSWERED if turn.owner == Owner.BOT else MessageStatus.FOR_STAFF
+        reply = self._danger_replies.answered(payload, turn.language)
+        replies = await self._finish(turn, [reply], status, delivered=delivered)
+        if turn.owner != Owner.BOT and self.handoff is not None:
+            self.handoff.worker_wrote(
+                conversation_id=turn.conversation_id, message_id=turn.message_id, kind=turn.kind
+            )
+        return replies
 
     def _flooding(self, turn: Turn) -> bool:
         return turn.sent_lately > self._settings.hotline_flood_messages
@@ -537,11 +626,20 @@ class Hotline:
             return fallback, MessageStatus.ENGINE_UNAVAILABLE
         return replies, MessageStatus.ANSWERED
 
-    async def _store_replies(self, turn: Turn, replies: list[Reply], *, delivered: bool) -> None:
+    async def _store_replies(
+        self, turn: Turn, replies: list[Reply], *, delivered: bool, alarm: Assessment
+    ) -> None:
+        """Store urgent replies and the alarm that made them, together."""
         async with self._sessions.begin() as session:
             choice, detected, _, _ = (
                 await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
+            alarms.record(
+                session=session,
+                conversation_id=turn.conversation_id,
+                message_id=turn.message_id,
+                assessment=alarm,
+            )
             await self._add_replies(
                 session,
                 turn.conversation_id,

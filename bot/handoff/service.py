@@ -37,6 +37,7 @@ from bot.conversations.models import (
     MessageStatus,
     Owner,
 )
+from bot.danger import Assessment, Level, Signal, alarms
 from bot.engine import EngineClient, EngineUnavailable
 from bot.handoff import queue
 from bot.handoff.canned import CannedTopic, canned_replies, is_canned
@@ -145,14 +146,27 @@ class Handoff:
 
     # -- the worker's side -------------------------------------------------
 
-    async def escalate(self, *, public_id: str, reason: EscalationReason) -> Escalation:
-        """Queue the engine's conversation `public_id` for staff."""
+    async def escalate(
+        self, *, public_id: str, reason: EscalationReason, alarm: Signal | None = None
+    ) -> Escalation:
+        """Queue the engine's conversation `public_id` for staff.
+
+        `alarm`: danger read outside the app's detector (the engine, the
+        report form), recorded with the escalation for supervisors' review.
+        """
         async with self._sessions.begin() as session:
             conversation = await conversations.conversation_by_public_id(
                 session=session, public_id=public_id
             )
             if conversation is None:
                 raise UnknownConversation()
+            if alarm is not None:
+                alarms.record(
+                    session=session,
+                    conversation_id=conversation.id,
+                    message_id=None,
+                    assessment=Assessment(Level.DANGER, alarm),
+                )
             newly = queue_up(conversation, reason)
             if newly:
                 session.add(

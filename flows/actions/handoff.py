@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversations.models import EscalationReason
+from bot.danger import Signal
 from bot.handoff.service import UnknownConversation
 from flows.actions.context import ActionContext
 
@@ -48,9 +49,12 @@ class ActionHandToStaff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        reason = escalation_reason(tracker)
+        # The engine read danger: kept for review beside the detector's alarms.
+        alarm = Signal.ENGINE if reason is EscalationReason.EMERGENCY else None
         try:
             await self._context.handoff.escalate(
-                public_id=tracker.sender_id, reason=escalation_reason(tracker)
+                public_id=tracker.sender_id, reason=reason, alarm=alarm
             )
         except UnknownConversation:
             logger.error("escalation asked for a conversation the app does not know")

@@ -23,6 +23,7 @@ from bot.cases import service as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
+from bot.danger import Signal
 from bot.handoff.service import UnknownConversation
 from flows.actions.context import ActionContext
 
@@ -468,7 +469,11 @@ class ActionSubmitReport(Action):
         ]
 
     async def _escalate(self, tracker: Tracker, reason: EscalationReason) -> None:
+        # Someone in danger, by the form's own question: kept for review.
+        alarm = Signal.REPORT if reason is EscalationReason.EMERGENCY else None
         try:
-            await self._context.handoff.escalate(public_id=tracker.sender_id, reason=reason)
+            await self._context.handoff.escalate(
+                public_id=tracker.sender_id, reason=reason, alarm=alarm
+            )
         except UnknownConversation:
             logger.error("report filed for a conversation the app does not know")

@@ -1,0 +1,90 @@
+"""Every time the hotline read danger: what raised it and what the worker said.
+
+Supervisors review these to find misses and false alarms (a doubt answered
+"no", a danger the engine saw but the detector did not). Functions take the
+session and do not commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.database import Base, utcnow
+from bot.danger.detector import Assessment, Level
+
+
+class WorkerAnswer(enum.StrEnum):
+    """The worker's answer to "is someone in danger right now?"."""
+
+    YES = "yes"
+    NO = "no"
+
+
+class DangerAlarm(Base):
+    __tablename__ = "danger_alarms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # The worker's message that raised it (none when the engine or the
+    # report form raised it from its own reading of the conversation).
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    level: Mapped[str] = mapped_column(String(8))
+    signal: Mapped[str] = mapped_column(String(16))
+    situation: Mapped[str | None] = mapped_column(String(24))
+    score: Mapped[float | None] = mapped_column(Float)
+    worker_answer: Mapped[str | None] = mapped_column(String(8))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def record(
+    *,
+    session: AsyncSession,
+    conversation_id: int,
+    message_id: int | None,
+    assessment: Assessment,
+) -> None:
+    assert assessment.signal is not None, "only alarms are recorded"
+    session.add(
+        DangerAlarm(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            level=assessment.level.value,
+            signal=assessment.signal.value,
+            situation=assessment.situation,
+            score=assessment.score if assessment.score else None,
+        )
+    )
+
+
+async def answer_doubt(
+    *, session: AsyncSession, conversation_id: int, answer: WorkerAnswer
+) -> bool:
+    """Note the worker's answer on the conversation's latest unanswered doubt.
+
+    False when there is none (a button pressed twice, or long after).
+    """
+    latest = (
+        select(DangerAlarm.id)
+        .where(
+            DangerAlarm.conversation_id == conversation_id,
+            DangerAlarm.level == Level.DOUBT.value,
+            DangerAlarm.worker_answer.is_(None),
+        )
+        .order_by(DangerAlarm.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    done = await session.execute(
+        update(DangerAlarm)
+        .where(DangerAlarm.id == latest)
+        .values(worker_answer=answer.value)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,188 @@
+"""A classifier that reads whether someone may be in danger now, in any wording.
+
+Danger words catch "help they are beating me" and miss "the rope is ready",
+"locked in since yesterday no water" or a goodbye. This model learns from
+many examples per language and style (`flows/content/danger/<lang>.yml`:
+each with `urgent`, the situation and the style), and from the engine's own
+training data (`emergency` as urgent, plainly calm intents as not).
+
+Character n-grams, because Thai, Lao, Khmer and Burmese have no spaces
+between words and workers misspell and type their language in Latin
+letters; a linear model, because it is small, fast (well under a
+millisecond a message) and trains at start-up in seconds, so the data files
+are the only thing to review and nothing trained is kept in the repository.
+A second model names the situation (fire, at sea, ...) so the reply can add
+the numbers that fit it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from bot.normalise import normalise
+
+# Where each language's examples are, under the content folder.
+DATA_FOLDER = "danger"
+# Intents of the engine's training data whose examples are plainly calm. The
+# reports of violence and forced labour are left out: "they lock us in at
+# night" is both a report and a danger now, and the danger data says which.
+CALM_INTENTS = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "choose_language",
+        "check_case_status",
+        "out_of_scope",
+        "ask_wage_info",
+        "ask_working_hours",
+        "ask_documents",
+        "ask_change_employer",
+        "ask_social_security",
+        "ask_fishing_rights",
+        "ask_hotlines",
+        "ask_dismissal",
+        "report_abuse",
+        "report_unpaid_wages",
+        "report_document_confiscation",
+        "request_human",
+    }
+)
+URGENT_INTENT = "emergency"
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    urgent: bool
+    lang: str
+    situation: str | None = None
+    style: str | None = None
+
+
+def prepared(text: str) -> str:
+    """The form the models read: normalised (Zawgyi converted), lower case."""
+    return normalise(text).text.lower()
+
+
+def read_examples(path: Path) -> list[Example]:
+    """A danger file: a YAML list of `{text, urgent, lang}` (or `{items: [...]}`)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = document.get("items") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: expected a list of {{text, urgent, lang}}")
+    examples = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not {"text", "urgent", "lang"} <= item.keys():
+            raise ValueError(f"{path}: item {number} needs text, urgent and lang")
+        if not isinstance(item["urgent"], bool):
+            raise ValueError(f"{path}: item {number}: urgent must be true or false")
+        examples.append(
+            Example(
+                text=str(item["text"]),
+                urgent=item["urgent"],
+                lang=str(item["lang"]),
+                situation=item.get("situation"),
+                style=item.get("style") or item.get("subset"),
+            )
+        )
+    return examples
+
+
+def _engine_examples(nlu_dir: Path) -> Iterable[Example]:
+    for path in sorted(nlu_dir.glob("*/*.yml")):
+        lang = path.parent.name
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in document.get("nlu") or []:
+            intent = block.get("intent")
+            if intent != URGENT_INTENT and intent not in CALM_INTENTS:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                text = line.strip().removeprefix("- ").strip()
+                text = _ANNOTATION.sub(lambda m: m.group(1) or m.group(2), text)
+                if text:
+                    yield Example(text=text, urgent=intent == URGENT_INTENT, lang=lang)
+
+
+def training_files(content_dir: Path) -> list[Path]:
+    return sorted((content_dir / DATA_FOLDER).glob("*.yml"))
+
+
+def training_examples(content_dir: Path, nlu_dir: Path) -> list[Example]:
+    examples = [e for path in training_files(content_dir) for e in read_examples(path)]
+    return examples + list(_engine_examples(nlu_dir))
+
+
+def _pipeline(*, c: float) -> Pipeline:
+    return make_pipeline(
+        # Whole-word padded n-grams keep short words ("sos", "ตี") apart from
+        # the same letters inside longer ones; up to five letters carries a
+        # syllable or two of the unspaced scripts.
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True, min_df=1),
+        LogisticRegression(C=c, class_weight="balanced", max_iter=2000),
+    )
+
+
+class DangerModel:
+    """The probability that a message tells of danger now, and its likely situation."""
+
+    def __init__(self, examples: list[Example]) -> None:
+        texts = [prepared(e.text) for e in examples]
+        labels = np.array([e.urgent for e in examples])
+        if labels.all() or not labels.any():
+            raise ValueError("the danger model needs urgent and calm examples")
+        self._urgent = _pipeline(c=10.0).fit(texts, labels)
+        # The model's classes are [False, True]; the column of True is urgent.
+        self._urgent_column = list(self._urgent.classes_).index(True)
+        situated = [(t, e.situation) for t, e in zip(texts, examples, strict=True)
+                    if e.urgent and e.situation]  # fmt: skip
+        self._situation: Pipeline | None = None
+        if len({situation for _, situation in situated}) > 1:
+            self._situation = _pipeline(c=10.0).fit(
+                [t for t, _ in situated], [s for _, s in situated]
+            )
+
+    def urgency(self, text: str) -> float:
+        """Text already `prepared`."""
+        return float(self._urgent.predict_proba([text])[0][self._urgent_column])
+
+    def situation(self, text: str) -> tuple[str, float] | None:
+        """The likeliest situation and its probability (text already `prepared`)."""
+        if self._situation is None:
+            return None
+        probabilities = self._situation.predict_proba([text])[0]
+        best = int(np.argmax(probabilities))
+        return str(self._situation.classes_[best]), float(probabilities[best])
+
+
+def fingerprint(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def trained(content_dir: Path, nlu_dir: Path) -> DangerModel:
+    """The model for these data files, trained once per process while they are unchanged."""
+    files = training_files(content_dir) + sorted(nlu_dir.glob("*/*.yml"))
+    return _trained(content_dir, nlu_dir, fingerprint(files))
+
+
+@cache
+def _trained(content_dir: Path, nlu_dir: Path, _fingerprint: str) -> DangerModel:
+    return DangerModel(training_examples(content_dir, nlu_dir))
