@@ -244,7 +244,9 @@ def danger_evaluate(
         typer.echo(f"cannot read the evaluation data: {error}", err=True)
         raise typer.Exit(2) from None
     detector = DangerDetector.from_content(
-        settings.hotline_content_dir, settings.hotline_nlu_data_dir
+        settings.hotline_content_dir,
+        settings.hotline_nlu_data_dir,
+        cache_dir=settings.hotline_danger_cache_dir,
     )
     result = danger_evaluation.report(danger_evaluation.decide(detector, examples))
     if as_json:

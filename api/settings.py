@@ -6,6 +6,7 @@ them, so fields carry exactly the environment variable names.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
     # Facts the answers state, with their source keys (content brief).
     hotline_content_dir: Path = PROJECT_ROOT / "flows" / "content"
+    # The danger model, trained at start-up when its data changed, is kept
+    # here by the data's fingerprint (training takes seconds).
+    hotline_danger_cache_dir: Path = (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hotline" / "danger"
+    )
     # The Latin-letter language model learns from the engine's training data.
     hotline_nlu_data_dir: Path = PROJECT_ROOT / "nlu" / "data"
     # A worker's words are stored whole; only this much is sent to the

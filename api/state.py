@@ -163,7 +163,9 @@ async def open_state(
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
         responses=responses,
         danger=DangerDetector.from_content(
-            settings.hotline_content_dir, settings.hotline_nlu_data_dir
+            settings.hotline_content_dir,
+            settings.hotline_nlu_data_dir,
+            cache_dir=settings.hotline_danger_cache_dir,
         ),
         danger_replies=DangerReplies(texts=texts, responses=responses),
         attachments=attachments,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ from bot.danger.replies import DANGER_NO, DANGER_YES
 from bot.texts import Texts
 from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually, rows, stored_conversation, stored_messages
+from tests.support import (
+    eventually,
+    rows,
+    stored_conversation,
+    stored_from_inbox,
+    stored_messages,
+)
 
 PUSH = "/v2/bot/message/push"
 REPLY = "/v2/bot/message/reply"
@@ -63,12 +70,17 @@ def post(client: TestClient, line_event: dict[str, Any]) -> None:
     body = webhook_body(line_event)
     headers = {"content-type": "application/json", "x-line-signature": sign(body)}
     assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
+    stored_from_inbox(client)
 
 
 def sent_to(line_api: FakeLine) -> list[dict[str, Any]]:
     return [
         m for call in line_api.calls(REPLY) + line_api.calls(PUSH) for m in call.body["messages"]
     ]
+
+
+def priority(settings: Settings, user: str) -> int:
+    return int(stored_conversation(settings.hotline_database_url, user)["priority"])
 
 
 def alarms_of(settings: Settings, user: str) -> list[tuple[Any, ...]]:
@@ -87,8 +99,10 @@ def test_danger_sends_the_numbers_first_and_records_why(
     says(client, "U-knife", "he is waiting at the door with a knife, please help me")
     [reply] = line_api.wait_for(REPLY)
     assert reply.body["messages"][0]["text"].startswith(texts.get("en", "emergency"))
+    # Then staff first: the numbers did not wait for the queue.
+    eventually(lambda: priority(settings, "U-knife") == 100)
     conversation = stored_conversation(settings.hotline_database_url, "U-knife")
-    assert (conversation["escalation_reason"], conversation["priority"]) == ("emergency", 100)
+    assert conversation["escalation_reason"] == "emergency"
     [(level, signal, _, answer, with_message)] = alarms_of(settings, "U-knife")
     assert (level, answer, with_message) == ("danger", None, True)
     assert signal in ("words", "model")
@@ -159,7 +173,7 @@ def test_yes_pressed_without_a_question_pending_is_still_danger(
 ) -> None:
     presses(client, "U-late-yes", DANGER_YES)
     line_api.wait_for(REPLY)
-    assert stored_conversation(settings.hotline_database_url, "U-late-yes")["priority"] == 100
+    eventually(lambda: priority(settings, "U-late-yes") == 100)
     assert [(a[0], a[1]) for a in alarms_of(settings, "U-late-yes")] == [("danger", "worker")]
 
 
@@ -195,9 +209,9 @@ def test_with_staff_the_numbers_still_go_and_the_staff_member_keeps_the_worker(
     line_api.reset()
     says(client, "U-with-staff", "they are breaking the door, he has a gun")
     eventually(lambda: any(t.startswith(texts.get("en", "emergency")) for t in _texts(line_api)))
+    eventually(lambda: priority(settings, "U-with-staff") == 100)
     conversation = stored_conversation(settings.hotline_database_url, "U-with-staff")
     assert (conversation["owner"], conversation["claimed_by"]) == ("staff", staff_id)
-    assert conversation["priority"] == 100
     assert alarms_of(settings, "U-with-staff")[0][0] == "danger"
 
 
@@ -229,7 +243,13 @@ def _texts(line_api: FakeLine) -> list[str]:
     return [m["text"] for m in sent_to(line_api)]
 
 
-def _member(client: TestClient, staff_id: int) -> Any:
-    from bot.handoff.queue import StaffMember
+@dataclass(frozen=True)
+class _Member:
+    """A staff member as the handoff service sees one."""
 
-    return StaffMember(id=staff_id, role=Role.AGENT)
+    id: int
+    role: str
+
+
+def _member(client: TestClient, staff_id: int) -> _Member:
+    return _Member(id=staff_id, role=Role.AGENT.value)

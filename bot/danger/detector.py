@@ -101,10 +101,12 @@ class DangerDetector:
         self._thresholds = thresholds
 
     @classmethod
-    def from_content(cls, content_dir: Path, nlu_dir: Path) -> DangerDetector:
+    def from_content(
+        cls, content_dir: Path, nlu_dir: Path, *, cache_dir: Path | None = None
+    ) -> DangerDetector:
         return cls(
             words=DangerWords(content_dir / WORDS_FILE),
-            model=trained(content_dir, nlu_dir),
+            model=trained(content_dir, nlu_dir, cache_dir=cache_dir),
             thresholds=Thresholds.from_file(content_dir / DECISION_FILE),
         )
 

@@ -18,19 +18,25 @@ the numbers that fit it.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import joblib
 import numpy as np
+import sklearn
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
 from bot.normalise import normalise
+
+logger = logging.getLogger(__name__)
 
 # Where each language's examples are, under the content folder.
 DATA_FOLDER = "danger"
@@ -62,6 +68,9 @@ CALM_INTENTS = frozenset(
     }
 )
 URGENT_INTENT = "emergency"
+# How much a written danger example counts against one of the engine's
+# (measured by cross-validation on the training data: bench/danger.py).
+WRITTEN_WEIGHT = 3.0
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
 
@@ -129,11 +138,21 @@ def training_examples(content_dir: Path, nlu_dir: Path) -> list[Example]:
 
 def _pipeline(*, c: float) -> Pipeline:
     return make_pipeline(
-        # Whole-word padded n-grams keep short words ("sos", "ตี") apart from
-        # the same letters inside longer ones; up to five letters carries a
-        # syllable or two of the unspaced scripts.
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True, min_df=1),
-        LogisticRegression(C=c, class_weight="balanced", max_iter=2000),
+        make_union(
+            # Whole-word padded n-grams keep short words ("sos", "ตี") apart
+            # from the same letters inside longer ones; up to five letters
+            # carries a syllable or two of the unspaced scripts.
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True),
+            # Words and word pairs, where the writer put spaces: "last month",
+            # "right now", "if there is".
+            TfidfVectorizer(
+                analyzer="word",
+                ngram_range=(1, 2),
+                token_pattern=r"\S+",  # noqa: S106  (a pattern, not a password)
+                sublinear_tf=True,
+            ),
+        ),
+        LogisticRegression(C=c, class_weight="balanced", max_iter=3000),
     )
 
 
@@ -145,7 +164,12 @@ class DangerModel:
         labels = np.array([e.urgent for e in examples])
         if labels.all() or not labels.any():
             raise ValueError("the danger model needs urgent and calm examples")
-        self._urgent = _pipeline(c=10.0).fit(texts, labels)
+        # The written danger examples are the hard cases, each chosen for
+        # what it teaches; the engine's examples only add ordinary talk.
+        weights = np.array([WRITTEN_WEIGHT if e.situation else 1.0 for e in examples])
+        self._urgent = _pipeline(c=10.0).fit(
+            texts, labels, logisticregression__sample_weight=weights
+        )
         # The model's classes are [False, True]; the column of True is urgent.
         self._urgent_column = list(self._urgent.classes_).index(True)
         situated = [(t, e.situation) for t, e in zip(texts, examples, strict=True)
@@ -177,12 +201,32 @@ def fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
-def trained(content_dir: Path, nlu_dir: Path) -> DangerModel:
-    """The model for these data files, trained once per process while they are unchanged."""
+def trained(content_dir: Path, nlu_dir: Path, *, cache_dir: Path | None = None) -> DangerModel:
+    """The model for these data files, trained once while they are unchanged.
+
+    Kept in memory for the process and, when `cache_dir` is given, on disk
+    by the fingerprint of the data and the library that trained it, as
+    training takes seconds and every app process needs the model at start.
+    """
     files = training_files(content_dir) + sorted(nlu_dir.glob("*/*.yml"))
-    return _trained(content_dir, nlu_dir, fingerprint(files))
+    key = f"{fingerprint(files)[:24]}-sklearn{sklearn.__version__}"
+    return _trained(content_dir, nlu_dir, key, cache_dir)
 
 
 @cache
-def _trained(content_dir: Path, nlu_dir: Path, _fingerprint: str) -> DangerModel:
-    return DangerModel(training_examples(content_dir, nlu_dir))
+def _trained(content_dir: Path, nlu_dir: Path, key: str, cache_dir: Path | None) -> DangerModel:
+    path = cache_dir / f"danger-{key}.joblib" if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            model: DangerModel = joblib.load(path)
+            return model
+        except Exception:  # a damaged or foreign file: trained again
+            logger.warning("danger model cache %s unreadable; training again", path.name)
+    model = DangerModel(training_examples(content_dir, nlu_dir))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole, then renamed: another process never reads half a file.
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        joblib.dump(model, partial)
+        partial.replace(path)
+    return model
