@@ -15,11 +15,12 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import PROJECT_ROOT
-from bot.danger import DangerDetector, Level, Signal
+from bot.danger import DangerDetector, Level, Signal, Thresholds
 from bot.danger import evaluation as danger_evaluation
 from bot.danger.model import Example, read_examples, training_examples
 from bot.language import LANGUAGES
 from bot.normalise import normalise
+from tests.danger_support import context_pair
 
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "danger"
 CONTENT = PROJECT_ROOT / "flows" / "content"
@@ -117,12 +118,18 @@ def test_ordinary_questions_stay_calm(detector: DangerDetector) -> None:
 def test_the_message_before_can_show_danger_that_neither_shows_alone(
     detector: DangerDetector,
 ) -> None:
-    previous = "my husband beat me last month, I left him and stay with my sister"
-    now = "he found the house. he is outside"
-    assert not detector.assess(previous).alarm
-    assert not detector.assess(now).alarm
-    together = detector.assess(now, previous=previous)
-    assert (together.level, together.signal) == (Level.DOUBT, Signal.CONTEXT)
+    # What the context signal rests on: two messages can say more than
+    # either alone (context_pair fails when none of its pairs does).
+    previous, now, line = context_pair(detector.model)
+    # With the doubt line between them, only the two together raise doubt.
+    between = DangerDetector(
+        words=detector.words,
+        model=detector.model,
+        thresholds=Thresholds(danger_at=max(line, 0.99), doubt_at=line, situation_at=0.5),
+    )
+    assert not between.assess(now).alarm and not between.assess(previous).alarm
+    assessment = between.assess(now, previous=previous)
+    assert (assessment.level, assessment.signal) == (Level.DOUBT, Signal.CONTEXT)
     # A message that alarmed alone was answered when it came: it does not
     # make every later message an alarm.
     assert not detector.assess("ok thank you", previous="help he is beating me now").alarm
@@ -170,5 +177,5 @@ def test_the_evaluate_command_refuses_a_bad_file_clearly(tmp_path: Path) -> None
 def test_every_training_file_is_well_formed() -> None:
     for path in sorted((CONTENT / "danger").glob("*.yml")):
         examples = read_examples(path)
-        assert {e.lang for e in examples} == {path.stem}, path
+        assert {e.lang for e in examples} == {path.stem.split("-")[0]}, path
         assert all(e.situation for e in examples), path

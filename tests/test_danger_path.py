@@ -21,9 +21,11 @@ from api.app import create_app
 from api.settings import Settings
 from api.staff.models import Role
 from bot.conversations.models import EscalationReason
+from bot.danger import DangerDetector
 from bot.danger.replies import DANGER_NO, DANGER_YES
 from bot.texts import Texts
 from tests.console.helpers import add_staff, state_of
+from tests.danger_support import context_pair
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import (
     eventually,
@@ -178,14 +180,24 @@ def test_yes_pressed_without_a_question_pending_is_still_danger(
 
 
 def test_the_message_before_can_raise_doubt(
-    client: TestClient, line_api: FakeLine, settings: Settings, texts: Texts
+    settings: Settings, tmp_path: Path, line_api: FakeLine, texts: Texts
 ) -> None:
-    says(client, "U-context", "my husband beat me last month, I left him and stay with my sister")
-    line_api.wait_for(REPLY)
-    says(client, "U-context", "he found the house. he is outside")
-    eventually(
-        lambda: texts.get("en", "danger_check") in line_api.texts(REPLY + "") + line_api.texts(PUSH)
+    detector = DangerDetector.from_content(
+        settings.hotline_content_dir,
+        settings.hotline_nlu_data_dir,
+        cache_dir=settings.hotline_danger_cache_dir,
     )
+    previous, now, line = context_pair(detector.model)
+    content = tmp_path / "content"
+    shutil.copytree(settings.hotline_content_dir, content)
+    (content / "danger_decision.yml").write_text(
+        f"danger_at: {max(line, 0.99)}\ndoubt_at: {line}\nsituation_at: 0.5\n", encoding="utf-8"
+    )
+    with TestClient(create_app(settings.model_copy(update={"hotline_content_dir": content}))) as c:
+        says(c, "U-context", previous)
+        line_api.wait_for(REPLY)
+        says(c, "U-context", now)
+        eventually(lambda: texts.get("en", "danger_check") in _texts(line_api))
     assert [(a[0], a[1]) for a in alarms_of(settings, "U-context")] == [("doubt", "context")]
 
 

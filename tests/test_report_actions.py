@@ -17,7 +17,7 @@ from api.settings import PROJECT_ROOT, Settings
 from bot.responses import Responses
 from bot.texts import Texts
 from tests.conftest import ENGINE_TOKEN
-from tests.support import TEST_VAULT, stored_conversation
+from tests.support import TEST_VAULT, rows, stored_conversation
 from tests.test_engine_hooks import public_id_of
 
 HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
@@ -271,6 +271,8 @@ def test_danger_in_the_report_files_it_and_puts_the_worker_first(
     )
     stored = stored_conversation(settings.hotline_database_url, "w-danger-file")
     assert (stored["escalation_reason"], stored["priority"]) == ("emergency", 100)
+    # Kept for supervisors' review of what raised the alarm.
+    assert alarm_signals(settings, "w-danger-file") == ["report"]
 
 
 @pytest.mark.parametrize(
@@ -294,6 +296,21 @@ def test_staff_are_brought_in_for_the_right_reason(
     ]
     run(client, call("action_hand_to_staff", sender, intent=intent, events=events))
     assert stored_conversation(settings.hotline_database_url, user)["escalation_reason"] == reason
+    # The engine's reading of danger is kept beside the detector's alarms.
+    assert alarm_signals(settings, user) == (["engine"] if reason == "emergency" else [])
+
+
+def alarm_signals(settings: Settings, user: str) -> list[str]:
+    return [
+        str(signal)
+        for (signal,) in rows(
+            settings.hotline_database_url,
+            "SELECT a.signal FROM danger_alarms a JOIN conversations c "
+            "ON c.id = a.conversation_id JOIN workers w ON w.id = c.worker_id "
+            "WHERE w.channel_user_id = :user ORDER BY a.id",
+            user=user,
+        )
+    ]
 
 
 def test_a_case_status_only_for_the_worker_who_reported_it(

@@ -96,8 +96,8 @@ class Thresholds:
 
 class DangerDetector:
     def __init__(self, *, words: DangerWords, model: DangerModel, thresholds: Thresholds) -> None:
-        self._words = words
-        self._model = model
+        self.words = words
+        self.model = model
         self._thresholds = thresholds
 
     @classmethod
@@ -114,8 +114,8 @@ class DangerDetector:
         """Assess a normalised message (`bot.normalise`), with the worker's
         previous message when there is one."""
         lowered = text.lower()
-        score = self._model.urgency(lowered)
-        if self._words.found_in(text):
+        score = self.model.urgency(lowered)
+        if self.words.found_in(text):
             return self._alarm(Level.DANGER, Signal.WORDS, score, lowered)
         if score >= self._thresholds.danger_at:
             return self._alarm(Level.DANGER, Signal.MODEL, score, lowered)
@@ -126,17 +126,17 @@ class DangerDetector:
             # Only danger that the two messages tell together: an alarm the
             # previous message raised alone was answered when it came.
             together = f"{earlier}\n{lowered}"
-            joint = self._model.urgency(together)
+            joint = self.model.urgency(together)
             if (
                 joint >= self._thresholds.doubt_at
-                and self._model.urgency(earlier) < self._thresholds.doubt_at
-                and not self._words.found_in(previous)
+                and self.model.urgency(earlier) < self._thresholds.doubt_at
+                and not self.words.found_in(previous)
             ):
                 return self._alarm(Level.DOUBT, Signal.CONTEXT, joint, together)
         return Assessment(Level.CALM, score=score)
 
     def _alarm(self, level: Level, signal: Signal, score: float, text: str) -> Assessment:
-        found = self._model.situation(text)
+        found = self.model.situation(text)
         situation = None
         if found is not None and found[1] >= self._thresholds.situation_at:
             situation = found[0]

@@ -21,18 +21,19 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import joblib
 import numpy as np
 import sklearn
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline, make_union
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline, make_union
 
 from bot.normalise import normalise
 
@@ -68,6 +69,8 @@ CALM_INTENTS = frozenset(
     }
 )
 URGENT_INTENT = "emergency"
+# Hash buckets per kind of feature (letters, words).
+FEATURE_BUCKETS = 2**18
 # How much a written danger example counts against one of the engine's
 # (measured by cross-validation on the training data: bench/danger.py).
 WRITTEN_WEIGHT = 3.0
@@ -136,59 +139,91 @@ def training_examples(content_dir: Path, nlu_dir: Path) -> list[Example]:
     return examples + list(_engine_examples(nlu_dir))
 
 
-def _pipeline(*, c: float) -> Pipeline:
+def _hashed(analyzer: str, ngrams: tuple[int, int]) -> Pipeline:
+    # Hashed rather than a vocabulary: the trained model is arrays only,
+    # which load in milliseconds, where a vocabulary of half a million
+    # n-grams takes seconds to unpickle in every app process.
+    words = {"token_pattern": r"\S+"} if analyzer == "word" else {}
     return make_pipeline(
-        make_union(
-            # Whole-word padded n-grams keep short words ("sos", "ตี") apart
-            # from the same letters inside longer ones; up to five letters
-            # carries a syllable or two of the unspaced scripts.
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True),
-            # Words and word pairs, where the writer put spaces: "last month",
-            # "right now", "if there is".
-            TfidfVectorizer(
-                analyzer="word",
-                ngram_range=(1, 2),
-                token_pattern=r"\S+",  # noqa: S106  (a pattern, not a password)
-                sublinear_tf=True,
-            ),
+        HashingVectorizer(
+            analyzer=analyzer,
+            ngram_range=ngrams,
+            n_features=FEATURE_BUCKETS,
+            alternate_sign=False,
+            norm=None,
+            **words,
         ),
-        LogisticRegression(C=c, class_weight="balanced", max_iter=3000),
+        TfidfTransformer(sublinear_tf=True),
     )
+
+
+def _features() -> FeatureUnion:
+    return make_union(
+        # Whole-word padded n-grams keep short words ("sos", "ตี") apart from
+        # the same letters inside longer ones; up to five letters carries a
+        # syllable or two of the unspaced scripts.
+        _hashed("char_wb", (1, 5)),
+        # Words and word pairs, where the writer put spaces: "last month",
+        # "right now", "if there is".
+        _hashed("word", (1, 2)),
+    )
+
+
+def _classifier() -> LogisticRegression:
+    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
 
 
 class DangerModel:
     """The probability that a message tells of danger now, and its likely situation."""
 
     def __init__(self, examples: list[Example]) -> None:
-        texts = [prepared(e.text) for e in examples]
         labels = np.array([e.urgent for e in examples])
         if labels.all() or not labels.any():
             raise ValueError("the danger model needs urgent and calm examples")
+        self._rows: Callable[[str], csr_matrix] | None = None
+        self._features = _features()
+        matrix = self._features.fit_transform([prepared(e.text) for e in examples])
         # The written danger examples are the hard cases, each chosen for
         # what it teaches; the engine's examples only add ordinary talk.
         weights = np.array([WRITTEN_WEIGHT if e.situation else 1.0 for e in examples])
-        self._urgent = _pipeline(c=10.0).fit(
-            texts, labels, logisticregression__sample_weight=weights
-        )
+        self._urgent = _classifier().fit(matrix, labels, sample_weight=weights)
+        # Buckets no example reached keep a weight of exactly zero: kept
+        # sparse, the model is a fraction of the size to store and load.
+        self._urgent.sparsify()
         # The model's classes are [False, True]; the column of True is urgent.
         self._urgent_column = list(self._urgent.classes_).index(True)
-        situated = [(t, e.situation) for t, e in zip(texts, examples, strict=True)
-                    if e.urgent and e.situation]  # fmt: skip
-        self._situation: Pipeline | None = None
-        if len({situation for _, situation in situated}) > 1:
-            self._situation = _pipeline(c=10.0).fit(
-                [t for t, _ in situated], [s for _, s in situated]
+        situated = [i for i, e in enumerate(examples) if e.urgent and e.situation]
+        self._situation: LogisticRegression | None = None
+        if len({examples[i].situation for i in situated}) > 1:
+            self._situation = _classifier().fit(
+                matrix[situated], [examples[i].situation for i in situated]
             )
+            self._situation.sparsify()
 
     def urgency(self, text: str) -> float:
         """Text already `prepared`."""
-        return float(self._urgent.predict_proba([text])[0][self._urgent_column])
+        return float(self._urgent.predict_proba(self._row(text))[0][self._urgent_column])
+
+    def _row(self, text: str) -> csr_matrix:
+        # An alarm asks the situation of the text it just scored: the
+        # features of the last few texts are kept rather than made again.
+        if self._rows is None:
+            self._rows = lru_cache(maxsize=8)(self._transform)
+        return self._rows(text)
+
+    def _transform(self, text: str) -> csr_matrix:
+        matrix: csr_matrix = self._features.transform([text])
+        return matrix
+
+    def __getstate__(self) -> dict[str, object]:
+        # The cache of features holds a bound method; it is not stored.
+        return {**self.__dict__, "_rows": None}
 
     def situation(self, text: str) -> tuple[str, float] | None:
         """The likeliest situation and its probability (text already `prepared`)."""
         if self._situation is None:
             return None
-        probabilities = self._situation.predict_proba([text])[0]
+        probabilities = self._situation.predict_proba(self._row(text))[0]
         best = int(np.argmax(probabilities))
         return str(self._situation.classes_[best]), float(probabilities[best])
 
@@ -196,7 +231,8 @@ class DangerModel:
 def fingerprint(paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(str(path).encode())
+        # Named by folder and file only: a copy of the same data is the same.
+        digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -229,4 +265,12 @@ def _trained(content_dir: Path, nlu_dir: Path, key: str, cache_dir: Path | None)
         partial = path.with_suffix(f".{os.getpid()}.partial")
         joblib.dump(model, partial)
         partial.replace(path)
+        _forget_older(path)
     return model
+
+
+def _forget_older(kept: Path, *, keep: int = 3) -> None:
+    """Models of older data are of no use once the data changed: keep a few."""
+    older = sorted(kept.parent.glob("danger-*.joblib"), key=lambda p: p.stat().st_mtime)
+    for path in older[:-keep]:
+        path.unlink(missing_ok=True)

@@ -6,13 +6,13 @@ import pytest
 from api.settings import PROJECT_ROOT
 from bot.responses import choose_language_payload
 from bot.texts import Texts
-from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.line_api import FakeLine, event, text_event
 from tests.fakes.telegram_api import (
-    WEBHOOK_SECRET,
     FakeTelegram,
     callback_update,
     text_update,
 )
+from tests.integration.workers import line_post, telegram_post
 from tests.stack import Stack, running_stack, start_engine_process
 from tests.support import stored_messages
 
@@ -20,25 +20,6 @@ pytestmark = pytest.mark.engine
 
 TEXTS = Texts(PROJECT_ROOT / "locales")
 PICKER = ["မြန်မာ", "ខ្មែរ", "ລາວ", "ไทย", "English"]
-
-
-def line_post(stack: Stack, *events: dict[str, object]) -> None:
-    body = webhook_body(*events)  # type: ignore[arg-type]
-    response = httpx.post(
-        f"{stack.app_url}/webhooks/line",
-        content=body,
-        headers={"x-line-signature": sign(body), "content-type": "application/json"},
-    )
-    assert response.status_code == 200
-
-
-def telegram_post(stack: Stack, update: dict[str, object]) -> None:
-    response = httpx.post(
-        f"{stack.app_url}/webhooks/telegram",
-        json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
-    )
-    assert response.status_code == 200
 
 
 def test_line_worker_is_welcomed_in_burmese_with_quick_replies(

@@ -3,7 +3,6 @@ the real engine with its trained model, the app, and the database as stored."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import date
 from typing import Any
@@ -17,115 +16,20 @@ from api.database import sync_url
 from api.settings import PROJECT_ROOT
 from bot.responses import choose_language_payload
 from bot.texts import Texts
-from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.fakes.telegram_api import WEBHOOK_SECRET, FakeTelegram, callback_update, text_update
+from tests.fakes.line_api import FakeLine
+from tests.fakes.telegram_api import FakeTelegram
+from tests.integration.workers import LineWorker, TelegramWorker, telegram_post, update_ids
 from tests.stack import Stack
 from tests.support import (
     TEST_VAULT,
     eventually,
     rows,
     stored_conversation,
-    stored_messages,
 )
 
 pytestmark = pytest.mark.engine
 
 TEXTS = Texts(PROJECT_ROOT / "locales")
-_update_ids = itertools.count(950_000)
-
-
-def line_post(stack: Stack, *events: dict[str, Any]) -> None:
-    body = webhook_body(*events)
-    response = httpx.post(
-        f"{stack.app_url}/webhooks/line",
-        content=body,
-        headers={"x-line-signature": sign(body), "content-type": "application/json"},
-    )
-    assert response.status_code == 200
-
-
-def telegram_post(stack: Stack, update: dict[str, Any]) -> None:
-    response = httpx.post(
-        f"{stack.app_url}/webhooks/telegram",
-        json=update,
-        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
-    )
-    assert response.status_code == 200
-
-
-def answered(stack: Stack, user: str, inbound: int) -> list[str]:
-    """Waits until the worker's `inbound`-th message is answered and its
-    replies were accepted by the platform; returns those replies."""
-
-    def settled() -> bool:
-        messages = stored_messages(stack.database_url, user)
-        ins = [i for i, m in enumerate(messages) if m["direction"] == "inbound"]
-        if len(ins) < inbound or messages[ins[inbound - 1]]["status"] == "received":
-            return False
-        return all(
-            m["status"] in ("sent", "failed")
-            for m in messages[ins[inbound - 1] + 1 :]
-            if m["direction"] == "outbound"
-        )
-
-    eventually(settled, timeout=60)
-    messages = stored_messages(stack.database_url, user)
-    ins = [i for i, m in enumerate(messages) if m["direction"] == "inbound"]
-    after = messages[ins[inbound - 1] + 1 : ins[inbound] if len(ins) > inbound else None]
-    return [str(m["text"]) for m in after if m["direction"] == "outbound"]
-
-
-class LineWorker:
-    def __init__(self, stack: Stack, user: str) -> None:
-        self.stack, self.user, self.sent = stack, user, 0
-
-    def says(self, words: str) -> list[str]:
-        line_post(self.stack, text_event(self.user, words))
-        return self.answer_to_last()
-
-    def presses(self, payload: str) -> list[str]:
-        postback = event(
-            "postback", self.user, replyToken=f"rt-{self.sent}", postback={"data": payload}
-        )
-        line_post(self.stack, postback)
-        return self.answer_to_last()
-
-    def sends_photo(self, line_api: FakeLine, message_id: str, content: bytes) -> list[str]:
-        line_api.contents[message_id] = (content, "image/jpeg")
-        photo = event(
-            "message",
-            self.user,
-            replyToken=f"rt-photo-{self.sent}",
-            message={
-                "type": "image",
-                "id": message_id,
-                "quoteToken": "q",
-                "contentProvider": {"type": "line"},
-            },
-        )
-        line_post(self.stack, photo)
-        return self.answer_to_last()
-
-    def answer_to_last(self) -> list[str]:
-        self.sent += 1
-        return answered(self.stack, self.user, self.sent)
-
-
-class TelegramWorker:
-    def __init__(self, stack: Stack, chat_id: int) -> None:
-        self.stack, self.chat_id, self.sent = stack, chat_id, 0
-
-    def says(self, words: str) -> list[str]:
-        telegram_post(self.stack, text_update(next(_update_ids), self.chat_id, words))
-        return self.answer_to_last()
-
-    def presses(self, payload: str) -> list[str]:
-        telegram_post(self.stack, callback_update(next(_update_ids), self.chat_id, payload))
-        return self.answer_to_last()
-
-    def answer_to_last(self) -> list[str]:
-        self.sent += 1
-        return answered(self.stack, str(self.chat_id), self.sent)
 
 
 def answers_to_the_summary(worker: LineWorker | TelegramWorker, workers: str, consent: str) -> str:
@@ -329,7 +233,7 @@ def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_repo
     worker = TelegramWorker(stack, chat_id)
     assert worker.says("my boss keeps my passport") == [replies("report_ask_when", "en")]
     assert worker.says("last week") == [replies("report_ask_where", "en")]
-    update_id = next(_update_ids)
+    update_id = next(update_ids)
     location = {
         "update_id": update_id,
         "message": {
