@@ -20,9 +20,11 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from api.staff.models import Role
+from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
 from bot.danger import DangerDetector
 from bot.danger.replies import DANGER_NO, DANGER_YES
+from bot.privacy import service as privacy
 from bot.texts import Texts
 from tests.console.helpers import add_staff, state_of
 from tests.danger_support import context_pair
@@ -265,3 +267,28 @@ class _Member:
 
 def _member(client: TestClient, staff_id: int) -> _Member:
     return _Member(id=staff_id, role=Role.AGENT.value)
+
+
+def test_erasing_a_worker_removes_their_alarms(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    says(client, "U-erase-alarm", "help me they are beating me now")
+    line_api.wait_for(REPLY)
+    assert alarms_of(settings, "U-erase-alarm")
+    state = state_of(client)
+    staff_id = add_staff(client, "sup-erase", Role.SUPERVISOR)
+
+    async def ask() -> int:
+        async with state.sessions.begin() as session:
+            worker = await conversations.get_or_create_worker(
+                session=session, channel="line", channel_user_id="U-erase-alarm"
+            )
+            return (await privacy.request_deletion(session=session, worker=worker)).id
+
+    request_id = client.portal.call(ask)
+    client.portal.call(
+        lambda: state.keeping.decide_deletion(
+            request_id=request_id, staff_id=staff_id, confirm=True
+        )
+    )
+    assert rows(settings.hotline_database_url, "SELECT id FROM danger_alarms") == []

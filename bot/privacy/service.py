@@ -26,6 +26,7 @@ from bot.conversations.models import (
     Owner,
     Worker,
 )
+from bot.danger.alarms import DangerAlarm
 from bot.privacy.models import DeletionRequest, DeletionStatus
 
 
@@ -111,6 +112,7 @@ async def _remove_conversations(
             Attachment.message_id.in_(select(Message.id).where(Message.conversation_id.in_(ids)))
         )
     )
+    await session.execute(delete(DangerAlarm).where(DangerAlarm.conversation_id.in_(ids)))
     await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
     await session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     removed.conversations += len(ids)
