@@ -70,9 +70,12 @@ def as_document(
     indicator_source: str,
     exported_by: str,
     exported_at: datetime,
+    with_contact: bool,
 ) -> dict[str, Any]:
+    """The case as a document. `with_contact`: whether the worker's contact
+    details may be in it (for a referral, only if the worker agreed to
+    sharing; staff who handle the case see them)."""
     case = case_file.case
-    shared = case.consent_to_share
     return {
         "reference": case.reference,
         "kind": case.kind,
@@ -81,7 +84,7 @@ def as_document(
         "channel": case.channel,
         "province": case.province,
         "in_danger": case.in_danger,
-        "consent_to_share": shared,
+        "consent_to_share": case.consent_to_share,
         "reported_at": _time(case.created_at),
         "closed_at": _time(case.closed_at),
         "assigned_to": case_file.assigned_name,
@@ -92,8 +95,8 @@ def as_document(
         ],
         "indicators_source": indicator_source,
         "answers": case.answers,
-        "contact": case.contact if shared else None,
-        "location": case_file.location if shared else None,
+        "contact": case.contact if with_contact else None,
+        "location": case_file.location if with_contact else None,
         "timeline": [_entry(entry) for entry in case_file.timeline],
         "exported_at": _time(exported_at),
         "exported_by": exported_by,
@@ -166,6 +169,14 @@ def _event_detail(entry: dict[str, Any], _: Say) -> str | None:
     return _text(detail, _) if detail else None
 
 
+def _contact(contact: dict[str, Any] | None, _: Say) -> str:
+    """The number the worker gave, or the way they chose to be reached."""
+    if not contact:
+        return "-"
+    way = str(contact.get("by") or "")
+    return str(contact.get("phone") or (_(word("contact", way)) if way else "-"))
+
+
 def _draw(pdf: _CasePdf, picture: bytes) -> None:
     """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
     try:
@@ -227,7 +238,7 @@ def as_pdf(
 
     pdf.heading(_("Contact"))
     if document["consent_to_share"]:
-        pdf.line_of(_("Contact"), document["contact"])
+        pdf.line_of(_("How staff may contact them"), _contact(document["contact"], say))
         pdf.line_of(_("Shared location"), document["location"])
     else:
         pdf.multi_cell(
