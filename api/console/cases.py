@@ -272,6 +272,7 @@ def _document(
         indicator_source=indicators.source,
         exported_by=caller.username,
         exported_at=utcnow(),
+        phones=state.phone_numbers,
         with_contact=case_file.case.consent_to_share or not referral,
     )
 
@@ -334,7 +335,8 @@ async def _export(
 
 @api.get("/cases/{case_id}/export.json")
 async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
-    """The case as a JSON document for a referral. Audited."""
+    """The case as a JSON document for a referral: the worker's contact details, and
+    the messages and notes that carry a phone number, only if they agreed. Audited."""
     name, _, document = await _export(state, caller, case_id, "json")
     return Response(
         export.as_json(document),

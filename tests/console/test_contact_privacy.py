@@ -9,12 +9,107 @@ console's API.
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from api.settings import Settings
 from api.staff.models import Role
-from tests.console.helpers import add_staff, as_staff
+from tests.console.helpers import add_staff, as_staff, csrf_of
 from tests.test_report_actions import ANSWERS, call, run, worker
+
+# As the worker typed it; the engine's phone pattern takes it whole.
+TYPED = "089-147-2583"
+
+
+def carries_the_number(text: str) -> bool:
+    """The number however it is written out: with or without dashes, spaces,
+    a country code, or a PDF's line break in the middle."""
+    return re.search(r"\D{0,3}".join("891472583"), text) is not None
+
+
+def file_report(client: TestClient, settings: Settings, user: str, *, consent: bool) -> str:
+    """The worker writes their number, then files a report giving it as contact."""
+    sender = worker(client, settings, user, f"you can call me on {TYPED}")
+    began = {"event": "active_loop", "timestamp": time.time() - 5, "name": "report_form"}
+    slots = {**ANSWERS, "report_contact": TYPED, "report_consent": "yes" if consent else "no"}
+    entities = [{"entity": "phone_number", "value": TYPED}]
+    run(
+        client,
+        call("action_submit_report", sender, slots=slots, events=[began], entities=entities),
+    )
+    return sender
+
+
+def as_supervisor(client: TestClient) -> int:
+    add_staff(client, "sup", Role.SUPERVISOR)
+    as_staff(client, "sup")
+    [case] = client.get("/api/cases").json()
+    case_id: int = case["id"]
+    # Staff wrote down the number while following the case up.
+    noted = client.post(
+        f"/api/cases/{case_id}/notes",
+        json={"text": "called 0891472583 twice, no answer"},
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
+    assert noted.status_code == 201
+    return case_id
+
+
+def pdf_text(client: TestClient, case_id: int, tmp_path: Path) -> str:
+    exported = client.get(f"/api/cases/{case_id}/export.pdf")
+    assert exported.status_code == 200
+    path = tmp_path / f"case-{case_id}.pdf"
+    path.write_bytes(exported.content)
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_a_report_without_consent_leaves_the_number_out_of_every_export(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    file_report(client, settings, "w-no-consent", consent=False)
+    case_id = as_supervisor(client)
+
+    exported = client.get(f"/api/cases/{case_id}/export.json")
+    assert exported.status_code == 200
+    assert not carries_the_number(exported.text)
+    document = exported.json()
+    assert document["contact"] is None and "contact" not in document["answers"]
+    # The rest of the report goes to the referral as it was given.
+    assert document["answers"]["when"] == "since March"
+    [typed] = [entry for entry in document["timeline"] if entry["type"] == "inbound"]
+    assert typed["withheld"] and typed["text"] == ""
+
+    printed = pdf_text(client, case_id, tmp_path)
+    assert not carries_the_number(printed)
+    assert "since March" in printed and "Withheld" in printed
+
+    # Staff who handle the case still reach the worker.
+    assert carries_the_number(client.get(f"/console/cases/{case_id}").text)
+    staff_view = client.get(f"/api/cases/{case_id}").json()
+    assert carries_the_number(json.dumps(staff_view["contact"]))
+
+
+def test_a_report_with_consent_shares_the_number(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    file_report(client, settings, "w-consent", consent=True)
+    case_id = as_supervisor(client)
+
+    document = client.get(f"/api/cases/{case_id}/export.json").json()
+    assert document["consent_to_share"]
+    assert carries_the_number(json.dumps(document["contact"]))
+    # One place for it: the contact, not the answers.
+    assert "contact" not in document["answers"]
+    [typed] = [entry for entry in document["timeline"] if entry["type"] == "inbound"]
+    assert not typed["withheld"] and carries_the_number(typed["text"])
+    assert carries_the_number(pdf_text(client, case_id, tmp_path))
 
 
 def test_staff_following_a_report_up_read_how_to_reach_the_worker(
