@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 CHAT, NONE, PHONE = "chat", "none", "phone"
+# What erasure leaves in a staff note where the worker's number was.
+REMOVED = "[removed]"
 # The subscriber's part of a number: the same number typed with the country
 # code (+66 89...) or with the leading 0 (089...) ends in the same digits.
 _SIGNIFICANT_DIGITS = 8
@@ -63,6 +65,22 @@ def _number(phone: str) -> re.Pattern[str] | None:
 
 def _numbers(phones: Iterable[str | None]) -> list[re.Pattern[str]]:
     return [pattern for phone in phones if phone for pattern in [_number(phone)] if pattern]
+
+
+def redact(text: str, phones: Iterable[str | None]) -> str:
+    """The text with the given numbers taken out, however they were written."""
+    patterns = _numbers(phones)
+    if not patterns:
+        return text
+    plain = _ascii_digits(text)
+    spans = sorted(match.span() for pattern in patterns for match in pattern.finditer(plain))
+    kept, at = [], 0
+    for start, end in spans:
+        if start < at:
+            continue
+        kept += [text[at:start], REMOVED]
+        at = end
+    return "".join([*kept, text[at:]])
 
 
 class PhoneNumbers:

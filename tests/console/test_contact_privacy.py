@@ -13,13 +13,19 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, create_engine, select
 
+from api.database import sync_url
 from api.settings import Settings
 from api.staff.models import Role
+from api.vault import VaultError
 from tests.console.helpers import add_staff, as_staff, csrf_of
+from tests.support import TEST_VAULT
 from tests.test_report_actions import ANSWERS, call, run, worker
 
 # As the worker typed it; the engine's phone pattern takes it whole.
@@ -110,6 +116,64 @@ def test_a_report_with_consent_shares_the_number(
     [typed] = [entry for entry in document["timeline"] if entry["type"] == "inbound"]
     assert not typed["withheld"] and carries_the_number(typed["text"])
     assert carries_the_number(pdf_text(client, case_id, tmp_path))
+
+
+def stored_texts(database_url: str) -> Iterator[tuple[str, str, str]]:
+    """Every value of every column of every table, decrypted where it is encrypted."""
+    engine = create_engine(sync_url(database_url))
+    metadata = MetaData()
+    metadata.reflect(engine)
+    try:
+        with engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                for row in connection.execute(select(table)):
+                    for column, value in row._mapping.items():
+                        if value is None:
+                            continue
+                        yield table.name, column, _readable(value)
+    finally:
+        engine.dispose()
+
+
+def _readable(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    try:
+        return TEST_VAULT.decrypt_text(text)
+    except (VaultError, UnicodeError, ValueError):
+        return text
+
+
+def test_erasing_a_workers_data_leaves_their_number_nowhere_in_the_database(
+    client: TestClient, settings: Settings
+) -> None:
+    sender = file_report(client, settings, "w-erase", consent=False)
+    # The worker asks for a person; staff note the number in the conversation too.
+    asked = [{"event": "user", "parse_data": {"intent": {"name": "request_human"}}}]
+    run(client, call("action_hand_to_staff", sender, intent="request_human", events=asked))
+    case_id = as_supervisor(client)
+    [waiting] = client.get("/api/handoff/queue").json()
+    noted = client.post(
+        f"/api/handoff/conversations/{waiting['conversation_id']}/notes",
+        json={"text": "she can take calls on +66 89 147 2583 after 6 pm"},
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
+    assert noted.status_code == 201
+    database = settings.hotline_database_url
+    assert any(carries_the_number(text) for _, _, text in stored_texts(database))
+
+    run(client, call("action_request_deletion", sender, intent="request_data_deletion"))
+    [request] = client.get("/api/deletion-requests").json()
+    confirmed = client.post(
+        f"/api/deletion-requests/{request['id']}/confirm",
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
+    assert confirmed.status_code == 200
+
+    stored = stored_texts(database)
+    assert [(table, column) for table, column, text in stored if carries_the_number(text)] == []
+    # The report stays, anonymous, for the abuse it describes.
+    case = client.get(f"/api/cases/{case_id}").json()
+    assert case["answers"]["when"] == "since March" and case["contact"] is None
 
 
 def test_staff_following_a_report_up_read_how_to_reach_the_worker(
