@@ -15,6 +15,7 @@ from api.console_wording import ConsoleWording
 from api.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from api.settings import Settings
 from bot.attachments import AttachmentStore
+from bot.cases.contact import PhoneNumbers
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerDetector
 from bot.danger.replies import DangerReplies
@@ -71,6 +72,8 @@ class AppState:
     keeping: DataKeeping
     # The staff console's own words, in English and each catalogued language.
     console_wording: ConsoleWording
+    # Phone numbers as the engine reads them: kept out of referrals without consent.
+    phone_numbers: PhoneNumbers
 
 
 def engine_client(settings: Settings) -> EngineClient:
@@ -218,6 +221,9 @@ async def open_state(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),
         console_wording=ConsoleWording(settings.hotline_locales_dir),
+        phone_numbers=PhoneNumbers.from_training_data(
+            settings.hotline_nlu_data_dir / "patterns.yml"
+        ),
     )
     try:
         yield state

@@ -260,7 +260,11 @@ async def list_cases(
         return [CaseSummary.of(case) for case in found]
 
 
-def _document(state: AppState, caller: SignedIn, case_file: case_work.CaseFile) -> dict[str, Any]:
+def _document(
+    state: AppState, caller: SignedIn, case_file: case_work.CaseFile, *, referral: bool
+) -> dict[str, Any]:
+    """The case as staff who handle it read it, or (`referral`) as it may leave
+    the hotline: with the worker's contact details only if they agreed."""
     indicators = indicators_of(state)
     return export.as_document(
         case_file,
@@ -268,15 +272,18 @@ def _document(state: AppState, caller: SignedIn, case_file: case_work.CaseFile) 
         indicator_source=indicators.source,
         exported_by=caller.username,
         exported_at=utcnow(),
+        phones=state.phone_numbers,
+        with_contact=case_file.case.consent_to_share or not referral,
     )
 
 
 @api.get("/cases/{case_id}")
 async def read_case(state: StateDep, caller: CurrentStaff, case_id: int) -> dict[str, Any]:
-    """The case with its answers, indicators and timeline (messages decrypted). Audited."""
+    """The case with its answers, contact details, indicators and timeline (messages
+    decrypted), as the case page shows it. Audited."""
     async with state.sessions() as session:
         case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
-    return {"id": case_id, **_document(state, caller, case_file)}
+    return {"id": case_id, **_document(state, caller, case_file, referral=False)}
 
 
 @api.post("/cases/{case_id}/assign")
@@ -323,12 +330,13 @@ async def _export(
             session=session, viewer=caller, case_id=case_id, form=form
         )
     name = case_file.case.reference or f"case-{case_id}"
-    return name, case_file, _document(state, caller, case_file)
+    return name, case_file, _document(state, caller, case_file, referral=True)
 
 
 @api.get("/cases/{case_id}/export.json")
 async def export_json(state: StateDep, caller: CurrentStaff, case_id: int) -> Response:
-    """The case as a JSON document for a referral. Audited."""
+    """The case as a JSON document for a referral: the worker's contact details, and
+    the messages and notes that carry a phone number, only if they agreed. Audited."""
     name, _, document = await _export(state, caller, case_id, "json")
     return Response(
         export.as_json(document),

@@ -59,6 +59,7 @@ class CaseRead(BaseModel):
     in_danger: bool
     indicators: list[str]
     answers: dict[str, Any]
+    contact: dict[str, Any] | None
 
 
 class QueueItemRead(BaseModel):

@@ -97,6 +97,12 @@ ANSWERS = {
     "evidence": N_("Photos, voice notes or documents"),
     "contact": N_("How staff may contact them"),
 }
+# How staff may contact a worker who reported, when it is not by the phone
+# number they gave (bot/cases/contact.py).
+CONTACT_WAYS = {
+    "chat": N_("in this chat"),
+    "none": N_("not to be contacted"),
+}
 # What became of a message (bot/conversations/models.py MessageStatus).
 MESSAGE_STATUSES = {
     "received": N_("received"),
@@ -150,6 +156,7 @@ TABLES = {
     "topic": CANNED_TOPICS,
     "reason": REASONS,
     "answer": ANSWERS,
+    "contact": CONTACT_WAYS,
 }
 # What the live script shows by code.
 FOR_SCRIPT = (
@@ -158,6 +165,7 @@ FOR_SCRIPT = (
     "owner",
     "intent",
     "answer",
+    "contact",
     "message",
     "topic",
     "indicator",

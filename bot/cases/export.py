@@ -3,7 +3,9 @@
 The PDF is laid out with fpdf2 and shaped with HarfBuzz (uharfbuzz), using
 Noto fonts for Latin, Burmese, Khmer, Lao and Thai, so a worker's own words
 print correctly in their script. The worker's contact details go into the
-export only when they agreed to their report being shared. The worker's
+export only when they agreed to their report being shared; without that, the
+messages and notes that carry a phone number are left out as well (the
+worker typed their number in one, the bot's summary repeated it). The worker's
 photos are drawn in the PDF beside their SHA-256, which shows that the
 evidence is what the hotline received. The PDF's own words are in the
 language of the staff member who exports it (a referral to a Thai office is
@@ -22,6 +24,8 @@ from typing import Any
 from fpdf import FPDF
 
 from api.console.labels import word
+from bot.cases import contact
+from bot.cases.contact import PhoneNumbers
 from bot.cases.staff import CaseFile, TimelineEntry
 
 # Translates one of the console's messages (see api/console_wording.py).
@@ -42,12 +46,13 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _entry(entry: TimelineEntry) -> dict[str, Any]:
+def _entry(entry: TimelineEntry, *, withheld: bool) -> dict[str, Any]:
     return {
         "at": _time(entry.at),
         "type": entry.type,
         "message_kind": entry.message_kind,
-        "text": entry.text,
+        "text": "" if withheld else entry.text,
+        "withheld": withheld,
         "staff": entry.staff_name,
         "event": entry.event,
         "detail": entry.detail,
@@ -70,9 +75,18 @@ def as_document(
     indicator_source: str,
     exported_by: str,
     exported_at: datetime,
+    phones: PhoneNumbers,
+    with_contact: bool,
 ) -> dict[str, Any]:
+    """The case as a document. `with_contact`: whether the worker's contact
+    details may be in it (for a referral, only if the worker agreed to
+    sharing; staff who handle the case see them)."""
     case = case_file.case
-    shared = case.consent_to_share
+    known = [contact.phone_of(case.contact)]
+
+    def withheld(entry: TimelineEntry) -> bool:
+        return not with_contact and bool(entry.text) and phones.carries(entry.text, known)
+
     return {
         "reference": case.reference,
         "kind": case.kind,
@@ -81,7 +95,7 @@ def as_document(
         "channel": case.channel,
         "province": case.province,
         "in_danger": case.in_danger,
-        "consent_to_share": shared,
+        "consent_to_share": case.consent_to_share,
         "reported_at": _time(case.created_at),
         "closed_at": _time(case.closed_at),
         "assigned_to": case_file.assigned_name,
@@ -92,9 +106,9 @@ def as_document(
         ],
         "indicators_source": indicator_source,
         "answers": case.answers,
-        "contact": case.contact if shared else None,
-        "location": case_file.location if shared else None,
-        "timeline": [_entry(entry) for entry in case_file.timeline],
+        "contact": case.contact if with_contact else None,
+        "location": case_file.location if with_contact else None,
+        "timeline": [_entry(entry, withheld=withheld(entry)) for entry in case_file.timeline],
         "exported_at": _time(exported_at),
         "exported_by": exported_by,
     }
@@ -166,6 +180,14 @@ def _event_detail(entry: dict[str, Any], _: Say) -> str | None:
     return _text(detail, _) if detail else None
 
 
+def _contact(contact: dict[str, Any] | None, _: Say) -> str:
+    """The number the worker gave, or the way they chose to be reached."""
+    if not contact:
+        return "-"
+    way = str(contact.get("by") or "")
+    return str(contact.get("phone") or (_(word("contact", way)) if way else "-"))
+
+
 def _draw(pdf: _CasePdf, picture: bytes) -> None:
     """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
     try:
@@ -225,18 +247,13 @@ def as_pdf(
     for question, answer in (document["answers"] or {}).items():
         pdf.line_of(_(word("answer", str(question))), answer)
 
+    withheld_note = _("Withheld: the worker did not agree to their details being shared.")
     pdf.heading(_("Contact"))
     if document["consent_to_share"]:
-        pdf.line_of(_("Contact"), document["contact"])
+        pdf.line_of(_("How staff may contact them"), _contact(document["contact"], say))
         pdf.line_of(_("Shared location"), document["location"])
     else:
-        pdf.multi_cell(
-            0,
-            5.5,
-            _("Withheld: the worker did not agree to their details being shared."),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        pdf.multi_cell(0, 5.5, withheld_note, new_x="LMARGIN", new_y="NEXT")
 
     pdf.heading(_("Timeline"))
     for entry in document["timeline"]:
@@ -259,6 +276,8 @@ def as_pdf(
         pdf.multi_cell(0, 5, f"{entry['at']}  {who}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("noto", size=10)
         body = entry["text"] if entry["type"] != "event" else _event_detail(entry, say)
+        if entry["withheld"]:
+            body = withheld_note
         if body:
             pdf.set_x(pdf.l_margin + 6)
             pdf.multi_cell(0, 5.5, body, new_x="LMARGIN", new_y="NEXT")

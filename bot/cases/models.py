@@ -36,9 +36,10 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     # The worker's answers: what, when, where, employer, how many...
     answers: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
-    # How staff may reach the worker (this chat, a phone number), kept apart
-    # from the answers so that a deletion request can remove it and leave an
-    # anonymous report.
+    # How staff may reach the worker (bot.cases.contact: this chat, a phone
+    # number, or not at all), the only place it is kept: apart from the
+    # answers, so that a referral carries it only with the worker's consent
+    # and a deletion request can remove it and leave an anonymous report.
     contact: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     # ILO forced-labour indicator keys that the answers point to.
     indicators: Mapped[list[str]] = mapped_column(JSON, default=list)

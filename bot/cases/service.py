@@ -47,6 +47,8 @@ class Report:
     province: str | None = None
     in_danger: bool = False
     consent_to_share: bool = False
+    # How staff may reach the worker (bot.cases.contact); never in `answers`.
+    contact: Mapping[str, str] | None = None
     # Photos and voice notes the worker sent while reporting.
     attachment_ids: Sequence[int] = field(default_factory=tuple)
 
@@ -80,6 +82,7 @@ async def open_case(
         conversation_id=conversation.id,
         kind=report.kind,
         answers={**report.answers, "attachments": list(report.attachment_ids)},
+        contact=dict(report.contact) if report.contact else None,
         indicators=indicators.point_to(kind=report.kind, answers=free_text),
         province=report.province,
         language=report.language,

@@ -88,6 +88,9 @@ class CaseView:
     in_danger: bool
     indicators: list[str]
     answers: dict[str, Any]
+    # How staff may reach the worker (bot.cases.contact): staff who see the
+    # conversation see the worker's messages, the number among them.
+    contact: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,7 @@ async def case_of(*, session: AsyncSession, conversation_id: int) -> CaseView | 
         in_danger=case.in_danger,
         indicators=list(case.indicators or []),
         answers=dict(case.answers or {}),
+        contact=dict(case.contact) if case.contact else None,
     )
 
 

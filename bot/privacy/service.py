@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.database import utcnow
 from api.staff.models import LoginAttempt, StaffSession
-from bot.cases.models import Case, CaseStatus
+from bot.cases import contact
+from bot.cases.models import Case, CaseStatus, Note
 from bot.conversations.models import (
     Attachment,
     ChannelEvent,
@@ -114,6 +115,8 @@ async def _remove_conversations(
     )
     await session.execute(delete(DangerAlarm).where(DangerAlarm.conversation_id.in_(ids)))
     await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
+    # Staff notes in the chat may hold what the worker told them (a number to call).
+    await session.execute(delete(Note).where(Note.conversation_id.in_(ids)))
     await session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     removed.conversations += len(ids)
 
@@ -124,16 +127,37 @@ async def erase_worker(*, session: AsyncSession, worker_id: int, removed: Remove
 
     Their reports stay as anonymous cases (the abuse they describe may still
     have to be acted on for others), without contact details or a link back
-    to the worker.
+    to the worker. Their phone number is taken out wherever else it was
+    written down: in the answers, and in staff notes on their cases (notes
+    in their conversations go with the conversations).
     """
     conversation_ids = (
         await session.execute(select(Conversation.id).where(Conversation.worker_id == worker_id))
     ).scalars()
-    cases = (await session.execute(select(Case).where(Case.worker_id == worker_id))).scalars()
+    cases = list((await session.execute(select(Case).where(Case.worker_id == worker_id))).scalars())
+    phones = [contact.phone_of(case.contact) for case in cases]
+    # The last chance to catch a copy: a contact answer still among the answers,
+    # where reports kept it before migration 0007, goes as well.
+    phones += [
+        contact.phone_of(contact.from_answer((case.answers or {}).get("contact"))) for case in cases
+    ]
     for case in cases:
+        case.answers = {
+            key: contact.redact(value, phones) if isinstance(value, str) else value
+            for key, value in (case.answers or {}).items()
+            if key != "contact"
+        }
         case.contact = None
         case.worker_id = None
         case.conversation_id = None
+    if cases:
+        notes = await session.execute(
+            select(Note).where(Note.case_id.in_([case.id for case in cases]))
+        )
+        for note in notes.scalars():
+            redacted = contact.redact(note.text, phones)
+            if redacted != note.text:
+                note.text = redacted
     await _remove_conversations(session=session, conversation_ids=conversation_ids, removed=removed)
     await session.execute(delete(Worker).where(Worker.id == worker_id))
     removed.workers += 1

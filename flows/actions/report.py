@@ -19,6 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.cases import contact as contact_details
 from bot.cases import service as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations import service as conversations
@@ -399,9 +400,13 @@ class ActionSubmitReport(Action):
         slot = tracker.get_slot
         in_danger = slot("report_in_danger") == YES
         contact = slot("report_contact")
+        if in_danger:
+            # Asked who may contact them: someone in danger is contacted here.
+            contact = contact or CHAT
+        # The contact is kept apart from the answers (see bot.cases.contact).
         answers = {
             key: slot(f"report_{key}")
-            for key in ("story", "when", "where", "employer", "workers", "evidence", "contact")
+            for key in ("story", "when", "where", "employer", "workers", "evidence")
             if slot(f"report_{key}") is not None
         }
         began = report_began(tracker)
@@ -415,9 +420,6 @@ class ActionSubmitReport(Action):
                 attachments = await cases.attachments_since(
                     session=session, conversation_id=conversation.id, since=began
                 )
-            if in_danger:
-                # Asked who may contact them: someone in danger is contacted here.
-                answers["contact"] = contact or CHAT
             case = await cases.open_case(
                 session=session,
                 conversation=conversation,
@@ -430,6 +432,7 @@ class ActionSubmitReport(Action):
                     province=slot("report_province"),
                     in_danger=in_danger,
                     consent_to_share=slot("report_consent") == YES,
+                    contact=contact_details.from_answer(contact),
                     attachment_ids=attachments,
                 ),
                 indicators=self._indicators,

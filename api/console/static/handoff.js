@@ -343,6 +343,8 @@
         Object.keys(c.case.answers).forEach(function (key) {
           fact(label("answer", key), String(c.case.answers[key]));
         });
+        const contact = c.case.contact;
+        if (contact) fact(label("answer", "contact"), contact.phone || label("contact", contact.by));
         if (c.case.indicators.length) fact(t("Indicators"), c.case.indicators.map(function (i) { return label("indicator", i); }).join(", "));
       }
       messages.replaceChildren.apply(messages, data.messages.map(messageNode));
