@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.console import audit_log, auth, cases, deletions, handoff, staff_admin
+from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin
 from api.console.errors import ConsoleError, NotSignedIn
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
 
@@ -25,6 +25,7 @@ OPENAPI_TAGS = [
     {"name": "staff", "description": "Who is signed in; staff accounts (admins)."},
     {"name": "cases", "description": "Reports of abuse: list, read, assign, notes, export."},
     {"name": "audit", "description": "The audit log (admins); read only."},
+    {"name": "danger", "description": "Danger alarms and what raised them (supervisors)."},
     {"name": "privacy", "description": "Workers' requests to delete their data (supervisors)."},
     {
         "name": "handoff",
@@ -83,7 +84,7 @@ def install(app: FastAPI) -> None:
     app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
     app.add_exception_handler(ConsoleError, _console_error)
     app.add_middleware(ApiHeaders)
-    for module in (auth, handoff, cases, deletions, staff_admin, audit_log):
+    for module in (auth, handoff, cases, alarms, deletions, staff_admin, audit_log):
         for router in module.routers:
             app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -135,6 +135,36 @@ OWNERS = {
     "queued": N_("waiting for staff"),
     "staff": N_("with staff"),
 }
+# Danger alarms (bot/danger): their level, what raised them, the situation
+# read, and the worker's answer to "is someone in danger right now?".
+ALARM_LEVELS = {
+    "danger": N_("danger"),
+    "doubt": N_("doubt"),
+}
+ALARM_SIGNALS = {
+    "words": N_("danger words"),
+    "model": N_("danger model"),
+    "context": N_("with the message before"),
+    "engine": N_("the bot's understanding"),
+    "report": N_("report form"),
+    "worker": N_("the worker said so"),
+}
+SITUATIONS = {
+    "violence": N_("violence"),
+    "confined": N_("locked in or held"),
+    "sea": N_("at sea"),
+    "injury": N_("injury or illness"),
+    "sexual": N_("sexual assault"),
+    "taken": N_("taken by a broker"),
+    "threat_kill": N_("threat to kill"),
+    "suicide": N_("suicide or self-harm"),
+    "hidden": N_("hidden or transported"),
+    "fire": N_("fire, collapse or trapped"),
+}
+WORKER_ANSWERS = {
+    "yes": N_("yes, in danger"),
+    "no": N_("no danger"),
+}
 ROLES = {
     "agent": N_("agent"),
     "supervisor": N_("supervisor"),
@@ -157,6 +187,10 @@ TABLES = {
     "reason": REASONS,
     "answer": ANSWERS,
     "contact": CONTACT_WAYS,
+    "alarm": ALARM_LEVELS,
+    "signal": ALARM_SIGNALS,
+    "situation": SITUATIONS,
+    "worker_answer": WORKER_ANSWERS,
 }
 # What the live script shows by code.
 FOR_SCRIPT = (

@@ -8,6 +8,7 @@ session and do not commit: the caller owns the transaction.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, String, select, update
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import Base, utcnow
+from api.staff import audit
+from bot.conversations.models import Conversation, Message
 from bot.danger.detector import Assessment, Level
 
 
@@ -88,3 +91,66 @@ async def answer_doubt(
         .execution_options(synchronize_session=False)
     )
     return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class AlarmLine:
+    """An alarm as supervisors review it."""
+
+    id: int
+    raised_at: datetime
+    conversation_id: int
+    channel: str
+    language: str | None
+    level: str
+    signal: str
+    situation: str | None
+    score: float | None
+    worker_answer: str | None
+    # The worker's words that raised it (None when the engine or the report
+    # form raised it from the conversation as a whole).
+    text: str | None
+
+
+async def for_review(
+    *, session: AsyncSession, reviewer_id: int, limit: int = 200
+) -> list[AlarmLine]:
+    """The latest alarms, newest first; the reading is audited, as it shows
+    workers' words."""
+    query = (
+        select(
+            DangerAlarm,
+            Conversation.channel,
+            Message.language,
+            Message.text,
+        )
+        .join(Conversation, Conversation.id == DangerAlarm.conversation_id)
+        .outerjoin(Message, Message.id == DangerAlarm.message_id)
+        .order_by(DangerAlarm.id.desc())
+        .limit(limit)
+    )
+    lines = [
+        AlarmLine(
+            id=alarm.id,
+            raised_at=alarm.raised_at,
+            conversation_id=alarm.conversation_id,
+            channel=channel,
+            language=language,
+            level=alarm.level,
+            signal=alarm.signal,
+            situation=alarm.situation,
+            score=alarm.score,
+            worker_answer=alarm.worker_answer,
+            text=text,
+        )
+        for alarm, channel, language, text in (await session.execute(query)).all()
+    ]
+    await audit.record(
+        session=session,
+        staff_id=reviewer_id,
+        action="danger_alarms.list",
+        object_type="danger_alarm",
+        object_id=None,
+        detail={"count": len(lines)},
+    )
+    return lines
