@@ -9,11 +9,8 @@ detector missed. Reading the list is audited, as it shows workers' words.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
 
 from api.console.deps import SupervisorDep
 from api.console.pages import render
@@ -24,28 +21,13 @@ pages = APIRouter(prefix="/console/alarms", include_in_schema=False)
 api = APIRouter(prefix="/api/danger-alarms", tags=["danger"])
 
 
-class DangerAlarmOut(BaseModel):
-    id: int
-    raised_at: datetime
-    conversation_id: int
-    channel: str
-    language: str | None
-    level: str
-    signal: str
-    situation: str | None
-    score: float | None
-    worker_answer: str | None
-    text: str | None
-
-
-async def _latest(state: AppState, caller: SupervisorDep) -> list[DangerAlarmOut]:
+async def _latest(state: AppState, caller: SupervisorDep) -> list[alarms.AlarmLine]:
     async with state.sessions.begin() as session:
-        lines = await alarms.for_review(session=session, reviewer_id=caller.id)
-    return [DangerAlarmOut(**line.__dict__) for line in lines]
+        return await alarms.for_review(session=session, reviewer_id=caller.id)
 
 
 @api.get("")
-async def list_danger_alarms(state: StateDep, caller: SupervisorDep) -> list[DangerAlarmOut]:
+async def list_danger_alarms(state: StateDep, caller: SupervisorDep) -> list[alarms.AlarmLine]:
     """The latest alarms, newest first, with what raised them (supervisors)."""
     return await _latest(state, caller)
 
