@@ -228,6 +228,18 @@ def nlu_evaluate(
         typer.echo(evaluation.format_report(result))
 
 
+@danger_app.command("train")
+def danger_train() -> None:
+    """Train the danger model if its data changed, and keep it in the cache."""
+    settings = get_settings()
+    DangerDetector.from_content(
+        settings.hotline_content_dir,
+        settings.hotline_nlu_data_dir,
+        cache_dir=settings.hotline_danger_cache_dir,
+    )
+    typer.echo(f"danger model ready in {settings.hotline_danger_cache_dir}")
+
+
 @danger_app.command("evaluate")
 def danger_evaluate(
     data: Annotated[
