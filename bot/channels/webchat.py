@@ -11,6 +11,11 @@ worker's key to their conversation (the value is 256 random bits: its hash
 cannot be turned back, and needs no key that rotating the encryption keys
 would change). A `sender_id` that a page or a client still sends, in the
 body or the query string, is ignored.
+
+Anyone can open the page, as often as they like, so messages are limited
+per client address and overall (`api/rate_limit.py`); a message over a
+limit is refused with 429 and Retry-After, and is not kept, but one the
+danger detector reads as danger still gets the emergency numbers.
 """
 
 from __future__ import annotations
@@ -26,14 +31,16 @@ from string import Template
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
+from api.rate_limit import retry_after
 from api.state import AppState, StateDep
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind, Worker
-from bot.language import LANGUAGES
+from bot.language import LANGUAGES, detect_by_script
+from bot.normalise import normalise
 from bot.outbox import take_waiting_replies
 from bot.responses import Reply
 
@@ -80,6 +87,13 @@ class WebchatReply(BaseModel):
 
 class WebchatReplies(BaseModel):
     replies: list[WebchatReply]
+
+
+class WebchatRefused(WebchatReplies):
+    """Too many messages: try again after Retry-After seconds. `replies`
+    holds the emergency numbers when the refused message read as danger."""
+
+    detail: str
 
 
 def new_identity() -> str:
@@ -150,12 +164,47 @@ def _keep_identity(response: Response, state: AppState, token: str) -> None:
     )
 
 
-@router.post("/webchat/messages")
+def _refused(
+    state: AppState, wait: float, text: str | None, accept_language: str | None
+) -> JSONResponse:
+    """429: not kept, not answered; but danger still gets the emergency numbers."""
+    replies: list[Reply] = []
+    if text is not None:
+        normalised = normalise(text).text
+        assessment = state.danger.assess(normalised)
+        if assessment.alarm:
+            default = state.settings.hotline_default_language
+            language = detect_by_script(normalised) or _page_language(accept_language, default)
+            # The numbers alone: a question the hotline could not follow up.
+            replies = state.danger_replies.for_alarm(assessment, language)[:1]
+    seconds = retry_after(wait)
+    body = WebchatRefused(
+        detail=f"Too many messages. Try again in {seconds} seconds.", replies=_shown(replies)
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=429,
+        headers={"Retry-After": str(seconds), **_PRIVATE},
+    )
+
+
+@router.post(
+    "/webchat/messages",
+    response_model=WebchatReplies,
+    responses={429: {"model": WebchatRefused, "description": "too many messages"}},
+)
 async def post_message(
-    message: WebchatMessage, request: Request, response: Response, state: StateDep
-) -> WebchatReplies:
+    message: WebchatMessage,
+    request: Request,
+    response: Response,
+    state: StateDep,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> WebchatReplies | JSONResponse:
     """A worker's message and the hotline's answer; the first message without
     the identity cookie makes a new worker and sets it."""
+    wait = state.webchat_limits.message(request.client.host if request.client else None)
+    if wait > 0:
+        return _refused(state, wait, message.text, accept_language)
     token = presented_identity(request)
     if token is None or not await _known(state, token):
         token = new_identity()
@@ -165,10 +214,19 @@ async def post_message(
     return WebchatReplies(replies=_shown(replies))
 
 
-@router.get("/webchat/messages")
-async def waiting_messages(request: Request, response: Response, state: StateDep) -> WebchatReplies:
+@router.get(
+    "/webchat/messages",
+    response_model=WebchatReplies,
+    responses={429: {"model": WebchatRefused, "description": "asked too often"}},
+)
+async def waiting_messages(
+    request: Request, response: Response, state: StateDep
+) -> WebchatReplies | JSONResponse:
     """What staff (or the hotline) wrote to the cookie's worker since the page
     last asked (every few seconds). Without the cookie: nothing."""
+    wait = state.webchat_limits.poll(request.client.host if request.client else None)
+    if wait > 0:
+        return _refused(state, wait, None, None)
     response.headers.update(_PRIVATE)
     token = presented_identity(request)
     if token is None:

@@ -56,6 +56,16 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text: text })
     }).then(function (response) {
+      if (response.status === 429) {
+        // Too many messages reach the hotline right now: this one was not
+        // kept. The worker can send it again; danger still brings the
+        // emergency numbers in the answer.
+        return response.json().then(function (body) {
+          show(body.replies);
+          if (shown && !input.value) { input.value = shown; }
+          throw new Error("429");
+        });
+      }
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
     }).then(function (body) {
