@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     hotline_webchat_burst: int = 60
     hotline_webchat_messages_per_minute: float = 300.0
     hotline_webchat_address_polls_per_minute: float = 120.0
+    # Web chat emergencies are anonymous and unverified: they wait just
+    # below those of LINE and Telegram, and beyond this many within the
+    # window they are put together below the others, and supervisors are
+    # told once (every worker still gets the emergency numbers at once).
+    hotline_webchat_emergency_cap: int = 3
+    hotline_webchat_emergency_window_minutes: float = 10.0
     # Retention: conversations no case needs go after this many days of
     # silence; closed cases after the longer period; ids kept only to run the
     # hotline (redeliveries, login attempts) after the short one.

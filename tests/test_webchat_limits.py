@@ -1,8 +1,9 @@
-"""Anyone can open the web chat: one sender, or a crowd, is limited per
-address and overall. Every worker who writes danger still gets the
-emergency numbers at once.
+"""Anyone can open the web chat: a crowd, or one sender pretending to be one,
+must not bury the staff queue in fake emergencies, nor take the engine from
+LINE and Telegram. Every worker who writes danger still gets the emergency
+numbers at once.
 
-Through the real endpoints; the engine is down.
+Through the real endpoints; the engine is down, LINE is its stand-in.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.rate_limit import RateLimiter, WebchatLimits, address_key
 from api.settings import Settings
+from api.staff import service as staff_service
+from api.staff.models import Role
 from bot.texts import Texts
 from tests.conftest import OPEN_WEBCHAT
-from tests.console.helpers import state_of
-from tests.support import rows
+from tests.console.helpers import add_staff, state_of
+from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
+from tests.support import ChatWorker, rows, stored_from_inbox
 
 # The limits as shipped, which the other tests open wide.
 SHIPPED = {name: Settings.model_fields[name].default for name in OPEN_WEBCHAT}
+EMERGENCY_CAP = Settings.model_fields["hotline_webchat_emergency_cap"].default
 ADDRESS_BURST = SHIPPED["hotline_webchat_address_burst"]
 
 
@@ -81,6 +86,20 @@ def burst(client: TestClient, text: str, count: int) -> tuple[list[httpx.Respons
     return client.portal.call(send_all)
 
 
+def supervisor_token(client: TestClient) -> dict[str, str]:
+    add_staff(client, "sunee", Role.SUPERVISOR)
+
+    async def issue() -> str:
+        async with state_of(client).sessions() as session:
+            token = await staff_service.create_api_token(
+                session=session, username="sunee", name="tests"
+            )
+            await session.commit()
+            return token
+
+    return {"Authorization": f"Bearer {client.portal.call(issue)}"}
+
+
 def test_a_burst_of_anonymous_sos_is_limited_and_every_sender_gets_the_numbers(
     shipped: TestClient, settings: Settings, texts: Texts
 ) -> None:
@@ -104,6 +123,47 @@ def test_a_burst_of_anonymous_sos_is_limited_and_every_sender_gets_the_numbers(
     assert len(inbound) == ADDRESS_BURST
     queued = rows(settings.hotline_database_url, "SELECT owner FROM conversations")
     assert queued == [("queued",)] * ADDRESS_BURST
+
+
+def test_a_line_emergency_after_a_web_chat_burst_is_first_in_the_queue(
+    shipped: TestClient, line_api: FakeLine, texts: Texts
+) -> None:
+    _, heard = burst(shipped, "sos", 25)
+    body = webhook_body(text_event("U-line-danger", "help me they are beating me"))
+    assert (
+        shipped.post("/webhooks/line", content=body, headers={"x-line-signature": sign(body)})
+    ).status_code == 200
+    stored_from_inbox(shipped)
+    shipped.portal.call(state_of(shipped).deliveries.idle)
+
+    queue = shipped.get("/api/handoff/queue", headers=supervisor_token(shipped)).json()
+    assert [item["channel"] for item in queue] == ["line"] + ["webchat"] * ADDRESS_BURST
+    assert queue[0]["emergency"] and not queue[0]["grouped"]
+    webchat = queue[1:]
+    # The first few web chat emergencies just below; the rest of the burst
+    # grouped below them, still marked as emergencies.
+    assert [item["grouped"] for item in webchat] == [False] * EMERGENCY_CAP + [True] * (
+        ADDRESS_BURST - EMERGENCY_CAP
+    )
+    assert all(item["emergency"] for item in webchat)
+    assert queue[0]["priority"] > webchat[0]["priority"] > webchat[-1]["priority"]
+    # Supervisors were told of the burst once, not of each grouped worker.
+    bursts = [event for event in heard if event["kind"] == "burst"]
+    assert len(bursts) == 1 and bursts[0]["channel"] == "webchat"
+    queued = [event for event in heard if event["kind"] == "queued"]
+    assert sum(1 for event in queued if not event["grouped"]) == EMERGENCY_CAP
+    # The LINE worker had the numbers as well.
+    assert any(
+        texts.get("en", "emergency") in text for text in line_api.texts("/v2/bot/message/reply")
+    )
+
+
+def test_a_worker_who_says_it_twice_is_no_burst(shipped: TestClient) -> None:
+    worker = ChatWorker(shipped)
+    for _ in range(EMERGENCY_CAP + 2):
+        worker.say("sos")
+    queue = shipped.get("/api/handoff/queue", headers=supervisor_token(shipped)).json()
+    assert [item["grouped"] for item in queue] == [False]
 
 
 def test_limits_count_per_address_and_overall(settings: Settings) -> None:

@@ -93,10 +93,11 @@ def test_the_language_button_offers_the_picker_again(stack: Stack) -> None:
 def test_danger_gets_the_emergency_numbers(stack: Stack) -> None:
     replies = say(stack, "web-danger", "ช่วยด้วย นายจ้างกำลังทำร้ายผม")
     assert texts_of(replies)[0] == TEXTS.get("th", "emergency")
-    # The worker now waits for staff, first in the queue; the bot says no more.
+    # The worker now waits for staff, at the front of the queue; the bot says no more.
     assert TEXTS.get("th", "emergency") not in texts_of(replies)[1:]
     conversation = stored_conversation(stack.database_url, worker("web-danger"))
-    assert (conversation["owner"], conversation["priority"]) == ("queued", 100)
+    # (First among the web chat's; LINE's and Telegram's go before it.)
+    assert (conversation["owner"], conversation["priority"]) == ("queued", 90)
 
 
 def test_every_message_in_and_out_is_stored(stack: Stack) -> None:
