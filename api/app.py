@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from api import console, engine_hooks, health
+from api import access_log, console, engine_hooks, health
 from api.limits import BodySizeLimit
 from api.settings import Settings, get_settings
 from api.state import open_state
@@ -37,6 +37,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # After the server has set up its logging: the web chat's queries
+        # stay out of the access log.
+        access_log.install()
         async with open_state(settings, telegram_polling=telegram_polling) as state:
             app.state.hotline = state
             # Answer what was stored but not answered before a restart, then

@@ -80,6 +80,25 @@ class Settings(BaseSettings):
     # to slow down; the messages are kept, not answered one by one.
     hotline_flood_messages: int = 20
     hotline_flood_window_seconds: float = 60.0
+    # The web chat needs no account, so one address (or a crowd of them)
+    # could make workers and emergencies as fast as it likes. Messages from
+    # one address: this many at once, then this many a minute (a dormitory
+    # or a mobile network may put many workers behind one address); all
+    # addresses together likewise; and the page's polls per address. Over
+    # a limit the web chat answers 429 with Retry-After (the page shows the
+    # emergency number, and a message read as danger still gets the
+    # emergency numbers); what was accepted is kept.
+    hotline_webchat_address_burst: int = 10
+    hotline_webchat_address_messages_per_minute: float = 20.0
+    hotline_webchat_burst: int = 60
+    hotline_webchat_messages_per_minute: float = 300.0
+    hotline_webchat_address_polls_per_minute: float = 120.0
+    # Web chat emergencies are anonymous and unverified: they wait just
+    # below those of LINE and Telegram, and beyond this many within the
+    # window they are put together below the others, and supervisors are
+    # told once (every worker still gets the emergency numbers at once).
+    hotline_webchat_emergency_cap: int = 3
+    hotline_webchat_emergency_window_minutes: float = 10.0
     # Retention: conversations no case needs go after this many days of
     # silence; closed cases after the longer period; ids kept only to run the
     # hotline (redeliveries, login attempts) after the short one.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.console_wording import ConsoleWording
 from api.database import create_engine, create_reading_sessionmaker, create_sessionmaker
+from api.rate_limit import WebchatLimits
 from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
@@ -74,6 +75,11 @@ class AppState:
     console_wording: ConsoleWording
     # Phone numbers as the engine reads them: kept out of referrals without consent.
     phone_numbers: PhoneNumbers
+    # How fast the web chat may be used (it needs no account), and what a
+    # refused message read as danger still gets: the emergency numbers.
+    webchat_limits: WebchatLimits
+    danger: DangerDetector
+    danger_replies: DangerReplies
 
 
 def engine_client(settings: Settings) -> EngineClient:
@@ -158,6 +164,12 @@ async def open_state(
     )
     for action in build_actions(context):
         actions.register_action(action)
+    danger = DangerDetector.from_content(
+        settings.hotline_content_dir,
+        settings.hotline_nlu_data_dir,
+        cache_dir=settings.hotline_danger_cache_dir,
+    )
+    danger_replies = DangerReplies(texts=texts, responses=responses)
     hotline = Hotline(
         sessions=sessions,
         reading=reading,
@@ -165,12 +177,8 @@ async def open_state(
         texts=texts,
         latin=LatinLanguageModel.from_training_data(settings.hotline_nlu_data_dir),
         responses=responses,
-        danger=DangerDetector.from_content(
-            settings.hotline_content_dir,
-            settings.hotline_nlu_data_dir,
-            cache_dir=settings.hotline_danger_cache_dir,
-        ),
-        danger_replies=DangerReplies(texts=texts, responses=responses),
+        danger=danger,
+        danger_replies=danger_replies,
         attachments=attachments,
         adapters=channels.adapters,
         settings=settings,
@@ -224,6 +232,15 @@ async def open_state(
         phone_numbers=PhoneNumbers.from_training_data(
             settings.hotline_nlu_data_dir / "patterns.yml"
         ),
+        webchat_limits=WebchatLimits(
+            address_per_minute=settings.hotline_webchat_address_messages_per_minute,
+            address_burst=settings.hotline_webchat_address_burst,
+            overall_per_minute=settings.hotline_webchat_messages_per_minute,
+            overall_burst=settings.hotline_webchat_burst,
+            polls_per_minute=settings.hotline_webchat_address_polls_per_minute,
+        ),
+        danger=danger,
+        danger_replies=danger_replies,
     )
     try:
         yield state

@@ -2,7 +2,9 @@
 
 `Deliveries` answers each worker's stored messages in order, one at a time,
 different workers in parallel, in the background after the webhook said 200,
-and hands the replies to the outbox (`bot/outbox.py`) to send.
+and hands the replies to the outbox (`bot/outbox.py`) to send. The web chat,
+which answers while its request waits, goes through `answer_at_once`: the
+same limit of engine turns at once holds for every channel.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
 from bot.background import stop_tasks
-from bot.channels.base import ChannelAdapter, DeliveryError
+from bot.channels.base import ChannelAdapter, DeliveryError, InboundMessage
 from bot.conversations.models import (
     Conversation,
     Direction,
     Message,
     MessageStatus,
+    Owner,
     Worker,
 )
+from bot.danger import Level
 from bot.dialogue import UNANSWERED, EngineAnswer, Hotline, StartAnswer, Turn
 from bot.engine import EngineClient
 from bot.outbox import Outbox
+from bot.responses import Reply
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +135,28 @@ class Deliveries:
                 return await answer
 
         return self.spawn(in_slot())
+
+    async def answer_at_once(self, inbound: InboundMessage) -> list[Reply]:
+        """Store and answer a message while its sender waits (the web chat).
+
+        Within the same limit of turns with the engine as LINE and Telegram
+        (HOTLINE_ENGINE_TURNS_AT_ONCE), so that a crowd on the web chat
+        cannot take the engine from them. A turn that does not go to the
+        engine does not wait for it: one the danger detector reads as danger
+        (its emergency numbers must not wait behind anyone's turn; staff
+        take the conversation) and one for staff.
+        """
+        hotline = self._hotline
+        key = (inbound.channel, inbound.channel_user_id)
+        async with hotline.turns.hold(*key):
+            turn = await hotline.accept(inbound, start_answer=self.starter(*key))
+            if turn is None:
+                return []
+            danger = turn.assessment is not None and turn.assessment.level is Level.DANGER
+            if turn.answering is not None or danger or turn.owner != Owner.BOT:
+                return await hotline.answer(turn, delivered=True)
+            async with self._turns:
+                return await hotline.answer(turn, delivered=True)
 
     async def idle(self) -> None:
         """Wait until every submitted message has been answered and sent."""

@@ -24,6 +24,15 @@ from tests.support import (
 )
 
 ENGINE_TOKEN = "test-engine-token"
+# Every test's web chat comes from one address: the limits on anonymous
+# traffic are wide open except in the tests of the limits themselves.
+OPEN_WEBCHAT = {
+    "hotline_webchat_address_burst": 100_000,
+    "hotline_webchat_address_messages_per_minute": 100_000.0,
+    "hotline_webchat_burst": 100_000,
+    "hotline_webchat_messages_per_minute": 100_000.0,
+    "hotline_webchat_address_polls_per_minute": 100_000.0,
+}
 
 # The engine's own tests run in the engine's environment (Python 3.10).
 collect_ignore = ["engine"]
@@ -90,6 +99,7 @@ def settings(
         telegram_bot_token=telegram_fake.BOT_TOKEN,
         telegram_webhook_secret=telegram_fake.WEBHOOK_SECRET,
         telegram_api_base_url=telegram_api.url,
+        **OPEN_WEBCHAT,
     )
 
 
@@ -110,6 +120,7 @@ def channel_environment(line: FakeLine, telegram: FakeTelegram) -> dict[str, str
         "HOTLINE_DELIVERY_BASE_DELAY_SECONDS": "0.1",
         "HOTLINE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
+        **{name.upper(): str(value) for name, value in OPEN_WEBCHAT.items()},
     }
 
 

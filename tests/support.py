@@ -10,12 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.database import sync_url
 from api.vault import Vault
+from bot.channels import webchat
 
 
 def free_port() -> int:
@@ -99,6 +102,56 @@ def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, A
             return result
     finally:
         engine.dispose()
+
+
+class ChatWorker:
+    """One worker on the web chat, as their browser: their own identity cookie.
+
+    Requests go through the app's test client (its event loop, its app);
+    the worker's cookies are lent to the client for each request and taken
+    back with whatever the response set, so workers never share a cookie and
+    the client keeps its own (a staff sign-in) meanwhile.
+    """
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.cookies = httpx.Cookies()
+
+    def post(self, text: str, **body: Any) -> httpx.Response:
+        """`body`: more fields, as older pages sent (`sender_id`)."""
+        return self._call("POST", json={"text": text, **body})
+
+    def say(self, text: str) -> list[dict[str, Any]]:
+        """Send a message; the hotline's replies."""
+        response = self.post(text)
+        assert response.status_code == 200, response.text
+        replies: list[dict[str, Any]] = response.json()["replies"]
+        return replies
+
+    def poll(self, **params: str) -> httpx.Response:
+        """What the page asks every few seconds (`params`: a query string)."""
+        return self._call("GET", params=params)
+
+    def _call(self, method: str, **arguments: Any) -> httpx.Response:
+        own = self.client.cookies
+        self.client.cookies = self.cookies
+        try:
+            response: httpx.Response = self.client.request(method, "/webchat/messages", **arguments)
+            self.cookies = httpx.Cookies(self.client.cookies)
+        finally:
+            self.client.cookies = own
+        return response
+
+    @property
+    def token(self) -> str | None:
+        """The identity cookie's value, once the hotline has set it."""
+        return self.cookies.get(webchat.COOKIE)
+
+    @property
+    def channel_user_id(self) -> str:
+        """The worker as the database knows them: the cookie's hash."""
+        assert self.token, "the worker has not written yet"
+        return webchat.channel_user_id_of(self.token)
 
 
 def stored_from_inbox(client: Any) -> None:

@@ -33,8 +33,10 @@ def test_webhooks_are_kept_on_disk_until_the_database_is_back(
         )
         assert telegram.status_code == 200
         # The web chat answers in its response, which needs the database.
-        chat = client.post("/webchat/messages", json={"sender_id": "w", "text": "hello"})
+        chat = client.post("/webchat/messages", json={"text": "hello"})
         assert chat.status_code == 503
+        # And no identity was given for a worker that could not be made.
+        assert "set-cookie" not in chat.headers
         assert client.get("/healthz").status_code == 503
     waiting = sorted(settings.hotline_inbox_dir.glob("*.inbound"))
     assert len(waiting) == 2

@@ -9,18 +9,18 @@ from fastapi.testclient import TestClient
 from api.database import sync_url
 from api.settings import Settings
 from api.vault import Vault, VaultError
-from tests.support import TEST_ENCRYPTION_KEY, stored_messages
+from tests.support import TEST_ENCRYPTION_KEY, ChatWorker, stored_messages
 
 
 def test_message_texts_are_not_in_the_database_file(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
     secret_words = "boss keeps my passport in Mahachai 0812345678"
-    client.post("/webchat/messages", json={"sender_id": "w-secret", "text": secret_words})
+    worker = ChatWorker(client)
+    worker.say(secret_words)
     # Decrypted with the key, the words are all there...
-    assert stored_messages(settings.hotline_database_url, "w-secret")[0]["original_text"] == (
-        secret_words
-    )
+    stored = stored_messages(settings.hotline_database_url, worker.channel_user_id)
+    assert stored[0]["original_text"] == secret_words
     # ...and nowhere in the database without it.
     from sqlalchemy import create_engine, text
 
@@ -33,7 +33,9 @@ def test_message_texts_are_not_in_the_database_file(
             for value in row
         )
     engine.dispose()
-    for fragment in ("passport", "Mahachai", "0812345678"):
+    # Nor is the web chat worker's key to their conversation, the cookie.
+    assert worker.token is not None
+    for fragment in ("passport", "Mahachai", "0812345678", worker.token):
         assert fragment not in dump
     if settings.hotline_database_url.startswith("sqlite:///"):
         raw = Path(settings.hotline_database_url.removeprefix("sqlite:///")).read_bytes()
@@ -61,7 +63,7 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
     from api.keys import rotate
     from bot.attachments import AttachmentStore
 
-    client.post("/webchat/messages", json={"sender_id": "w-rotate", "text": "my words"})
+    ChatWorker(client).say("my words")
     store = AttachmentStore(settings.hotline_attachments_dir, Vault([TEST_ENCRYPTION_KEY]))
     saved = store.save(b"voice note")
     newer = Fernet.generate_key().decode()

@@ -9,7 +9,7 @@ from api.database import sync_url
 from api.settings import Settings
 from bot.texts import Texts
 from tests.conftest import ENGINE_TOKEN
-from tests.support import scalar
+from tests.support import ChatWorker, scalar
 
 HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
 
@@ -50,8 +50,9 @@ def test_engine_endpoints_refuse_callers_without_the_token(client: TestClient) -
 
 
 def test_nlg_answers_in_the_conversations_language(client: TestClient, settings: Settings) -> None:
-    client.post("/webchat/messages", json={"sender_id": "w-km", "text": "សួស្តី"})
-    sender = public_id_of(settings.hotline_database_url, "w-km")
+    worker = ChatWorker(client)
+    worker.say("សួស្តី")
+    sender = public_id_of(settings.hotline_database_url, worker.channel_user_id)
     response = client.post("/nlg", json=nlg_request("utter_greet", sender), headers=HEADERS)
     assert response.status_code == 200
     texts = Texts(settings.hotline_locales_dir)
@@ -94,26 +95,28 @@ def action_call(action: str, sender_id: str, entities: list[dict[str, Any]]) -> 
 
 
 def test_set_language_action_stores_the_choice(client: TestClient, settings: Settings) -> None:
-    client.post("/webchat/messages", json={"sender_id": "w-lo", "text": "hello"})
-    sender = public_id_of(settings.hotline_database_url, "w-lo")
+    worker = ChatWorker(client)
+    worker.say("hello")
+    sender = public_id_of(settings.hotline_database_url, worker.channel_user_id)
     call = action_call("action_set_language", sender, [{"entity": "language", "value": "lo"}])
     response = client.post("/actions/webhook", json=call, headers=HEADERS)
     assert response.status_code == 200
     assert response.json()["events"] == [
         {"event": "slot", "timestamp": None, "name": "language_named", "value": True}
     ]
-    assert language_choice_of(settings.hotline_database_url, "w-lo") == "lo"
+    assert language_choice_of(settings.hotline_database_url, worker.channel_user_id) == "lo"
 
 
 def test_set_language_without_a_known_language_changes_nothing(
     client: TestClient, settings: Settings
 ) -> None:
-    client.post("/webchat/messages", json={"sender_id": "w-x", "text": "hello"})
-    sender = public_id_of(settings.hotline_database_url, "w-x")
+    worker = ChatWorker(client)
+    worker.say("hello")
+    sender = public_id_of(settings.hotline_database_url, worker.channel_user_id)
     call = action_call("action_set_language", sender, [{"entity": "language", "value": "xx"}])
     response = client.post("/actions/webhook", json=call, headers=HEADERS)
     assert response.json()["events"][0]["value"] is False
-    assert language_choice_of(settings.hotline_database_url, "w-x") is None
+    assert language_choice_of(settings.hotline_database_url, worker.channel_user_id) is None
 
 
 def test_unknown_action_is_404_and_missing_domain_asks_for_it(client: TestClient) -> None:
@@ -127,8 +130,9 @@ def test_unknown_action_is_404_and_missing_domain_asks_for_it(client: TestClient
 def test_greeting_action_says_whether_this_is_the_first_contact(
     client: TestClient, settings: Settings
 ) -> None:
-    client.post("/webchat/messages", json={"sender_id": "w-greet", "text": "hello"})
-    sender = public_id_of(settings.hotline_database_url, "w-greet")
+    worker = ChatWorker(client)
+    worker.say("hello")
+    sender = public_id_of(settings.hotline_database_url, worker.channel_user_id)
     call = action_call("action_greet", sender, [])
     first = client.post("/actions/webhook", json=call, headers=HEADERS).json()
     again = client.post("/actions/webhook", json=call, headers=HEADERS).json()

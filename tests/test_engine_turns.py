@@ -11,6 +11,7 @@ import time
 from functools import partial
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
@@ -21,7 +22,7 @@ from bot.conversations.models import MessageKind
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
-from tests.support import eventually, rows, stored_messages
+from tests.support import ChatWorker, eventually, rows, stored_messages
 
 
 class SlowEngine:
@@ -80,6 +81,53 @@ def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_ans
     # Each worker's messages reached the engine in the order they were sent.
     _assert_engine_saw(engine, limited, workers, ["first", "second"])
     assert sorted(_delivered(line_api)) == sorted(["echo first", "echo second"] * len(workers))
+
+
+def test_web_chat_turns_share_the_engine_limit_with_line(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    """The web chat answers while its request waits, yet its turns count
+    against the same limit as LINE's: a crowd on the web chat cannot take
+    more of the engine than the limit, and every worker is answered."""
+    engine = SlowEngine(pause=0.3)
+    engine.server.start()
+    try:
+        limited = settings.model_copy(
+            update={"rasa_url": engine.server.url, "hotline_engine_turns_at_once": 2}
+        )
+        with TestClient(create_app(limited)) as client:
+            # Known workers, whose next messages may go to the engine at once.
+            # (Each page also sends an id of its own, as pages before the
+            # identity cookie did: ignored now.)
+            browsers = [ChatWorker(client) for _ in range(6)]
+            for n, browser in enumerate(browsers):
+                assert browser.post("hello", sender_id=f"web-turns-{n}").status_code == 200
+            engine.most_in_flight = 0
+
+            async def everyone_at_once() -> list[httpx.Response]:
+                transport = httpx.ASGITransport(app=client.app)
+
+                async def one(n: int, browser: ChatWorker) -> httpx.Response:
+                    async with httpx.AsyncClient(
+                        transport=transport, base_url="http://testserver", cookies=browser.cookies
+                    ) as http:
+                        message = {"text": "again", "sender_id": f"web-turns-{n}"}
+                        return await http.post("/webchat/messages", json=message)
+
+                return list(await asyncio.gather(*(one(*b) for b in enumerate(browsers))))
+
+            for worker in ("U-meanwhile-1", "U-meanwhile-2"):
+                _post(client, worker, "first")
+            answers = client.portal.call(everyone_at_once)
+            eventually(
+                lambda: all(_answered(limited, w) == 1 for w in ("U-meanwhile-1", "U-meanwhile-2"))
+            )
+    finally:
+        engine.server.stop()
+    assert engine.most_in_flight == 2
+    assert [a.json()["replies"] for a in answers] == [
+        [{"text": "echo again", "buttons": []}]
+    ] * len(browsers)
 
 
 def _post(client: TestClient, worker: str, said: str) -> None:

@@ -5,29 +5,23 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from bot.texts import Texts
-from tests.support import stored_messages
+from tests.support import ChatWorker, stored_messages
 
 
 def test_flooding_is_slowed_politely_and_everything_is_kept(settings: Settings) -> None:
     limited = settings.model_copy(update={"hotline_flood_messages": 3})
     texts = Texts(settings.hotline_locales_dir)
     with TestClient(create_app(limited)) as client:
-        answers = [
-            client.post(
-                "/webchat/messages", json={"sender_id": "w-flood", "text": f"hello {n}"}
-            ).json()["replies"]
-            for n in range(6)
-        ]
+        worker = ChatWorker(client)
+        answers = [worker.say(f"hello {n}") for n in range(6)]
         # Danger words still bring the emergency numbers while flooding.
-        danger = client.post(
-            "/webchat/messages", json={"sender_id": "w-flood", "text": "help me please"}
-        ).json()["replies"]
+        danger = worker.say("help me please")
     slow_down = texts.get("en", "slow_down")
     assert all(reply["text"] != slow_down for batch in answers[:3] for reply in batch)
     assert [reply["text"] for reply in answers[3]] == [slow_down]
     assert answers[4] == [] and answers[5] == []
     assert danger[0]["text"] == texts.get("en", "emergency")
-    stored = stored_messages(settings.hotline_database_url, "w-flood")
+    stored = stored_messages(settings.hotline_database_url, worker.channel_user_id)
     inbound = [m for m in stored if m["direction"] == "inbound"]
     assert [m["original_text"] for m in inbound] == [f"hello {n}" for n in range(6)] + [
         "help me please"

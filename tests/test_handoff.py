@@ -28,7 +28,13 @@ from bot.handoff.models import HandoffRecord
 from bot.texts import Texts
 from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
-from tests.support import eventually, stored_conversation, stored_from_inbox, stored_messages
+from tests.support import (
+    ChatWorker,
+    eventually,
+    stored_conversation,
+    stored_from_inbox,
+    stored_messages,
+)
 
 BURMESE_HELLO = "မင်္ဂလာပါ ကျွန်တော် အကူအညီလိုပါတယ်"
 PUSH = "/v2/bot/message/push"
@@ -277,16 +283,14 @@ def test_a_waiting_worker_hears_their_place_not_on_every_message(
     always_open: TestClient, texts: Texts
 ) -> None:
     client = always_open
-    for user in ("w-first", "w-second"):
-        client.post("/webchat/messages", json={"sender_id": user, "text": "hello"})
-    escalate(client, "w-first", EscalationReason.ASKED_FOR_PERSON)
-    escalate(client, "w-second", EscalationReason.ASKED_FOR_PERSON)
-    again = client.post("/webchat/messages", json={"sender_id": "w-second", "text": "anyone?"})
-    assert [r["text"] for r in again.json()["replies"]] == [
-        texts.get("en", "handoff.waiting", position="2")
-    ]
-    once_more = client.post("/webchat/messages", json={"sender_id": "w-second", "text": "hello?"})
-    assert once_more.json()["replies"] == []
+    first, second = ChatWorker(client), ChatWorker(client)
+    for worker in (first, second):
+        worker.say("hello")
+    escalate(client, first.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
+    escalate(client, second.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
+    again = second.say("anyone?")
+    assert [r["text"] for r in again] == [texts.get("en", "handoff.waiting", position="2")]
+    assert second.say("hello?") == []
 
 
 def test_outside_business_hours_the_worker_gets_the_24_hour_numbers(
@@ -297,9 +301,10 @@ def test_outside_business_hours_the_worker_gets_the_24_hour_numbers(
     other_day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(today + 3) % 7]
     closed = settings.model_copy(update={"hotline_business_hours": f"{other_day} 08:00-17:00"})
     with TestClient(create_app(closed)) as client:
-        client.post("/webchat/messages", json={"sender_id": "w-night", "text": "hello"})
-        escalate(client, "w-night", EscalationReason.ASKED_FOR_PERSON)
-        answer = client.post("/webchat/messages", json={"sender_id": "w-night", "text": "hi?"})
+        worker = ChatWorker(client)
+        worker.say("hello")
+        escalate(client, worker.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
+        answer = worker.post("hi?")
     after_hours = texts.get("en", "handoff.after_hours")
     assert [r["text"] for r in answer.json()["replies"]] == [after_hours]
     assert "1300" in after_hours and "1506" in after_hours
@@ -405,28 +410,30 @@ def test_a_staff_reply_reaches_the_web_chat_when_the_page_asks(
 ) -> None:
     client = always_open
     agent = token_for(client, "pan", Role.AGENT)
-    client.post("/webchat/messages", json={"sender_id": "w-poll", "text": "hello"})
-    conversation_id = escalate(client, "w-poll", EscalationReason.ASKED_FOR_PERSON)
+    worker = ChatWorker(client)
+    worker.say("hello")
+    conversation_id = escalate(client, worker.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
     base = f"/api/handoff/conversations/{conversation_id}"
     client.post(f"{base}/claim", headers=bearer(agent))
     client.post(f"{base}/replies", json={"text": "I am here <b>now</b>"}, headers=bearer(agent))
-    waiting = client.get("/webchat/messages", params={"sender_id": "w-poll"}).json()["replies"]
+    waiting = worker.poll().json()["replies"]
     assert [r["text"] for r in waiting] == ["I am here <b>now</b>"]
-    assert client.get("/webchat/messages", params={"sender_id": "w-poll"}).json() == {"replies": []}
+    assert worker.poll().json() == {"replies": []}
     client.post(f"{base}/close", json={"outcome": "resolved"}, headers=bearer(agent))
-    closing = client.get("/webchat/messages", params={"sender_id": "w-poll"}).json()["replies"]
+    closing = worker.poll().json()["replies"]
     assert [r["text"] for r in closing] == [texts.get("en", "handoff.closed")]
 
 
 def test_the_wait_estimate_learns_from_recent_claims(always_open: TestClient, texts: Texts) -> None:
     client = always_open
     agent = token_for(client, "phyu", Role.AGENT)
-    for user in ("w-earlier", "w-later"):
-        client.post("/webchat/messages", json={"sender_id": user, "text": "hello"})
-    earlier = escalate(client, "w-earlier", EscalationReason.ASKED_FOR_PERSON)
+    first, later = ChatWorker(client), ChatWorker(client)
+    for worker in (first, later):
+        worker.say("hello")
+    earlier = escalate(client, first.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
     client.post(f"/api/handoff/conversations/{earlier}/claim", headers=bearer(agent))
-    escalate(client, "w-later", EscalationReason.ASKED_FOR_PERSON)
-    answer = client.post("/webchat/messages", json={"sender_id": "w-later", "text": "anyone?"})
+    escalate(client, later.channel_user_id, EscalationReason.ASKED_FOR_PERSON)
+    answer = later.post("anyone?")
     # The earlier worker was taken at once; estimates are rounded up to 5 minutes.
     assert [r["text"] for r in answer.json()["replies"]] == [
         texts.get("en", "handoff.waiting_estimate", position="1", minutes="5")

@@ -81,10 +81,12 @@ def test_province_names_in_the_workers_script() -> None:
 def test_nlg_shows_the_province_in_thai_for_a_thai_worker(
     client: TestClient, settings: Settings
 ) -> None:
-    client.post("/webchat/messages", json={"sender_id": "w-th-wage", "text": "สวัสดีครับ"})
+    from tests.support import ChatWorker
     from tests.test_engine_hooks import public_id_of
 
-    sender = public_id_of(settings.hotline_database_url, "w-th-wage")
+    worker = ChatWorker(client)
+    worker.say("สวัสดีครับ")
+    sender = public_id_of(settings.hotline_database_url, worker.channel_user_id)
     request = {
         "response": "utter_wage_rate",
         "arguments": {},

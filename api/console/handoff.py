@@ -70,6 +70,9 @@ class QueueItemRead(BaseModel):
     reason: str | None
     priority: int
     emergency: bool
+    # An anonymous web chat emergency that came in a burst, listed with the
+    # rest of its burst below every other emergency.
+    grouped: bool
     escalated_at: datetime | None
     claimed_by: int | None
     claimed_by_name: str | None
@@ -162,6 +165,7 @@ def _item(item: QueueItem) -> QueueItemRead:
         reason=item.reason,
         priority=item.priority,
         emergency=item.emergency,
+        grouped=item.grouped,
         escalated_at=item.escalated_at,
         claimed_by=item.claimed_by,
         claimed_by_name=item.claimed_by_name,
@@ -290,7 +294,8 @@ async def colleagues(state: StateDep, caller: CurrentStaff) -> list[ColleagueRea
 @api.get("/events", response_class=StreamingResponse)
 async def events(request: Request, state: StateDep, caller: CurrentStaff) -> StreamingResponse:
     """Server-sent events: queued, waiting, claimed, message, note, delivered, failed,
-    retried, closed, overdue.
+    retried, closed, overdue; and burst, once, when anonymous web chat
+    emergencies came beyond the cap (the rest of them arrive `grouped`).
 
     Each carries ids only; the console fetches the details its staff member may see.
     """

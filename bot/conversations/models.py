@@ -38,6 +38,14 @@ ESCALATION_PRIORITY: dict[EscalationReason, int] = {
     EscalationReason.ASKED_FOR_PERSON: 10,
     EscalationReason.NOT_UNDERSTOOD: 10,
 }
+# Channels where anyone can write without an account the platform knows:
+# an emergency there is one that nobody can check (the web chat). It waits
+# just below emergencies from LINE and Telegram; and beyond
+# HOTLINE_WEBCHAT_EMERGENCY_CAP of them within the window, in one group
+# below those, above everything else (see `bot/handoff/service.py`).
+UNVERIFIED_CHANNELS = frozenset({"webchat"})
+UNVERIFIED_EMERGENCY_PRIORITY = 90
+GROUPED_EMERGENCY_PRIORITY = 50
 
 
 class Direction(enum.StrEnum):

@@ -20,6 +20,7 @@ from api.database import utcnow
 from api.staff.models import Role, Staff
 from bot.cases.models import Case, Note
 from bot.conversations.models import (
+    GROUPED_EMERGENCY_PRIORITY,
     Attachment,
     Conversation,
     Direction,
@@ -111,6 +112,9 @@ class QueueItem:
     reason: str | None
     priority: int
     emergency: bool
+    # An unverified emergency that came in a burst: listed with the others
+    # of its burst, below every other emergency.
+    grouped: bool
     escalated_at: datetime | None
     claimed_by: int | None
     claimed_by_name: str | None
@@ -343,6 +347,7 @@ async def item_of(
         reason=conversation.escalation_reason,
         priority=conversation.priority,
         emergency=conversation.escalation_reason == EscalationReason.EMERGENCY,
+        grouped=conversation.priority == GROUPED_EMERGENCY_PRIORITY,
         escalated_at=conversation.escalated_at,
         claimed_by=conversation.claimed_by,
         claimed_by_name=names.get(conversation.claimed_by) if conversation.claimed_by else None,

@@ -10,6 +10,7 @@ transaction as the change itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import uuid
@@ -17,18 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.database import utcnow
 from api.settings import Settings
 from api.staff import audit
-from api.staff.models import Staff
+from api.staff.models import AuditEntry, Staff
 from bot.background import stop_tasks
 from bot.cases.models import Note
 from bot.conversations import service as conversations
 from bot.conversations.models import (
     ESCALATION_PRIORITY,
+    GROUPED_EMERGENCY_PRIORITY,
+    UNVERIFIED_CHANNELS,
+    UNVERIFIED_EMERGENCY_PRIORITY,
     Conversation,
     Direction,
     EscalationReason,
@@ -82,6 +86,9 @@ BACK_TO_BOT_EVENTS = [
     {"event": "active_loop", "name": None},
     {"event": "slot", "name": "requested_slot", "value": None},
 ]
+# Written to the audit log when supervisors are told of a burst of
+# unverified emergencies.
+BURST_ACTION = "queue.emergency_burst"
 # The engine's view of a conversation (its intents) is asked for at most
 # this often per conversation, since every console refresh reads the queue.
 INTENTS_FRESH_SECONDS = 20.0
@@ -97,16 +104,23 @@ class Escalation:
     # False when the conversation already waited or was with staff: the
     # worker is not told twice.
     newly_queued: bool
+    # An unverified emergency beyond the cap: waits with the others of its
+    # burst, below every other emergency (see `Handoff.escalate`).
+    grouped: bool = False
 
 
-def queue_up(conversation: Conversation, reason: EscalationReason) -> bool:
+def queue_up(
+    conversation: Conversation, reason: EscalationReason, *, priority: int | None = None
+) -> bool:
     """Move a conversation into the staff queue; True when it was the bot's until now.
 
     A conversation already waiting keeps its place and takes the higher
     priority (a worker who asked for a person and then says they are in
     danger moves to the front). One already with staff stays with them.
+    `priority`: the reason's own unless given.
     """
-    priority = ESCALATION_PRIORITY[reason]
+    if priority is None:
+        priority = ESCALATION_PRIORITY[reason]
     if conversation.owner == Owner.BOT:
         conversation.owner = Owner.QUEUED.value
         conversation.escalation_reason = reason.value
@@ -140,6 +154,9 @@ class Handoff:
         self._deliver: Deliver | None = None
         self._intents: dict[str, tuple[float, list[str] | None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # Emergencies are queued one at a time, so that the web chat's are
+        # counted exactly against the cap (in this process).
+        self._emergencies = asyncio.Lock()
 
     def connect(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -153,8 +170,20 @@ class Handoff:
 
         `alarm`: danger read outside the app's detector (the engine, the
         report form), recorded with the escalation for supervisors' review.
+
+        An emergency on a channel where anyone can write anonymously (the
+        web chat) goes just below those of LINE and Telegram; beyond
+        HOTLINE_WEBCHAT_EMERGENCY_CAP of them within the window, it joins
+        the burst's group below them, and supervisors are told of the burst
+        once, not of each. The worker's emergency numbers never depend on
+        this: they are sent before the conversation is queued.
         """
-        async with self._sessions.begin() as session:
+        burst = 0
+        tell = False
+        one_at_a_time = (
+            self._emergencies if reason is EscalationReason.EMERGENCY else contextlib.nullcontext()
+        )
+        async with one_at_a_time, self._sessions.begin() as session:
             conversation = await conversations.conversation_by_public_id(
                 session=session, public_id=public_id
             )
@@ -167,7 +196,15 @@ class Handoff:
                     message_id=None,
                     assessment=Assessment(Level.DANGER, alarm),
                 )
-            newly = queue_up(conversation, reason)
+            priority = ESCALATION_PRIORITY[reason]
+            if reason is EscalationReason.EMERGENCY and conversation.channel in UNVERIFIED_CHANNELS:
+                recent = await self._recent_unverified_emergencies(session, conversation)
+                if recent >= self._settings.hotline_webchat_emergency_cap:
+                    priority = GROUPED_EMERGENCY_PRIORITY
+                    burst = recent + 1
+                else:
+                    priority = UNVERIFIED_EMERGENCY_PRIORITY
+            newly = queue_up(conversation, reason, priority=priority)
             if newly:
                 session.add(
                     HandoffRecord(
@@ -176,12 +213,26 @@ class Handoff:
                         escalated_at=conversation.escalated_at,
                     )
                 )
+            if burst and newly and not await self._burst_told(session):
+                # Supervisors hear of the burst once (once a window while
+                # it goes on), not of every worker in it.
+                tell = True
+                await audit.record(
+                    session=session,
+                    staff_id=None,
+                    action=BURST_ACTION,
+                    object_type="queue",
+                    object_id=None,
+                    detail={"channel": conversation.channel, "emergencies": burst},
+                )
             escalation = Escalation(
                 conversation_id=conversation.id,
                 reason=EscalationReason(conversation.escalation_reason or reason.value),
                 priority=conversation.priority,
                 newly_queued=newly,
+                grouped=conversation.priority == GROUPED_EMERGENCY_PRIORITY,
             )
+            channel = conversation.channel
         logger.info(
             "conversation %s escalated (%s, priority %s)",
             escalation.conversation_id,
@@ -194,8 +245,53 @@ class Handoff:
             reason=escalation.reason.value,
             priority=escalation.priority,
             emergency=escalation.reason is EscalationReason.EMERGENCY,
+            grouped=escalation.grouped,
         )
+        if tell:
+            window = self._settings.hotline_webchat_emergency_window_minutes
+            logger.warning(
+                "%s emergencies on %s within %s minutes: the rest of the burst is grouped",
+                burst,
+                channel,
+                window,
+            )
+            self.events.publish(
+                "burst", channel=channel, emergencies=burst, window_minutes=window, emergency=True
+            )
         return escalation
+
+    async def _burst_told(self, session: AsyncSession) -> bool:
+        since = utcnow() - timedelta(
+            minutes=self._settings.hotline_webchat_emergency_window_minutes
+        )
+        told = await session.scalar(
+            select(AuditEntry.id)
+            .where(AuditEntry.action == BURST_ACTION, AuditEntry.at >= since)
+            .limit(1)
+        )
+        return told is not None
+
+    async def _recent_unverified_emergencies(
+        self, session: AsyncSession, conversation: Conversation
+    ) -> int:
+        """Emergencies queued from unverified channels within the window,
+        this conversation's own earlier ones aside (a worker who says it
+        twice is not a burst)."""
+        since = utcnow() - timedelta(
+            minutes=self._settings.hotline_webchat_emergency_window_minutes
+        )
+        count = await session.scalar(
+            select(func.count())
+            .select_from(HandoffRecord)
+            .join(Conversation, Conversation.id == HandoffRecord.conversation_id)
+            .where(
+                Conversation.channel.in_(UNVERIFIED_CHANNELS),
+                Conversation.id != conversation.id,
+                HandoffRecord.reason == EscalationReason.EMERGENCY.value,
+                HandoffRecord.escalated_at >= since,
+            )
+        )
+        return int(count or 0)
 
     async def waiting_news(self, *, conversation_id: int, language: str) -> list[Reply]:
         """What a waiting worker should hear now: their place and the wait, or nothing.
@@ -605,12 +701,16 @@ class Handoff:
             if outcome is not None:
                 alerted.append(conversation_id)
                 self.events.publish(
-                    "overdue", conversation_id=conversation_id, emergency=outcome[2]
+                    "overdue",
+                    conversation_id=conversation_id,
+                    emergency=outcome[2],
+                    # Supervisors were told of its burst already.
+                    grouped=outcome[3],
                 )
                 self._hand_over(outcome[0], outcome[1])
         return alerted
 
-    async def _alert(self, conversation_id: int) -> tuple[tuple[str, str], int, bool] | None:
+    async def _alert(self, conversation_id: int) -> tuple[tuple[str, str], int, bool, bool] | None:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Conversation)
@@ -650,8 +750,9 @@ class Handoff:
                 object_id=str(conversation_id),
             )
             emergency = conversation.escalation_reason == EscalationReason.EMERGENCY
+            grouped = conversation.priority == GROUPED_EMERGENCY_PRIORITY
             logger.warning("conversation %s waited too long for staff", conversation_id)
-            return (conversation.channel, worker.channel_user_id), message.id, emergency
+            return (conversation.channel, worker.channel_user_id), message.id, emergency, grouped
 
     # -- helpers ----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from api.settings import PROJECT_ROOT
+from bot.channels.webchat import COOKIE, channel_user_id_of
 from bot.responses import choose_language_payload
 from bot.texts import Texts
 from tests.stack import Stack
@@ -19,15 +20,25 @@ TEXTS = Texts(PROJECT_ROOT / "locales")
 PICKER = ["မြန်မာ", "ខ្មែរ", "ລາວ", "ไทย", "English"]
 
 
+# Each worker's browser keeps the identity cookie the hotline set; `sender`
+# names the worker in a test.
+_COOKIES: dict[str, httpx.Cookies] = {}
+
+
 def say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
+    cookies = _COOKIES.setdefault(sender, httpx.Cookies())
     response = httpx.post(
-        f"{stack.app_url}/webchat/messages",
-        json={"sender_id": sender, "text": text},
-        timeout=60,
+        f"{stack.app_url}/webchat/messages", json={"text": text}, cookies=cookies, timeout=60
     )
     assert response.status_code == 200, response.text
+    cookies.update(response.cookies)
     replies: list[dict[str, Any]] = response.json()["replies"]
     return replies
+
+
+def worker(sender: str) -> str:
+    """The worker as the database knows them (their cookie's hash)."""
+    return channel_user_id_of(_COOKIES[sender][COOKIE])
 
 
 def texts_of(replies: list[dict[str, Any]]) -> list[str]:
@@ -82,16 +93,17 @@ def test_the_language_button_offers_the_picker_again(stack: Stack) -> None:
 def test_danger_gets_the_emergency_numbers(stack: Stack) -> None:
     replies = say(stack, "web-danger", "ช่วยด้วย นายจ้างกำลังทำร้ายผม")
     assert texts_of(replies)[0] == TEXTS.get("th", "emergency")
-    # The worker now waits for staff, first in the queue; the bot says no more.
+    # The worker now waits for staff, at the front of the queue; the bot says no more.
     assert TEXTS.get("th", "emergency") not in texts_of(replies)[1:]
-    conversation = stored_conversation(stack.database_url, "web-danger")
-    assert (conversation["owner"], conversation["priority"]) == ("queued", 100)
+    conversation = stored_conversation(stack.database_url, worker("web-danger"))
+    # (First among the web chat's; LINE's and Telegram's go before it.)
+    assert (conversation["owner"], conversation["priority"]) == ("queued", 90)
 
 
 def test_every_message_in_and_out_is_stored(stack: Stack) -> None:
     say(stack, "web-stored", "hello")
     say(stack, "web-stored", "bye")
-    stored = stored_messages(stack.database_url, "web-stored")
+    stored = stored_messages(stack.database_url, worker("web-stored"))
     assert [m["direction"] for m in stored] == ["inbound", "outbound", "inbound", "outbound"]
     assert all(m["status"] in ("answered", "sent") for m in stored)
     assert stored[0]["original_text"] == "hello"
@@ -99,7 +111,7 @@ def test_every_message_in_and_out_is_stored(stack: Stack) -> None:
 
 def test_bad_input_through_the_live_stack(stack: Stack) -> None:
     url = f"{stack.app_url}/webchat/messages"
-    assert httpx.post(url, json={"sender_id": "web-bad", "text": ""}).status_code == 422
+    assert httpx.post(url, json={"text": ""}).status_code == 422
     assert (
         httpx.post(url, content=b"{oops", headers={"content-type": "application/json"}).status_code
         == 422
@@ -107,7 +119,7 @@ def test_bad_input_through_the_live_stack(stack: Stack) -> None:
     long_text = "ဘာလုပ်ရမလဲ " * 2000
     replies = say(stack, "web-bad", long_text)
     assert replies and replies[0]["text"]
-    stored = stored_messages(stack.database_url, "web-bad")
+    stored = stored_messages(stack.database_url, worker("web-bad"))
     assert stored[0]["original_text"] == long_text
 
 
@@ -130,8 +142,8 @@ def test_zawgyi_and_its_unicode_twin_are_understood_alike(stack: Stack) -> None:
     unicode_replies = say(stack, "web-unicode", unicode_text)
     zawgyi_replies = say(stack, "web-zawgyi", zawgyi_text)
     assert zawgyi_replies == unicode_replies
-    assert latest_intent(stack, "web-zawgyi") == latest_intent(stack, "web-unicode")
-    stored = stored_messages(stack.database_url, "web-zawgyi")
+    assert latest_intent(stack, worker("web-zawgyi")) == latest_intent(stack, worker("web-unicode"))
+    stored = stored_messages(stack.database_url, worker("web-zawgyi"))
     assert stored[0]["original_text"] == zawgyi_text
     assert stored[0]["text"] == unicode_text
     assert stored[0]["language"] == "my"

@@ -111,7 +111,7 @@
     source.onerror = function () {
       if (state) state.textContent = t("Reconnecting…");
     };
-    const kinds = ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried"];
+    const kinds = ["queued", "claimed", "message", "note", "closed", "overdue", "failed", "retried", "burst"];
     kinds.concat(["delivered", "waiting"]).forEach(
       function (kind) {
         source.addEventListener(kind, function (event) {
@@ -174,7 +174,7 @@
     function card(item) {
       const li = element("li", "card");
       li.dataset.conversationId = item.conversation_id;
-      if (item.emergency) li.classList.add("emergency");
+      if (item.emergency && !item.grouped) li.classList.add("emergency");
       if (item.overdue) li.classList.add("overdue");
       const title = element("h2");
       const link = element("a", "", t("Conversation %(number)s", { number: item.conversation_id }));
@@ -183,6 +183,10 @@
       li.appendChild(title);
       const badges = element("div");
       if (item.emergency) badges.appendChild(element("span", "badge danger", t("EMERGENCY")));
+      if (item.grouped) {
+        badges.appendChild(document.createTextNode(" "));
+        badges.appendChild(element("span", "badge", t("part of a burst on the web chat")));
+      }
       badges.appendChild(document.createTextNode(" "));
       badges.appendChild(element("span", "badge", item.reason ? label("reason", item.reason) : ""));
       badges.appendChild(document.createTextNode(" "));
@@ -247,13 +251,20 @@
           const items = await call("GET", "/api/handoff/queue");
           queueList.replaceChildren.apply(queueList, items.map(card));
           empty.hidden = items.length > 0;
-          const urgent = items.filter(function (i) { return i.owner === "queued" && (i.emergency || i.overdue); });
+          const waiting = items.filter(function (i) { return i.owner === "queued"; });
+          const urgent = waiting.filter(function (i) { return !i.grouped && (i.emergency || i.overdue); });
+          const grouped = waiting.filter(function (i) { return i.grouped; });
+          const lines = [];
           if (urgent.length) {
-            alertBox.textContent = t("%(count)s urgent: someone in danger or waiting too long.", { count: urgent.length });
-            alertBox.hidden = false;
-          } else {
-            alertBox.hidden = true;
+            lines.push(t("%(count)s urgent: someone in danger or waiting too long.", { count: urgent.length }));
           }
+          if (grouped.length) {
+            // Anonymous emergencies that came in a burst: each worker had
+            // the emergency numbers; they wait together after the others.
+            lines.push(t("%(count)s emergencies from a burst on the web chat, listed after the other emergencies.", { count: grouped.length }));
+          }
+          alertBox.textContent = lines.join(" ");
+          alertBox.hidden = lines.length === 0;
         } finally {
           loading = null;
         }
@@ -264,7 +275,8 @@
     live(function (event) {
       // A reply reaching the worker changes nothing in the queue.
       if (event.kind === "delivered") return;
-      if (event.emergency || event.kind === "overdue") {
+      // A burst is told once (its "burst" event), not with every worker in it.
+      if (!event.grouped && (event.emergency || event.kind === "overdue")) {
         beep();
       }
       refresh();

@@ -1,25 +1,19 @@
 // The web chat page. Everything the worker or the hotline wrote is put on
 // the page with textContent, never as HTML.
+//
+// The worker is known by a cookie the hotline sets on their first message
+// (HttpOnly: this script never sees it); the page only sends and asks, and
+// nothing about the worker goes into a URL.
 (function () {
   "use strict";
+  var chat = document.querySelector(".chat");
   var log = document.getElementById("log");
   var form = document.getElementById("form");
   var input = document.getElementById("text");
-  var labels = JSON.parse(document.querySelector(".chat").dataset.labels);
-  var storageKey = "hotline.sender_id";
-
-  function newSenderId() {
-    var random = window.crypto && crypto.randomUUID ? crypto.randomUUID()
-      : String(Date.now()) + String(Math.random()).slice(2);
-    return "web-" + random.replace(/[^A-Za-z0-9-]/g, "");
-  }
-
-  var senderId = localStorage.getItem(storageKey);
-  var isNew = !senderId;
-  if (isNew) {
-    senderId = newSenderId();
-    localStorage.setItem(storageKey, senderId);
-  }
+  var labels = JSON.parse(chat.dataset.labels);
+  var isNew = chat.dataset.returning !== "1";
+  // Pages before the cookie kept a worker id here; it is no longer anything.
+  try { localStorage.removeItem("hotline.sender_id"); } catch (error) { /* storage off */ }
 
   function bubble(text, who) {
     var item = document.createElement("li");
@@ -47,20 +41,35 @@
     item.scrollIntoView({ block: "end" });
   }
 
+  function show(replies) {
+    (replies || []).forEach(function (reply) {
+      if (reply.text) { bubble(reply.text, "bot"); }
+      if (reply.buttons && reply.buttons.length) { buttons(reply.buttons); }
+    });
+  }
+
   function send(text, shown) {
     if (shown) { bubble(shown, "worker"); }
     return fetch("/webchat/messages", {
       method: "POST",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender_id: senderId, text: text })
+      body: JSON.stringify({ text: text })
     }).then(function (response) {
+      if (response.status === 429) {
+        // Too many messages reach the hotline right now: this one was not
+        // kept. The worker can send it again; danger still brings the
+        // emergency numbers in the answer.
+        return response.json().then(function (body) {
+          show(body.replies);
+          if (shown && !input.value) { input.value = shown; }
+          throw new Error("429");
+        });
+      }
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
     }).then(function (body) {
-      body.replies.forEach(function (reply) {
-        if (reply.text) { bubble(reply.text, "bot"); }
-        if (reply.buttons && reply.buttons.length) { buttons(reply.buttons); }
-      });
+      show(body.replies);
     }).catch(function () {
       bubble(labels["webchat.offline"], "notice");
     });
@@ -85,16 +94,14 @@
   function poll() {
     if (polling || document.hidden) { return; }
     polling = true;
-    fetch("/webchat/messages?sender_id=" + encodeURIComponent(senderId), {
+    fetch("/webchat/messages", {
+      credentials: "same-origin",
       headers: { Accept: "application/json" }
     }).then(function (response) {
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
     }).then(function (body) {
-      body.replies.forEach(function (reply) {
-        if (reply.text) { bubble(reply.text, "bot"); }
-        if (reply.buttons && reply.buttons.length) { buttons(reply.buttons); }
-      });
+      show(body.replies);
     }).catch(function () { /* asked again shortly */ }).then(function () {
       polling = false;
     });
