@@ -54,6 +54,7 @@ RIGHTS_QUESTIONS = (
     "ask_social_security",
     "ask_fishing_rights",
     "ask_hotlines",
+    "ask_dismissal",
 )
 STEADY_INTENTS = frozenset({"greet", "thanks", "goodbye", *RIGHTS_QUESTIONS})
 

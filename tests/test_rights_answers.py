@@ -1,10 +1,13 @@
 """Rights answers: figures from the content files, chosen by the action."""
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from api.settings import PROJECT_ROOT, Settings
+from bot.language import LANGUAGES
+from bot.texts import Texts
 from flows.actions.rights import MinimumWages
 from tests.test_engine_hooks import HEADERS, action_call
 
@@ -48,8 +51,21 @@ def test_the_action_chooses_the_answer(client: TestClient) -> None:
     overtime = answer_for(client, "ask_wage_info", [{"entity": "topic", "value": "overtime"}])
     assert overtime["answer"] == "wage_overtime"
     assert answer_for(client, "ask_fishing_rights", [])["answer"] == "fishing_rights"
+    assert answer_for(client, "ask_dismissal", [])["answer"] == "dismissal"
     leave = answer_for(client, "ask_working_hours", [{"entity": "topic", "value": "leave"}])
     assert leave["answer"] == "holidays_leave"
+
+
+def test_the_severance_answer_gives_the_whole_scale_in_every_language() -> None:
+    texts = Texts(PROJECT_ROOT / "locales")
+    # content-brief section 2 (s.118, S16, S17): days of wages by years of
+    # work, in order, and where to check (1546 H1).
+    scale = ["120", "30", "90", "180", "240", "300", "400"]
+    for language in LANGUAGES:
+        text = texts.get(language, "dismissal")
+        numbers = iter(re.findall(r"\d+", text))
+        assert all(figure in numbers for figure in scale), (language, text)
+        assert "118" in text and "1546" in text, language
 
 
 def test_nlg_fills_the_figures_in_the_workers_language(

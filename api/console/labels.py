@@ -78,6 +78,7 @@ INTENTS = {
     "ask_social_security": N_("social security, injury, hospital"),
     "ask_fishing_rights": N_("fishers' rights at sea"),
     "ask_hotlines": N_("phone numbers and offices"),
+    "ask_dismissal": N_("dismissal and severance pay"),
     "report_abuse": N_("wants to report abuse"),
     "report_unpaid_wages": N_("report: unpaid wages"),
     "report_document_confiscation": N_("report: documents kept"),

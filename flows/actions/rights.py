@@ -28,6 +28,7 @@ ANSWERS = {
     "ask_change_employer": "change_employer",
     "ask_social_security": "social_security",
     "ask_fishing_rights": "fishing_rights",
+    "ask_dismissal": "dismissal",
 }
 OTHER_PROVINCE = "other"
 
