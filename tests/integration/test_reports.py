@@ -259,7 +259,12 @@ def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_repo
 
 def test_a_rights_question_mid_report_is_answered_and_the_report_goes_on(stack: Stack) -> None:
     worker = TelegramWorker(stack, 951_401)
-    assert worker.says("they cut my salary for nothing") == [replies("report_ask_when", "en")]
+    first = worker.says("they cut my salary for nothing")
+    # The danger detector may ask first whether someone is in danger (a
+    # doubt, about 4% of ordinary messages: docs/danger.md); the form starts
+    # all the same, as doubt never holds an answer back.
+    assert first[-1] == replies("report_ask_when", "en")
+    assert first[:-1] in ([], [replies("emergency", "en"), replies("danger_check", "en")])
     worker.says("last month")
     worker.says("Bangkok")
     worker.presses("/deny")
