@@ -19,6 +19,7 @@ supervisors can review misses and false alarms.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from bot.danger.model import DangerModel, trained
 from bot.danger.words import DangerWords
 
 WORDS_FILE = "danger_words.yml"
+# Messages with no more letters than this are left to the danger words.
+FEW_LETTERS = 3
 DECISION_FILE = "danger_decision.yml"
 
 
@@ -114,7 +117,9 @@ class DangerDetector:
         """Assess a normalised message (`bot.normalise`), with the worker's
         previous message when there is one."""
         lowered = text.lower()
-        score = self.model.urgency(lowered)
+        # A message of a few letters at most ("no", "3", "ok") says nothing
+        # the model can read: only the danger words ("sos") decide it.
+        score = self.model.urgency(lowered) if _letters(lowered) > FEW_LETTERS else 0.0
         if self.words.found_in(text):
             return self._alarm(Level.DANGER, Signal.WORDS, score, lowered)
         if score >= self._thresholds.danger_at:
@@ -141,3 +146,9 @@ class DangerDetector:
         if found is not None and found[1] >= self._thresholds.situation_at:
             situation = found[0]
         return Assessment(level, signal, score, situation)
+
+
+def _letters(text: str) -> int:
+    # Letters of any script, with their combining marks (Thai, Khmer, Lao
+    # and Burmese vowels are marks); digits, spaces and signs do not count.
+    return sum(1 for c in text if unicodedata.category(c)[0] in "LM")

@@ -18,7 +18,13 @@ from bot.responses import choose_language_payload
 from bot.texts import Texts
 from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import FakeTelegram
-from tests.integration.workers import LineWorker, TelegramWorker, telegram_post, update_ids
+from tests.integration.workers import (
+    LineWorker,
+    TelegramWorker,
+    after_any_safety_check,
+    telegram_post,
+    update_ids,
+)
 from tests.stack import Stack
 from tests.support import (
     TEST_VAULT,
@@ -81,7 +87,7 @@ def test_a_burmese_worker_in_zawgyi_reports_the_kept_passport_on_line(
     worker = LineWorker(stack, "U-report-zawgyi")
     # "The boss holds my passport and won't give it back", typed in Zawgyi.
     first = worker.says("သူေဌးက ပတ္စပို႔ ကိုင္ထားတယ္ ျပန္မေပးဘူး")
-    assert first == [replies("report_ask_when", "my")]
+    assert after_any_safety_check(first, "my") == [replies("report_ask_when", "my")]
     assert worker.says("လွန်ခဲ့တဲ့ နှစ်လ") == [replies("report_ask_where", "my")]
     assert worker.says("မဟာချိုင်") == [replies("report_ask_employer", "my")]
     assert worker.says("ရွှေပင်လယ် ငါးစက်ရုံ") == [replies("report_ask_workers", "my")]
@@ -260,11 +266,7 @@ def test_a_location_shared_on_telegram_answers_where_and_a_cancel_drops_the_repo
 def test_a_rights_question_mid_report_is_answered_and_the_report_goes_on(stack: Stack) -> None:
     worker = TelegramWorker(stack, 951_401)
     first = worker.says("they cut my salary for nothing")
-    # The danger detector may ask first whether someone is in danger (a
-    # doubt, about 4% of ordinary messages: docs/danger.md); the form starts
-    # all the same, as doubt never holds an answer back.
-    assert first[-1] == replies("report_ask_when", "en")
-    assert first[:-1] in ([], [replies("emergency", "en"), replies("danger_check", "en")])
+    assert after_any_safety_check(first, "en") == [replies("report_ask_when", "en")]
     worker.says("last month")
     worker.says("Bangkok")
     worker.presses("/deny")

@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 
+from api.settings import PROJECT_ROOT
+from bot.texts import Texts
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, callback_update, text_update
 from tests.stack import Stack
 from tests.support import eventually, stored_messages
 
+TEXTS = Texts(PROJECT_ROOT / "locales")
 update_ids = itertools.count(950_000)
 
 
@@ -109,3 +112,14 @@ class TelegramWorker:
     def answer_to_last(self) -> list[str]:
         self.sent += 1
         return answered(self.stack, str(self.chat_id), self.sent)
+
+
+def after_any_safety_check(replies: list[str], language: str) -> list[str]:
+    """The replies after the danger detector's question, if it asked one.
+
+    Doubt may ask "is someone in danger right now?" (after the emergency
+    numbers) on an ordinary message, about 4% of them (docs/danger.md), and
+    never holds the answer back: tests of other paths read what follows.
+    """
+    check = [TEXTS.get(language, "emergency"), TEXTS.get(language, "danger_check")]
+    return replies[2:] if replies[:2] == check else replies
