@@ -87,8 +87,7 @@ def test_no_heldout_message_is_labelled_both_ways(heldout: list[Example]) -> Non
 
 
 # What the detector reaches today on the held-out set (docs/danger.md), with
-# a message of room: a
-# change that does worse in any language fails here.
+# about a message of room: a change that does worse in any language fails.
 RECALL_FLOOR = 0.95
 FALSE_ALARM_CEILING = 0.22
 # What the hotline must reach (issue: never miss a worker in danger).
