@@ -60,7 +60,7 @@ STEADY_INTENTS = frozenset({"greet", "thanks", "goodbye", *RIGHTS_QUESTIONS})
 
 
 def heldout_messages(*, include_zawgyi: bool = True) -> list[dict[str, Any]]:
-    """Held-out messages of the steady intents without danger words.
+    """Held-out messages of the steady intents that raise no danger alarm.
 
     Each item as written in `tests/data/heldout/*.yml` (`text`, `intent`,
     `lang`, sometimes `script`), with the file's name as `set`.
