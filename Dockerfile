@@ -12,6 +12,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 COPY pyproject.toml README.md alembic.ini ./
+COPY core ./core
 COPY api ./api
 COPY bot ./bot
 COPY flows ./flows

@@ -50,7 +50,7 @@ test: model
 lint: install
 	$(APP)/ruff check .
 	$(APP)/ruff format --check .
-	$(APP)/mypy api bot flows bench
+	$(APP)/mypy core api bot flows bench
 
 clean:
 	rm -rf models .rasa data/*.db

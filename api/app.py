@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api import access_log, console, engine_hooks, health
 from api.limits import BodySizeLimit
-from api.settings import Settings, get_settings
 from api.state import open_state
 from bot.channels import line, telegram, webchat
+from core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

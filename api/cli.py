@@ -13,13 +13,11 @@ import typer
 import uvicorn
 from cryptography.fernet import Fernet
 
-from api import console_wording, keys, schema
+from api import console_wording, schema
 from api.app import create_app
-from api.database import create_engine, create_sessionmaker
-from api.settings import Settings, get_settings
-from api.staff.cli import staff_app
+from api.staff_cli import staff_app
 from api.state import engine_client
-from bot import evaluation
+from bot import evaluation, tables
 from bot.attachments import AttachmentStore
 from bot.channels import telegram
 from bot.danger import DangerDetector
@@ -27,6 +25,9 @@ from bot.danger import evaluation as danger_evaluation
 from bot.privacy.keeping import DataKeeping
 from bot.privacy.service import Removed
 from bot.texts import Texts, write_template
+from core import keys
+from core.database import create_engine, create_sessionmaker
+from core.settings import Settings, get_settings
 from flows.actions.rights import MinimumWages
 
 app = typer.Typer(help="The migrant workers' hotline.", no_args_is_help=True)
@@ -88,6 +89,7 @@ def keys_rotate() -> None:
         database_url=settings.hotline_database_url,
         vault=settings.vault(),
         attachments_dir=settings.hotline_attachments_dir,
+        metadata=tables.metadata,
     )
     typer.echo(f"re-encrypted {result.values} values and {result.files} files")
 

@@ -62,20 +62,18 @@ _KEYWORDS = {
     "Forbidden": None,
     "Conflict": None,
 }
-# Services outside the console that raise the console's errors.
-_SERVICE_SOURCES = [
-    _CONSOLE.parent / "staff",
-    _CONSOLE.parents[1] / "bot" / "cases",
-    _CONSOLE.parents[1] / "bot" / "handoff",
+# Outside the console: the error tree, the services that raise its errors
+# with their own messages, and the labels of statuses and kinds.
+_ROOT = _CONSOLE.parents[1]
+_SERVICE_SOURCES: list[tuple[Path, str]] = [
+    (_ROOT / "core", "errors.py"),
+    (_ROOT / "bot" / "staff", "**.py"),
+    (_ROOT / "bot" / "cases", "**.py"),
+    (_ROOT / "bot" / "handoff", "**.py"),
+    (_ROOT / "bot", "labels.py"),
 ]
 
 _ACCEPT = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs (gettext's usual name); it is
-    translated where it is shown."""
-    return message
 
 
 def catalog_path(locales_dir: Path, language: str) -> Path:
@@ -162,17 +160,16 @@ def _accepted(header: str) -> list[str]:
 def extract() -> Catalog:
     """The console's messages as they stand in its sources."""
     catalog = Catalog(domain=DOMAIN, project="hotline-console", charset="utf-8")
-    root = _CONSOLE.parents[1]
 
     def found() -> Iterator[tuple[Path, tuple[str, int, Any, list[str], Any]]]:
         for entry in extract_from_dir(_CONSOLE, _SOURCES, keywords=_KEYWORDS):
             yield _CONSOLE, entry
-        for folder in _SERVICE_SOURCES:
-            for entry in extract_from_dir(folder, [("**.py", "python")], keywords=_KEYWORDS):
+        for folder, pattern in _SERVICE_SOURCES:
+            for entry in extract_from_dir(folder, [(pattern, "python")], keywords=_KEYWORDS):
                 yield folder, entry
 
     for folder, (filename, line, message, comments, _context) in found():
-        path = (folder / filename).relative_to(root).as_posix()
+        path = (folder / filename).relative_to(_ROOT).as_posix()
         catalog.add(message, locations=[(path, line)], auto_comments=comments)
     return catalog
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from api.database import sync_url
-from api.settings import PROJECT_ROOT
+from core.database import sync_url
+from core.settings import PROJECT_ROOT
 
 
 def alembic_config(database_url: str) -> Config:

@@ -12,9 +12,7 @@ from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.console_wording import ConsoleWording
-from api.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from api.rate_limit import WebchatLimits
-from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
 from bot.channels.base import ChannelAdapter
@@ -32,6 +30,8 @@ from bot.privacy.keeping import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.texts import Texts
+from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker
+from core.settings import Settings
 from flows.actions import build_actions
 from flows.actions.context import ActionContext
 

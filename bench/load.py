@@ -48,8 +48,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.database import create_engine, create_sessionmaker
-from api.vault import Vault
 from bench.running_hotline import (
     APP_PYTHON,
     ENGINE_TOKEN,
@@ -67,6 +65,8 @@ from bench.running_hotline import (
 )
 from bot.conversations import service
 from bot.normalise import normalise
+from core.database import create_engine, create_sessionmaker
+from core.vault import Vault
 from tests.fakes import line_api
 from tests.fakes.line_api import FakeLine, text_event, webhook_body
 from tests.support import TEST_ENCRYPTION_KEY, free_port

@@ -28,9 +28,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from api import schema  # noqa: E402
-from api.database import sync_url  # noqa: E402
 from bot.danger import DangerDetector  # noqa: E402
 from bot.normalise import normalise  # noqa: E402
+from core.database import sync_url  # noqa: E402
 from tests.fakes import line_api, telegram_api  # noqa: E402
 from tests.fakes.line_api import FakeLine, sign  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.vault import Vault
+from core.vault import Vault
 
 
 @dataclass(frozen=True)

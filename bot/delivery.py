@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import utcnow
 from bot.background import stop_tasks
 from bot.channels.base import ChannelAdapter, DeliveryError, InboundMessage
 from bot.conversations.models import (
@@ -35,6 +34,7 @@ from bot.dialogue import UNANSWERED, EngineAnswer, Hotline, StartAnswer, Turn
 from bot.engine import EngineClient
 from bot.outbox import Outbox
 from bot.responses import Reply
+from core.clock import utcnow
 
 logger = logging.getLogger(__name__)
 

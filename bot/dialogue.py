@@ -23,8 +23,6 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import utcnow
-from api.settings import Settings
 from bot.attachments import AttachmentStore
 from bot.channels.base import (
     ENGINE_KINDS,
@@ -54,6 +52,8 @@ from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
 from bot.responses import Button, Reply, Responses
 from bot.texts import Texts
+from core.clock import utcnow
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from api.vault import Vault, VaultError
 from bot.background import stop_tasks
 from bot.channels.base import ENGINE_KINDS, InboundMessage
 from bot.conversations.models import MessageKind
 from bot.delivery import Deliveries
 from bot.dialogue import Hotline
+from core.vault import Vault, VaultError
 
 logger = logging.getLogger(__name__)
 

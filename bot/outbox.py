@@ -21,7 +21,6 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import utcnow
 from bot.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from bot.conversations.models import (
     Conversation,
@@ -30,6 +29,7 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
+from core.clock import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api import schema
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 from tests.fakes import line_api as line_fake
 from tests.fakes import telegram_api as telegram_fake
 from tests.fakes.line_api import FakeLine

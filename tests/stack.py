@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from api import schema
-from api.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.support import free_port, fresh_database_url
 
 ENGINE_PYTHON = PROJECT_ROOT / ".venv-engine" / "bin" / "python"

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.database import sync_url
-from api.vault import Vault
 from bot.channels import webchat
+from core.database import sync_url
+from core.vault import Vault
 
 
 def free_port() -> int:

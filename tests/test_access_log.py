@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.settings import PROJECT_ROOT
 from bot.channels.webchat import COOKIE
+from core.settings import PROJECT_ROOT
 from tests.support import TEST_ENCRYPTION_KEY, closed_port, free_port
 
 

@@ -13,8 +13,8 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.settings import Settings
+from core.database import sync_url
+from core.settings import Settings
 from tests.fakes.line_api import sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, text_update
 from tests.support import decrypted, stored_from_inbox

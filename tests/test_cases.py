@@ -10,8 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import create_engine, create_sessionmaker, utcnow
-from api.settings import PROJECT_ROOT
 from bot.cases import service
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseEvent, CaseStatus
@@ -24,6 +22,9 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
+from core.clock import utcnow
+from core.database import create_engine, create_sessionmaker
+from core.settings import PROJECT_ROOT
 from tests.support import TEST_VAULT
 
 INDICATORS = ForcedLabourIndicators(
@@ -99,7 +100,7 @@ async def test_a_report_becomes_a_case_with_a_reference_and_its_answers(
     from sqlalchemy import create_engine as create_sync_engine
     from sqlalchemy import text
 
-    from api.database import sync_url
+    from core.database import sync_url
 
     raw = create_sync_engine(sync_url(database_url))
     with raw.connect() as connection:

@@ -7,11 +7,11 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po
 
-from api.settings import PROJECT_ROOT
 from bot.channels.line import LABEL_LIMIT
 from bot.language import LANGUAGES
 from bot.responses import Responses
 from bot.texts import Texts, catalog_path, write_template
+from core.settings import PROJECT_ROOT
 
 LOCALES = PROJECT_ROOT / "locales"
 

@@ -33,7 +33,7 @@ def test_evaluate_refuses_a_bad_file_clearly(tmp_path: Path) -> None:
 def test_retention_run_reports_what_it_removed(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api.settings import get_settings
+    from core.settings import get_settings
     from tests.support import TEST_ENCRYPTION_KEY
 
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)

@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.settings import PROJECT_ROOT
 from bot.danger import DangerDetector, Level, Signal, Thresholds
 from bot.danger import evaluation as danger_evaluation
 from bot.danger.model import Example, read_examples, training_examples
 from bot.language import LANGUAGES
 from bot.normalise import normalise
+from core.settings import PROJECT_ROOT
 from tests.danger_support import context_pair
 
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "danger"

@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
-from api.staff.models import Role
 from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
 from bot.danger import DangerDetector
 from bot.danger.replies import DANGER_NO, DANGER_YES
 from bot.privacy import service as privacy
+from bot.staff.models import Role
 from bot.texts import Texts
+from core.settings import Settings
 from tests.console.helpers import add_staff, state_of
 from tests.danger_support import context_pair
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body

@@ -8,7 +8,7 @@ database is back. What cannot wait without a database says 503.
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, FakeTelegram, text_update
 from tests.support import closed_port, eventually, stored_messages

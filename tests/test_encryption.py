@@ -6,9 +6,9 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
-from api.database import sync_url
-from api.settings import Settings
-from api.vault import Vault, VaultError
+from core.database import sync_url
+from core.settings import Settings
+from core.vault import Vault, VaultError
 from tests.support import TEST_ENCRYPTION_KEY, ChatWorker, stored_messages
 
 
@@ -60,8 +60,9 @@ def test_production_refuses_to_run_without_keys() -> None:
 
 
 def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: Settings) -> None:
-    from api.keys import rotate
+    from bot import tables
     from bot.attachments import AttachmentStore
+    from core.keys import rotate
 
     ChatWorker(client).say("my words")
     store = AttachmentStore(settings.hotline_attachments_dir, Vault([TEST_ENCRYPTION_KEY]))
@@ -71,6 +72,7 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
         database_url=settings.hotline_database_url,
         vault=Vault([newer, TEST_ENCRYPTION_KEY]),
         attachments_dir=settings.hotline_attachments_dir,
+        metadata=tables.metadata,
     )
     assert result.values >= 2 and result.files == 1
     only_new = Vault([newer])

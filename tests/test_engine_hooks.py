@@ -5,9 +5,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.settings import Settings
 from bot.texts import Texts
+from core.database import sync_url
+from core.settings import Settings
 from tests.conftest import ENGINE_TOKEN
 from tests.support import ChatWorker, scalar
 

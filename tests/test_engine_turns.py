@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
 from bot.texts import Texts
+from core.settings import Settings
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
 from tests.support import ChatWorker, eventually, rows, stored_messages

@@ -58,7 +58,7 @@ def test_bad_data_files_are_refused_clearly(tmp_path: Path) -> None:
 def test_the_held_out_set_covers_every_intent_in_every_language() -> None:
     import yaml
 
-    from api.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
     from tests.test_intents_contract import INTERNAL_INTENTS
 
     examples = load_examples([PROJECT_ROOT / "tests" / "data" / "heldout"])
@@ -83,7 +83,7 @@ def test_no_held_out_message_is_in_the_training_data() -> None:
 
     import yaml
 
-    from api.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
 
     def plain(text: str) -> str:
         text = re.sub(r"\[([^\]]+)\]\{[^}]*\}", r"\1", text)

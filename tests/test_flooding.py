@@ -3,8 +3,8 @@
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from bot.texts import Texts
+from core.settings import Settings
 from tests.support import ChatWorker, stored_messages
 
 

@@ -18,14 +18,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.settings import Settings
-from api.staff import service as staff_service
-from api.staff.models import AuditEntry, Role
 from bot.channels.base import InboundMessage
 from bot.conversations.models import EscalationReason, MessageKind
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord
+from bot.staff import service as staff_service
+from bot.staff.models import AuditEntry, Role
 from bot.texts import Texts
+from core.settings import Settings
 from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.support import (

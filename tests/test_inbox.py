@@ -6,11 +6,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from api.state import open_state
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
 from bot.inbox import Inbox
+from core.settings import Settings
 from tests.fakes.line_api import FakeLine
 from tests.support import TEST_VAULT, eventually, stored_messages
 

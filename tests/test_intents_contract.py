@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from api.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 LANGUAGES = ("my", "km", "lo", "th", "en")
 # The hotline's own intents, outside the public taxonomy: reached mostly by

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import PROJECT_ROOT
 from bot.evaluation import load_examples
 from bot.latin_language import LatinLanguageModel, is_latin_text
+from core.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.database import sync_url
-from api.settings import Settings
-from api.sqlite_driver import BUSY_MILLISECONDS
 from bot.texts import Texts
+from core.database import sync_url
+from core.settings import Settings
+from core.sqlite_driver import BUSY_MILLISECONDS
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import (
     TEST_ENCRYPTION_KEY,

@@ -11,19 +11,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, Table, create_engine, insert, select
 
-from api import (
-    models,  # noqa: F401  (registers every table)
-    schema,
-)
-from api.database import Base, sync_url
-from api.settings import get_settings
+from api import schema
+from bot import tables
+from core.database import sync_url
+from core.settings import get_settings
 from tests.support import TEST_ENCRYPTION_KEY, TEST_VAULT, drop_database, fresh_database_url
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
     engine = create_engine(sync_url(database_url))
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), tables.metadata)
     engine.dispose()
     assert differences == []
 

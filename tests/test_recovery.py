@@ -3,9 +3,9 @@
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from bot.channels.base import InboundMessage
 from bot.conversations.models import MessageKind
+from core.settings import Settings
 from tests.fakes.line_api import FakeLine
 from tests.support import eventually, stored_messages
 

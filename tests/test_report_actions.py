@@ -12,10 +12,10 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.settings import PROJECT_ROOT, Settings
 from bot.responses import Responses
 from bot.texts import Texts
+from core.database import sync_url
+from core.settings import PROJECT_ROOT, Settings
 from tests.conftest import ENGINE_TOKEN
 from tests.support import TEST_VAULT, ChatWorker, rows
 from tests.test_engine_hooks import public_id_of

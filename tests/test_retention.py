@@ -12,14 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url, utcnow
-from api.settings import Settings
-from api.staff.models import Staff
 from api.state import AppState
 from bot.cases.models import Case, CaseStatus
 from bot.conversations import service as conversations
 from bot.conversations.models import Worker
 from bot.privacy import service as privacy
+from bot.staff.models import Staff
+from core.clock import utcnow
+from core.database import sync_url
+from core.settings import Settings
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, stored_conversation, stored_messages
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.settings import PROJECT_ROOT, Settings
 from bot.language import LANGUAGES
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT, Settings
 from flows.actions.rights import MinimumWages
 from tests.test_engine_hooks import HEADERS, action_call
 

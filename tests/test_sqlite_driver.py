@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from api.database import create_engine
-from api.sqlite_driver import BUSY_MILLISECONDS, OneTripConnection
+from core.database import create_engine
+from core.sqlite_driver import BUSY_MILLISECONDS, OneTripConnection
 from tests.support import TEST_VAULT
 
 

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from api.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET, FakeTelegram, text_update
 from tests.support import eventually, stored_messages
 

@@ -4,9 +4,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.database import sync_url
-from api.settings import Settings
 from bot.texts import Texts
+from core.database import sync_url
+from core.settings import Settings
 from tests.fakes.telegram_api import (
     WEBHOOK_SECRET,
     FakeTelegram,

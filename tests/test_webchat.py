@@ -6,8 +6,8 @@ hotline numbers, and everything they sent must be stored.
 
 from fastapi.testclient import TestClient
 
-from api.settings import Settings
 from bot.texts import Texts
+from core.settings import Settings
 from tests.support import ChatWorker, rows, stored_conversation, stored_messages
 
 

@@ -15,10 +15,10 @@ import httpx
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
-from api.staff import service as staff_service
-from api.staff.models import Role
 from bot.channels import webchat
+from bot.staff import service as staff_service
+from bot.staff.models import Role
+from core.settings import Settings
 from tests.console.helpers import add_staff, state_of
 from tests.support import ChatWorker, rows, stored_messages
 

@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.rate_limit import RateLimiter, WebchatLimits, address_key
-from api.settings import Settings
-from api.staff import service as staff_service
-from api.staff.models import Role
+from bot.staff import service as staff_service
+from bot.staff.models import Role
 from bot.texts import Texts
+from core.settings import Settings
 from tests.conftest import OPEN_WEBCHAT
 from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body

@@ -1,7 +1,8 @@
 """The staff console (`/console`, pages) and the HTTP API under it (`/api`).
 
-`install(app)` mounts both, serves the console's static files and maps the
-console's exceptions (`api.console.errors`) to HTTP answers in one place.
+`install(app)` mounts both, serves the console's static files and answers the
+hotline's errors (`core.errors`, with their statuses from `api.errors`) in
+one place.
 See README.md in this folder for how the parts fit.
 """
 
@@ -15,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin
-from api.console.errors import ConsoleError, NotSignedIn
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
+from api.errors import status_of
+from core.errors import HotlineError, NotSignedIn
 
 API_PREFIX = "/api/"
 CONSOLE_PREFIX = "/console/"
@@ -61,7 +63,7 @@ class ApiHeaders:
 
 
 async def _console_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ConsoleError)
+    assert isinstance(error, HotlineError)
     path = request.url.path
     message = wording_of(request)._(error.template, **error.values)
     if path.startswith(CONSOLE_PREFIX):
@@ -73,16 +75,16 @@ async def _console_error(request: Request, error: Exception) -> Response:
             request,
             "error.html",
             caller=None,
-            status_code=error.status_code,
+            status_code=status_of(error),
             message=message,
         )
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotSignedIn) else None
-    return JSONResponse({"detail": message}, status_code=error.status_code, headers=headers)
+    return JSONResponse({"detail": message}, status_code=status_of(error), headers=headers)
 
 
 def install(app: FastAPI) -> None:
     app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
-    app.add_exception_handler(ConsoleError, _console_error)
+    app.add_exception_handler(HotlineError, _console_error)
     app.add_middleware(ApiHeaders)
     for module in (auth, handoff, cases, alarms, deletions, staff_admin, audit_log):
         for router in module.routers:

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.deps import AdminDep
 from api.console.pages import render
-from api.staff import audit
-from api.staff.models import Staff
 from api.state import StateDep
+from bot.staff import audit
+from bot.staff.models import Staff
 
 pages = APIRouter(prefix="/console/audit", include_in_schema=False)
 api = APIRouter(prefix="/api/audit", tags=["audit"])

@@ -11,14 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from api.console.deps import SESSION_COOKIE, CurrentStaff, client_address, optional_staff
-from api.console.errors import CsrfRefused, TooManyAttempts
 from api.console.pages import SECURITY_HEADERS, render
 from api.console_wording import COOKIE as LANGUAGE_COOKIE
 from api.console_wording import COOKIE_SECONDS as LANGUAGE_COOKIE_SECONDS
-from api.console_wording import N_
-from api.staff import service as staff_service
-from api.staff.models import Role
 from api.state import StateDep
+from bot.staff import service as staff_service
+from bot.staff.models import Role
+from core.errors import CsrfRefused, TooManyAttempts
+from core.translation import N_
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["staff"])

@@ -12,15 +12,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from api.console.deps import CurrentStaff, SignedIn
-from api.console.errors import InvalidInput
-from api.console.labels import WORKER_LANGUAGES
 from api.console.pages import render, wording_of
-from api.database import utcnow
 from api.state import AppState, StateDep
 from bot.cases import export
 from bot.cases import staff as case_work
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseStatus
+from bot.labels import WORKER_LANGUAGES
+from core.clock import utcnow
+from core.errors import InvalidInput
 
 pages = APIRouter(prefix="/console/cases", include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cases"])

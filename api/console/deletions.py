@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.deps import SupervisorDep
-from api.console.errors import Conflict, NotFound
 from api.console.pages import render
 from api.state import AppState, StateDep
 from bot.cases.models import Case, CaseStatus
 from bot.conversations.models import Conversation, Message
 from bot.privacy import service as privacy
 from bot.privacy.models import DeletionRequest
+from core.errors import Conflict, NotFound
 
 pages = APIRouter(prefix="/console/deletions", include_in_schema=False)
 api = APIRouter(prefix="/api/deletion-requests", tags=["privacy"])

@@ -18,10 +18,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.console.errors import CsrfRefused, Forbidden, NotSignedIn
-from api.staff import service as staff_service
-from api.staff.models import Role, Staff
 from api.state import StateDep
+from bot.staff import service as staff_service
+from bot.staff.models import Role, Staff
+from core.errors import CsrfRefused, Forbidden, NotSignedIn
 
 SESSION_COOKIE = "hotline_console"
 CSRF_HEADER = "X-CSRF-Token"

@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.console.deps import CurrentStaff
-from api.console.labels import WORKER_LANGUAGES
 from api.console.pages import render
 from api.state import StateDep
 from bot.handoff.models import Outcome
 from bot.handoff.queue import ConversationView, MessageView, QueueItem
+from bot.labels import WORKER_LANGUAGES
 from bot.language import LANGUAGES
 
 pages = APIRouter(prefix="/console", include_in_schema=False)

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.console.deps import SignedIn
-from api.console.labels import FOR_SCRIPT, TABLES, word
 from api.console_wording import Wording
+from bot.labels import FOR_SCRIPT, TABLES, word
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 STATIC_DIR = Path(__file__).with_name("static")

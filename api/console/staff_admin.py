@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from api.console.deps import AdminDep
-from api.console.errors import ConsoleError
 from api.console.pages import render
-from api.database import utcnow
-from api.staff import service as staff_service
-from api.staff.models import Role, Staff
 from api.state import StateDep
+from bot.staff import service as staff_service
+from bot.staff.models import Role, Staff
+from core.clock import utcnow
+from core.errors import HotlineError
 
 pages = APIRouter(prefix="/console/staff", include_in_schema=False)
 api = APIRouter(prefix="/api/staff", tags=["staff"])
@@ -73,7 +73,7 @@ async def staff_page(
     )
 
 
-def _back(error: ConsoleError | None = None) -> Response:
+def _back(error: HotlineError | None = None) -> Response:
     if error is None:
         return RedirectResponse("/console/staff", status_code=303)
     # The message is the service's own wording (no worker data); escaped
@@ -101,7 +101,7 @@ async def add_staff_form(
                 password=password,
                 by_staff_id=caller.id,
             )
-    except ConsoleError as error:
+    except HotlineError as error:
         return _back(error)
     return _back()
 
@@ -129,7 +129,7 @@ async def active_form(
             await staff_service.set_active(
                 session=session, staff_id=staff_id, active=active == "true", by_staff_id=caller.id
             )
-    except ConsoleError as error:
+    except HotlineError as error:
         return _back(error)
     return _back()
 

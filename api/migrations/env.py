@@ -5,14 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from api import models  # noqa: F401  (registers the tables)
-from api.database import Base, ensure_sqlite_folder, sync_url
-from api.settings import get_settings
+from bot import tables
+from core.database import ensure_sqlite_folder, sync_url
+from core.settings import get_settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or sync_url(get_settings().hotline_database_url)
 ensure_sqlite_folder(url)
-target_metadata = Base.metadata
+target_metadata = tables.metadata
 
 
 def run_offline() -> None:

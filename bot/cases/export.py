@@ -23,10 +23,10 @@ from typing import Any
 
 from fpdf import FPDF
 
-from api.console.labels import word
 from bot.cases import contact
 from bot.cases.contact import PhoneNumbers
 from bot.cases.staff import CaseFile, TimelineEntry
+from bot.labels import word
 
 # Translates one of the console's messages (see api/console_wording.py).
 Say = Callable[..., str]

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base, utcnow
-from api.vault import EncryptedJSON, EncryptedText
+from core.clock import utcnow
+from core.database import Base
+from core.vault import EncryptedJSON, EncryptedText
 
 
 class CaseStatus(enum.StrEnum):

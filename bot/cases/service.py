@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.database import utcnow
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseEvent, CaseStatus
 from bot.conversations.models import (
@@ -27,6 +26,7 @@ from bot.conversations.models import (
     Message,
     Worker,
 )
+from core.clock import utcnow
 
 REPORTED = "reported"
 _REFERENCE = re.compile(r"^\s*([A-Za-z]{2,5})-(20\d{2})-(\d{3,6})\s*$")

@@ -17,12 +17,12 @@ from typing import Any, Protocol
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.console.errors import Forbidden, InvalidInput, NotFound
-from api.database import utcnow
-from api.staff import audit
-from api.staff.models import Staff
 from bot.cases.models import Case, CaseEvent, CaseStatus, Note
 from bot.conversations.models import Attachment, Conversation, Message
+from bot.staff import audit
+from bot.staff.models import Staff
+from core.clock import utcnow
+from core.errors import Forbidden, InvalidInput, NotFound
 
 # Where a case may go next. Reopening a closed case is allowed: a worker may
 # come back with more.

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.database import Base, utcnow
-from api.vault import EncryptedJSON, EncryptedText
+from core.clock import utcnow
+from core.database import Base
+from core.vault import EncryptedJSON, EncryptedText
 
 
 class Owner(enum.StrEnum):

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from api.database import utcnow
 from bot.conversations.models import (
     ChannelEvent,
     Conversation,
@@ -39,6 +38,7 @@ from bot.conversations.models import (
     Worker,
 )
 from bot.language import LANGUAGES, effective_language
+from core.clock import utcnow
 
 
 class UnknownLanguage(ValueError):

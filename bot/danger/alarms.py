@@ -15,10 +15,11 @@ from sqlalchemy import Float, ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base, utcnow
-from api.staff import audit
 from bot.conversations.models import Conversation, Message
 from bot.danger.detector import Assessment, Level
+from bot.staff import audit
+from core.clock import utcnow
+from core.database import Base
 
 
 class WorkerAnswer(enum.StrEnum):

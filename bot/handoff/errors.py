@@ -1,13 +1,9 @@
-"""What can go wrong in a handoff, as the console's own errors (one tree, mapped to HTTP once)."""
+"""What can go wrong in a handoff, as kinds of the hotline's one error tree (`core.errors`)."""
 
 from __future__ import annotations
 
-from api.console.errors import Conflict, Forbidden, InvalidInput, NotFound
-from api.console_wording import N_
-
-
-class UnknownConversation(NotFound, LookupError):
-    default = N_("No such conversation.")
+from core.errors import Conflict, Forbidden, InvalidInput, UnknownConversation
+from core.translation import N_
 
 
 class AlreadyClaimed(Conflict):
@@ -37,3 +33,14 @@ class UnknownCannedReply(InvalidInput):
 
 class EmptyMessage(InvalidInput):
     default = N_("Write something first.")
+
+
+__all__ = [
+    "AlreadyClaimed",
+    "EmptyMessage",
+    "NotWithStaff",
+    "NotYours",
+    "UnknownCannedReply",
+    "UnknownConversation",
+    "UnknownStaff",
+]

@@ -16,8 +16,6 @@ from typing import Any, Protocol
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.database import utcnow
-from api.staff.models import Role, Staff
 from bot.cases.models import Case, Note
 from bot.conversations.models import (
     GROUPED_EMERGENCY_PRIORITY,
@@ -32,6 +30,8 @@ from bot.conversations.models import (
 )
 from bot.handoff.models import HandoffRecord
 from bot.language import effective_language
+from bot.staff.models import Role, Staff
+from core.clock import utcnow
 
 # How many recent claims the wait estimate learns from, and how far back.
 RECENT_CLAIMS = 20

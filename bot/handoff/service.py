@@ -21,10 +21,6 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import utcnow
-from api.settings import Settings
-from api.staff import audit
-from api.staff.models import AuditEntry, Staff
 from bot.background import stop_tasks
 from bot.cases.models import Note
 from bot.conversations import service as conversations
@@ -59,7 +55,11 @@ from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord, Outcome
 from bot.handoff.queue import ConversationView, QueueItem, StaffMember
 from bot.responses import Reply
+from bot.staff import audit
+from bot.staff.models import AuditEntry, Staff
 from bot.texts import Texts
+from core.clock import utcnow
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

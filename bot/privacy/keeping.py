@@ -14,15 +14,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.database import utcnow
-from api.settings import Settings
-from api.staff import audit
 from bot.attachments import AttachmentStore
 from bot.background import stop_tasks
 from bot.engine import EngineClient, EngineUnavailable
 from bot.privacy import service
 from bot.privacy.models import DeletionRequest
 from bot.privacy.service import Removed
+from bot.staff import audit
+from core.clock import utcnow
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base, utcnow
+from core.clock import utcnow
+from core.database import Base
 
 
 class DeletionStatus(enum.StrEnum):

@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.database import utcnow
-from api.staff.models import LoginAttempt, StaffSession
 from bot.cases import contact
 from bot.cases.models import Case, CaseStatus, Note
 from bot.conversations.models import (
@@ -29,6 +27,8 @@ from bot.conversations.models import (
 )
 from bot.danger.alarms import DangerAlarm
 from bot.privacy.models import DeletionRequest, DeletionStatus
+from bot.staff.models import LoginAttempt, StaffSession
+from core.clock import utcnow
 
 
 class DeletionAlreadyDecided(ValueError):

@@ -8,16 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.settings import Settings
 from bot.conversations import service
 from bot.conversations.models import Conversation, Worker
 from bot.handoff.service import Handoff
 from bot.responses import Reply, Responses
 from bot.texts import Texts
-
-
-class UnknownConversation(LookupError):
-    """The engine named a conversation the app does not know."""
+from core.errors import UnknownConversation
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,8 @@ class ActionContext:
                 session=session, public_id=sender_id
             )
             if conversation is None:
-                raise UnknownConversation(sender_id)
+                # The engine named a conversation the app does not know.
+                raise UnknownConversation()
             worker = await service.worker_of(session=session, conversation=conversation)
             yield session, conversation, worker
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversations.models import EscalationReason
 from bot.danger import Signal
-from bot.handoff.service import UnknownConversation
+from core.errors import UnknownConversation
 from flows.actions.context import ActionContext
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
 from bot.danger import Signal
-from bot.handoff.service import UnknownConversation
+from core.errors import UnknownConversation
 from flows.actions.context import ActionContext
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from api.settings import PROJECT_ROOT
 from bot.channels.webchat import COOKIE
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]

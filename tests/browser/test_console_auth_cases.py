@@ -21,13 +21,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from api.app import create_app
-from api.database import create_engine, create_sessionmaker
-from api.settings import Settings
-from api.staff import service
-from api.staff.models import Role
 from bot.cases import service as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations.models import Conversation, Worker
+from bot.staff import service
+from bot.staff.models import Role
+from core.database import create_engine, create_sessionmaker
+from core.settings import Settings
 from tests.console.helpers import png
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, free_port, stored_messages

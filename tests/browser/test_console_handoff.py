@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from api.settings import PROJECT_ROOT
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.stack import APP_BIN, Stack
 from tests.support import eventually, rows, stored_conversation, stored_messages

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from api.staff import service
-from api.staff.models import AuditEntry, Role
 from api.state import AppState
 from bot.cases import service as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case
 from bot.conversations.models import Attachment, Conversation, Message, Worker
+from bot.staff import service
+from bot.staff.models import AuditEntry, Role
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, stored_from_inbox
 

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from api.database import sync_url
-from api.settings import Settings
-from api.staff import service
-from api.staff.models import Role, Staff
+from bot.staff import service
+from bot.staff.models import Role, Staff
+from core.database import sync_url
+from core.settings import Settings
 from tests.console.helpers import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
 
 

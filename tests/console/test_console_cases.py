@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.settings import Settings
-from api.staff.models import Role
+from bot.staff.models import Role
+from core.database import sync_url
+from core.settings import Settings
 from tests.console.helpers import (
     as_staff,
     assign,
@@ -318,7 +318,7 @@ def test_a_workers_photo_is_served_decrypted_only_to_staff_who_handle_it(
 def test_an_integration_token_changes_a_case_without_a_csrf_token(
     client: TestClient, line_api: FakeLine, team: dict[str, int]
 ) -> None:
-    from api.staff import service
+    from bot.staff import service
     from tests.console.helpers import state_of
 
     worker_writes(client, line_api, "U-t-1", BURMESE)

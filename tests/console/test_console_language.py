@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.console import labels
 from api.console_wording import (
     COOKIE,
     ConsoleWording,
@@ -24,15 +23,16 @@ from api.console_wording import (
     template_path,
     write_template,
 )
-from api.settings import PROJECT_ROOT
-from api.staff.models import Role
+from bot import labels
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import CaseStatus
 from bot.conversations.models import EscalationReason, MessageStatus, Owner
 from bot.handoff.canned import canned_replies
 from bot.handoff.models import Outcome
 from bot.language import LANGUAGES
+from bot.staff.models import Role
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.console.helpers import add_staff, csrf_of, open_report, sign_in, worker_writes
 from tests.fakes.line_api import FakeLine
 

@@ -20,10 +20,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine, select
 
-from api.database import sync_url
-from api.settings import Settings
-from api.staff.models import Role
-from api.vault import VaultError
+from bot.staff.models import Role
+from core.database import sync_url
+from core.settings import Settings
+from core.vault import VaultError
 from tests.console.helpers import add_staff, as_staff, csrf_of
 from tests.support import TEST_VAULT
 from tests.test_report_actions import ANSWERS, call, run, worker

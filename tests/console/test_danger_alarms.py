@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.staff.models import AuditEntry, Role
+from bot.staff.models import AuditEntry, Role
 from tests.console.helpers import add_staff, as_staff, state_of, worker_writes
 from tests.fakes.line_api import FakeLine
 from tests.support import eventually, rows

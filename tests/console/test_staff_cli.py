@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from api.cli import app
-from api.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from tests.console.helpers import sign_in
 
 NEW_PASSWORD = "a much longer passphrase"

@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
-from api.settings import PROJECT_ROOT
 from bot.responses import choose_language_payload
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine, event, text_event
 from tests.fakes.telegram_api import (
     FakeTelegram,

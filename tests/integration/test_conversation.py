@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import PROJECT_ROOT
 from bot.channels.webchat import COOKIE, channel_user_id_of
 from bot.responses import choose_language_payload
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.stack import Stack
 from tests.support import stored_conversation, stored_messages
 

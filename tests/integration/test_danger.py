@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from api.settings import PROJECT_ROOT
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.integration.workers import LineWorker, TelegramWorker
 from tests.stack import Stack
 from tests.support import eventually, rows, stored_conversation

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from api.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.stack import ENGINE_PYTHON
 
 MODEL_SCRIPT = PROJECT_ROOT / "scripts" / "model.py"

@@ -12,10 +12,10 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import create_engine, text
 
-from api.database import sync_url
-from api.settings import PROJECT_ROOT
 from bot.responses import choose_language_payload
 from bot.texts import Texts
+from core.database import sync_url
+from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integration.workers import (

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from api.settings import PROJECT_ROOT
 from bot.texts import Texts
+from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, callback_update, text_update
 from tests.stack import Stack

@@ -11,7 +11,7 @@
   const PAGE = textsNode ? JSON.parse(textsNode.textContent) : { words: {}, labels: {} };
   const TEXTS = PAGE.words;
   // Codes (a case's status and kind, who has the worker, a language, ...)
-  // by their word, from api/console/labels.py.
+  // by their word, from bot/labels.py.
   function label(kind, code) {
     const words = PAGE.labels[kind] || {};
     return words[code] || String(code || "").replace(/_/g, " ");

@@ -33,7 +33,7 @@ def upgrade() -> None:
     if not messages and not conversations:
         return
     # Rows written before encryption: encrypt them with the hotline's key.
-    from api.settings import get_settings
+    from core.settings import get_settings
 
     vault = get_settings().vault()
     if connection.dialect.name == "sqlite":

@@ -32,7 +32,7 @@ def upgrade() -> None:
     cases = connection.execute(sa.text("SELECT id, answers, contact FROM cases")).all()
     if not cases:
         return
-    from api.settings import get_settings
+    from core.settings import get_settings
 
     vault = get_settings().vault()
     if connection.dialect.name == "sqlite":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from api.staff import models as staff
 from bot.cases import models as cases
 from bot.conversations import models as conversations
 from bot.danger import alarms as danger
 from bot.handoff import models as handoff
 from bot.privacy import models as privacy
+from bot.staff import models as staff
+from core.database import Base
 
-__all__ = ["cases", "conversations", "danger", "handoff", "privacy", "staff"]
+# Every table above registered on it; Alembic, key rotation and tests read it.
+metadata = Base.metadata
+
+__all__ = ["cases", "conversations", "danger", "handoff", "metadata", "privacy", "staff"]

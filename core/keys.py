@@ -5,20 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 
-from api.database import Base, sync_url
-from api.vault import EncryptedJSON, EncryptedText, Vault
+from core.database import sync_url
+from core.vault import EncryptedJSON, EncryptedText, Vault
 
 
-def encrypted_columns() -> list[tuple[str, str]]:
+def encrypted_columns(metadata: MetaData) -> list[tuple[str, str]]:
     """(table, column) pairs that hold encrypted values, read from the models
-    so that a new encrypted column cannot be forgotten here."""
-    from api import models  # noqa: F401  (registers every table)
-
+    (`bot.tables.metadata`) so that a new encrypted column cannot be forgotten
+    here."""
     return [
         (table.name, column.name)
-        for table in Base.metadata.sorted_tables
+        for table in metadata.sorted_tables
         for column in table.columns
         if isinstance(column.type, EncryptedText | EncryptedJSON)
     ]
@@ -33,11 +32,13 @@ class Rotated:
     files: int
 
 
-def rotate(*, database_url: str, vault: Vault, attachments_dir: Path) -> Rotated:
+def rotate(
+    *, database_url: str, vault: Vault, attachments_dir: Path, metadata: MetaData
+) -> Rotated:
     engine = create_engine(sync_url(database_url))
     values = 0
     try:
-        for table, column in encrypted_columns():
+        for table, column in encrypted_columns(metadata):
             last_id = 0
             while True:
                 # Batches in their own transactions: a large database is not

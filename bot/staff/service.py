@@ -20,13 +20,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.console.errors import Conflict, InvalidInput, NotFound
-from api.database import utcnow
-from api.staff import audit
-from api.staff.models import ApiToken, LoginAttempt, Role, Staff, StaffSession
+from bot.staff import audit
+from bot.staff.models import ApiToken, LoginAttempt, Role, Staff, StaffSession
+from core.clock import utcnow
+from core.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from api.settings import Settings
+    from core.settings import Settings
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _hasher = PasswordHasher()

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base, utcnow
+from core.clock import utcnow
+from core.database import Base
 
 
 class Role(enum.StrEnum):

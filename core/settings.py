@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.vault import Vault, development_key, parse_keys
+from core.vault import Vault, development_key, parse_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ without a word here is shown as it is, so a new one is never hidden.
 
 from __future__ import annotations
 
-from api.console_wording import N_
+from core.translation import N_
 
 WORKER_LANGUAGES = {
     "my": N_("Burmese"),

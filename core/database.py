@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from api import sqlite_driver
-from api.vault import Vault, attach
+from core import sqlite_driver
+from core.vault import Vault, attach
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -44,10 +44,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def sync_url(url: str) -> str:

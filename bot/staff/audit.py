@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.database import utcnow
-from api.staff.models import AuditEntry, Staff
+from bot.staff.models import AuditEntry, Staff
+from core.clock import utcnow
 
 
 async def record(

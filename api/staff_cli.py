@@ -10,11 +10,11 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.console.errors import ConsoleError
-from api.database import create_engine, create_sessionmaker
-from api.settings import get_settings
-from api.staff import service
-from api.staff.models import Role
+from bot.staff import service
+from bot.staff.models import Role
+from core.database import create_engine, create_sessionmaker
+from core.errors import HotlineError
+from core.settings import get_settings
 
 staff_app = typer.Typer(help="Staff accounts and API tokens.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except ConsoleError as error:
+    except HotlineError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from None
 
