@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from api import access_log, console, engine_hooks, health
+from api import access_log, console, engine_hooks, health, webchat, webhooks
 from api.limits import BodySizeLimit
 from api.state import open_state
-from bot.channels import line, telegram, webchat
+from bot.channels.telegram import TelegramChannel
 from core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -62,15 +62,15 @@ def create_app(
                 # become a few milliseconds.
                 gc.collect()
                 gc.freeze()
-            polling = telegram_polling and state.channels.telegram is not None
-            if polling:
-                assert state.channels.telegram is not None
-                await telegram.start_polling(state, state.channels.telegram)
+            telegram = state.channels.get(TelegramChannel.name)
+            if telegram_polling and isinstance(telegram, TelegramChannel):
+                await telegram.start_polling(state.intake)
             try:
                 yield
             finally:
-                if state.channels.telegram is not None:
-                    await telegram.stop_polling(state.channels.telegram)
+                # No update is fetched while the rest closes.
+                if isinstance(telegram, TelegramChannel):
+                    await telegram.stop_polling()
 
     app = FastAPI(title="Migrant workers' hotline", version="0.1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.hotline_max_body_bytes)
@@ -84,8 +84,7 @@ def create_app(
 
     app.include_router(health.router)
     app.include_router(webchat.router)
-    app.include_router(line.router)
-    app.include_router(telegram.router)
+    app.include_router(webhooks.router)
     app.include_router(engine_hooks.router)
     app.mount("/chat/static", StaticFiles(directory=webchat.STATIC_DIR), name="chat-static")
     console.install(app)

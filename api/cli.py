@@ -19,7 +19,7 @@ from api.staff_cli import staff_app
 from api.state import engine_client
 from bot import evaluation, tables
 from bot.attachments import AttachmentStore
-from bot.channels import telegram
+from bot.channels.telegram import TelegramChannel
 from bot.danger import DangerDetector
 from bot.danger import evaluation as danger_evaluation
 from bot.privacy.keeping import DataKeeping
@@ -170,20 +170,17 @@ def telegram_set_webhook(
 ) -> None:
     """Register the webhook with Telegram, with TELEGRAM_WEBHOOK_SECRET as its secret token."""
     settings = get_settings()
-    token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
-    if not token or not secret:
+    if not settings.telegram_bot_token or not settings.telegram_webhook_secret:
         typer.echo("TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET must be set", err=True)
         raise typer.Exit(2)
 
     async def register() -> None:
-        application = telegram.build_application(
-            token=token.get_secret_value(), api_base_url=settings.telegram_api_base_url
-        )
-        async with application:
-            channel = telegram.TelegramChannel(
-                application=application, webhook_secret=secret.get_secret_value()
-            )
-            await telegram.set_webhook(channel, url, secret.get_secret_value())
+        channel = await TelegramChannel.open(settings)
+        assert channel is not None
+        try:
+            await channel.set_webhook(url)
+        finally:
+            await channel.close()
 
     asyncio.run(register())
     typer.echo(f"Telegram will deliver updates to {url}")

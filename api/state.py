@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.channels import close_channels, open_channels
 from api.console_wording import ConsoleWording
 from api.rate_limit import WebchatLimits
 from bot.attachments import AttachmentStore
@@ -35,19 +36,6 @@ from core.settings import Settings
 from flows.actions import build_actions
 from flows.actions.context import ActionContext
 
-if TYPE_CHECKING:
-    from bot.channels.line import LineChannel
-    from bot.channels.telegram import TelegramChannel
-
-
-@dataclass
-class Channels:
-    """The push channels that have credentials; a channel without them is off."""
-
-    line: LineChannel | None = None
-    telegram: TelegramChannel | None = None
-    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
-
 
 @dataclass
 class AppState:
@@ -62,7 +50,8 @@ class AppState:
     engine: EngineClient
     hotline: Hotline
     actions: ActionExecutor
-    channels: Channels
+    # The channels with credentials, by name (`api/channels.py`).
+    channels: dict[str, ChannelAdapter]
     deliveries: Deliveries
     # LINE and Telegram deliveries, on disk before their 200, then stored.
     inbox: Inbox
@@ -91,49 +80,6 @@ def engine_client(settings: Settings) -> EngineClient:
     )
 
 
-async def _open_channels(settings: Settings, *, telegram_polling: bool) -> Channels:
-    channels = Channels()
-    if settings.line_channel_secret and settings.line_channel_access_token:
-        from bot.channels.line import LineChannel
-
-        channels.line = LineChannel(
-            channel_secret=settings.line_channel_secret.get_secret_value(),
-            access_token=settings.line_channel_access_token.get_secret_value(),
-            api_base_url=settings.line_api_base_url,
-        )
-        channels.adapters[channels.line.name] = channels.line
-    if settings.telegram_bot_token:
-        from bot.channels.telegram import TelegramChannel, build_application
-
-        application = build_application(
-            token=settings.telegram_bot_token.get_secret_value(),
-            api_base_url=settings.telegram_api_base_url,
-            polling=telegram_polling,
-        )
-        await application.initialize()
-        if not telegram_polling:
-            # Webhook mode: updates arrive through the app's route; polling
-            # mode starts the application with its updater later.
-            await application.start()
-        secret = settings.telegram_webhook_secret
-        channels.telegram = TelegramChannel(
-            application=application,
-            webhook_secret=secret.get_secret_value() if secret else None,
-        )
-        channels.adapters[channels.telegram.name] = channels.telegram
-    return channels
-
-
-async def _close_channels(channels: Channels) -> None:
-    if channels.line is not None:
-        await channels.line.close()
-    if channels.telegram is not None:
-        application = channels.telegram.application
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-
-
 @asynccontextmanager
 async def open_state(
     settings: Settings, *, telegram_polling: bool = False
@@ -148,7 +94,7 @@ async def open_state(
     texts = Texts(settings.hotline_locales_dir)
     responses = Responses(settings.hotline_domain_file, texts)
     engine = engine_client(settings)
-    channels = await _open_channels(settings, telegram_polling=telegram_polling)
+    channels = await open_channels(settings, polling=telegram_polling)
     attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
     handoff = Handoff(
         sessions=sessions, events=HandoffEvents(), texts=texts, engine=engine, settings=settings
@@ -180,7 +126,7 @@ async def open_state(
         danger=danger,
         danger_replies=danger_replies,
         attachments=attachments,
-        adapters=channels.adapters,
+        adapters=channels,
         settings=settings,
     )
     # Danger puts the conversation first in the staff queue.
@@ -188,7 +134,7 @@ async def open_state(
     outbox = Outbox(
         sessions=sessions,
         reading=reading,
-        adapters=channels.adapters,
+        adapters=channels,
         policy=RetryPolicy(
             max_attempts=settings.hotline_delivery_attempts,
             base_delay=settings.hotline_delivery_base_delay_seconds,
@@ -197,7 +143,7 @@ async def open_state(
     deliveries = Deliveries(
         hotline=hotline,
         outbox=outbox,
-        adapters=channels.adapters,
+        adapters=channels,
         sessions=sessions,
         engine=engine,
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
@@ -249,7 +195,7 @@ async def open_state(
         await handoff.close_background()
         await state.intake.close()
         await deliveries.close()
-        await _close_channels(channels)
+        await close_channels(channels)
         await engine.close()
         await database.dispose()
 

@@ -19,9 +19,10 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -31,6 +32,8 @@ from bot.conversations.models import MessageKind
 from bot.delivery import Deliveries
 from bot.dialogue import Hotline
 from core.vault import Vault, VaultError
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,14 @@ class Intake:
         # One store at a time: the start-up pass and the background task
         # must not store the same file side by side.
         self._storing = asyncio.Lock()
+
+    # What channels hand over (`bot.channels.base.ChannelSink`).
+
+    def keep(self, messages: Sequence[InboundMessage]) -> None:
+        self._inbox.keep(messages)
+
+    def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        return self._deliveries.spawn(work)
 
     async def store_waiting(self) -> bool:
         """Store every waiting file; False when the database could not be reached.

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.channels import webchat
+from api import webchat
 from core.database import sync_url
 from core.vault import Vault
 

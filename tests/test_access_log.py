@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.channels.webchat import COOKIE
+from api.webchat import COOKIE
 from core.settings import PROJECT_ROOT
 from tests.support import TEST_ENCRYPTION_KEY, closed_port, free_port
 

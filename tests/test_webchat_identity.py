@@ -14,8 +14,8 @@ from http.cookies import SimpleCookie
 import httpx
 from fastapi.testclient import TestClient
 
+from api import webchat
 from api.app import create_app
-from bot.channels import webchat
 from bot.staff import service as staff_service
 from bot.staff.models import Role
 from core.settings import Settings

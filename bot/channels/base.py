@@ -1,14 +1,17 @@
 """What every channel adapter hands to the hotline, and how it delivers.
 
-An adapter verifies the platform's request, parses it into
-`InboundMessage`s for `Hotline.accept`, and delivers stored replies in the
-platform's own form through `ChannelAdapter`. Adding a channel touches
-nothing outside its module and the list of adapters in the app.
+An adapter knows its platform's SDK and nothing of the web app: it verifies
+a webhook's body and headers (`accept`), parses them into `InboundMessage`s,
+hands those to a narrow `ChannelSink` (kept on disk before the platform gets
+its 200), and delivers stored replies in the platform's own form. A refused
+webhook raises `WebhookRefused`; the app's edge answers it with a status.
+Adding a channel touches its module and the registry (`api/channels.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -63,8 +66,47 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class Refusal(enum.StrEnum):
+    """Why a webhook is not taken."""
+
+    # No proof that the platform sent it (a missing or wrong signature).
+    UNSIGNED = "unsigned"
+    # The proof given is not the one agreed with the platform.
+    WRONG_PROOF = "wrong_proof"
+    # Proven, but not something the channel can read.
+    MALFORMED = "malformed"
+
+
+class WebhookRefused(Exception):
+    def __init__(self, refusal: Refusal, reason: str) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+
+
+class ChannelSink(Protocol):
+    """Where a channel hands what arrives: all it may touch of the hotline."""
+
+    def keep(self, messages: Sequence[InboundMessage]) -> None:
+        """On disk before the webhook's 200; storing and answering follow."""
+        ...
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Side work (answering a button press) the hotline keeps track of."""
+        ...
+
+
 class ChannelAdapter(Protocol):
     name: str
+
+    async def accept(self, body: bytes, headers: Mapping[str, str], sink: ChannelSink) -> None:
+        """Verify and read one webhook, handing its messages to `sink`;
+        raises `WebhookRefused` for what it will not take."""
+        ...
+
+    async def close(self) -> None:
+        """Release the SDK's connections."""
+        ...
 
     async def reply(self, reply_token: str, messages: Sequence[OutboundMessage]) -> int:
         """Send with a free reply token; returns how many messages it carried (0: none)."""

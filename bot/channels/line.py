@@ -12,11 +12,10 @@ import logging
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
 
 import aiohttp
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
     AsyncApiClient,
@@ -46,10 +45,18 @@ from linebot.v3.webhooks import (
     VideoMessageContent,
 )
 
-from api.state import StateDep
-from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.channels.base import (
+    ChannelSink,
+    DeliveryError,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    Refusal,
+    WebhookRefused,
+)
 from bot.conversations.models import MessageKind
 from bot.splitting import split_text, utf16_units
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +66,7 @@ TEXT_LIMIT = 5000  # UTF-16 code units
 MESSAGES_PER_REQUEST = 5
 QUICK_REPLY_ITEMS = 13
 LABEL_LIMIT = 20
-
-router = APIRouter(tags=["channels"])
+SIGNATURE_HEADER = "X-Line-Signature"
 
 
 class LineChannel:
@@ -87,10 +93,54 @@ class LineChannel:
         self._blob = AsyncMessagingApiBlob(self._client)
         self._parser = WebhookParser(channel_secret)
 
+    @classmethod
+    async def open(cls, settings: Settings, *, polling: bool = False) -> Self | None:
+        """The channel, or None (off) without its credentials. LINE has no
+        polling: `polling` is for channels that can be read that way."""
+        secret, token = settings.line_channel_secret, settings.line_channel_access_token
+        if not (secret and token):
+            return None
+        return cls(
+            channel_secret=secret.get_secret_value(),
+            access_token=token.get_secret_value(),
+            api_base_url=settings.line_api_base_url,
+        )
+
     async def close(self) -> None:
         await self._client.close()
 
     # Inbound
+
+    async def accept(self, body: bytes, headers: Mapping[str, str], sink: ChannelSink) -> None:
+        signature = headers.get(SIGNATURE_HEADER)
+        if not signature:
+            raise WebhookRefused(Refusal.UNSIGNED, "signature required")
+        try:
+            text = body.decode("utf-8")
+            events = self.parse(text, signature)
+        except InvalidSignatureError:
+            raise WebhookRefused(Refusal.UNSIGNED, "invalid signature") from None
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            # Signed by LINE but not something we can read.
+            raise WebhookRefused(Refusal.MALFORMED, "malformed body") from None
+        raw_events: dict[Any, Any] | None = None
+        inbound_messages = []
+        for event in events:
+            if isinstance(event, UnknownEvent):
+                # Read by hand only when the SDK could not (rare: parsing
+                # twice costs every webhook).
+                if raw_events is None:
+                    raw_events = {
+                        raw.get("webhookEventId"): raw
+                        for raw in json.loads(text).get("events", [])
+                        if isinstance(raw, dict)
+                    }
+                inbound = self.inbound_raw(raw_events.get(event.webhook_event_id) or {})
+            else:
+                inbound = self.inbound(event)
+            if inbound is not None:
+                inbound_messages.append(inbound)
+        sink.keep(inbound_messages)
 
     def parse(self, body: str, signature: str) -> list[Event]:
         events: list[Event] = self._parser.parse(body, signature)
@@ -304,45 +354,3 @@ def _retry_after(headers: Any) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
-
-
-@router.post("/webhooks/line", include_in_schema=False)
-async def line_webhook(
-    request: Request,
-    state: StateDep,
-    signature: Annotated[str | None, Header(alias="X-Line-Signature")] = None,
-) -> Response:
-    line = state.channels.line
-    if line is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "LINE is not configured")
-    raw = await request.body()
-    if not signature:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "signature required")
-    try:
-        body = raw.decode("utf-8")
-        events = line.parse(body, signature)
-    except InvalidSignatureError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid signature") from None
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        # Signed by LINE but not something we can read.
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed body") from None
-    raw_events: dict[Any, Any] | None = None
-    inbound_messages = []
-    for event in events:
-        if isinstance(event, UnknownEvent):
-            # Read by hand only when the SDK could not (rare: parsing twice
-            # costs every webhook).
-            if raw_events is None:
-                raw_events = {
-                    raw.get("webhookEventId"): raw
-                    for raw in json.loads(body).get("events", [])
-                    if isinstance(raw, dict)
-                }
-            inbound = LineChannel.inbound_raw(raw_events.get(event.webhook_event_id) or {})
-        else:
-            inbound = LineChannel.inbound(event)
-        if inbound is not None:
-            inbound_messages.append(inbound)
-    # On disk: LINE may have its 200; storing and answering follow.
-    state.inbox.keep(inbound_messages)
-    return Response(status_code=status.HTTP_200_OK)

@@ -12,20 +12,27 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any, Self
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, TypeHandler
 
-from api.state import StateDep
-from bot.channels.base import DeliveryError, InboundMessage, Media, OutboundMessage
+from bot.channels.base import (
+    ChannelSink,
+    DeliveryError,
+    InboundMessage,
+    Media,
+    OutboundMessage,
+    Refusal,
+    WebhookRefused,
+)
 from bot.conversations.models import MessageKind
 from bot.splitting import characters, split_text
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +40,7 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64  # bytes
 START_COMMAND = "/start"
-
-router = APIRouter(tags=["channels"])
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
 def build_application(*, token: str, api_base_url: str, polling: bool = False) -> Application:  # type: ignore[type-arg]
@@ -54,6 +60,38 @@ class TelegramChannel:
         self.application = application
         self._secret = webhook_secret
 
+    @classmethod
+    async def open(cls, settings: Settings, *, polling: bool = False) -> Self | None:
+        """The channel, started, or None (off) without a bot token. With
+        `polling` updates are fetched by `start_polling`, not the webhook."""
+        if not settings.telegram_bot_token:
+            return None
+        application = build_application(
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_base_url=settings.telegram_api_base_url,
+            polling=polling,
+        )
+        await application.initialize()
+        if not polling:
+            # Webhook mode: updates arrive through `accept`; polling mode
+            # starts the application with its updater later.
+            await application.start()
+        secret = settings.telegram_webhook_secret
+        return cls(
+            application=application, webhook_secret=secret.get_secret_value() if secret else None
+        )
+
+    async def stop_polling(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+
+    async def close(self) -> None:
+        await self.stop_polling()
+        await self.application.shutdown()
+
     @property
     def bot(self) -> Bot:
         bot: Bot = self.application.bot
@@ -65,6 +103,55 @@ class TelegramChannel:
         return hmac.compare_digest(presented.encode(), self._secret.encode())
 
     # Inbound
+
+    async def accept(self, body: bytes, headers: Mapping[str, str], sink: ChannelSink) -> None:
+        if not self.secret_matches(headers.get(SECRET_HEADER)):
+            raise WebhookRefused(Refusal.WRONG_PROOF, "secret token required")
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            update = self.parse(data)
+        except (ValueError, KeyError, TypeError):
+            raise WebhookRefused(Refusal.MALFORMED, "malformed update") from None
+        self.keep_update(update, sink)
+
+    def keep_update(self, update: Update, sink: ChannelSink) -> None:
+        """One update kept for storing and answering (webhook and polling alike)."""
+        inbound = self.inbound(update)
+        if update.callback_query is not None:
+            sink.spawn(self.answer_callback(update))
+        if inbound is not None:
+            sink.keep([inbound])
+
+    async def start_polling(self, sink: ChannelSink, *, attempts: int = 5) -> None:
+        """Fetch updates by long polling instead of a webhook, into the same pipeline."""
+
+        async def on_update(update: object, context: Any) -> None:
+            if not isinstance(update, Update):
+                return
+            # Polling confirms an update by asking for the next ones, so a
+            # store that fails is tried again here rather than lost.
+            for attempt in range(1, attempts + 1):
+                try:
+                    self.keep_update(update, sink)
+                    return
+                except Exception:
+                    if attempt == attempts:
+                        raise
+                    logger.warning("storing update failed, attempt %s", attempt)
+                    await asyncio.sleep(2**attempt)
+
+        self.application.add_handler(TypeHandler(Update, on_update))
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+    async def set_webhook(self, url: str) -> None:
+        """Register `url` with Telegram, with this channel's secret token."""
+        await self.bot.set_webhook(
+            url=url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES
+        )
 
     def parse(self, data: dict[str, Any]) -> Update:
         update = Update.de_json(data, self.bot)
@@ -199,73 +286,3 @@ class TelegramChannel:
 
 
 ALLOWED_UPDATES = ["message", "callback_query"]
-
-
-async def start_polling(state: Any, telegram: TelegramChannel, *, attempts: int = 5) -> None:
-    """Fetch updates by long polling instead of a webhook, into the same pipeline."""
-    application = telegram.application
-
-    async def on_update(update: object, context: Any) -> None:
-        if not isinstance(update, Update):
-            return
-        # Polling confirms an update by asking for the next ones, so a store
-        # that fails is tried again here rather than lost.
-        for attempt in range(1, attempts + 1):
-            try:
-                await accept_update(state, telegram, update)
-                return
-            except Exception:
-                if attempt == attempts:
-                    raise
-                logger.warning("storing update failed, attempt %s", attempt)
-                await asyncio.sleep(2**attempt)
-
-    application.add_handler(TypeHandler(Update, on_update))
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-
-
-async def stop_polling(telegram: TelegramChannel) -> None:
-    application = telegram.application
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-
-
-async def set_webhook(telegram: TelegramChannel, url: str, secret: str) -> None:
-    await telegram.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-
-
-async def accept_update(state: Any, telegram: TelegramChannel, update: Update) -> None:
-    """Keep one update for storing and answering (webhook and polling alike)."""
-    inbound = TelegramChannel.inbound(update)
-    if update.callback_query is not None:
-        state.deliveries.spawn(telegram.answer_callback(update))
-    if inbound is None:
-        return
-    # On disk: Telegram may have its 200; storing and answering follow.
-    state.inbox.keep([inbound])
-
-
-@router.post("/webhooks/telegram", include_in_schema=False)
-async def telegram_webhook(
-    request: Request,
-    state: StateDep,
-    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
-) -> Response:
-    telegram = state.channels.telegram
-    if telegram is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Telegram is not configured")
-    if not telegram.secret_matches(secret):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "secret token required")
-    try:
-        data = json.loads(await request.body())
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        update = telegram.parse(data)
-    except (ValueError, KeyError, TypeError):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed update") from None
-    await accept_update(state, telegram, update)
-    return Response(status_code=status.HTTP_200_OK)

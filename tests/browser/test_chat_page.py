@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from bot.channels.webchat import COOKIE
+from api.webchat import COOKIE
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
 from tests.stack import Stack

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.channels.webchat import COOKIE, channel_user_id_of
+from api.webchat import COOKIE, channel_user_id_of
 from bot.responses import choose_language_payload
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT

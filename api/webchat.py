@@ -1,7 +1,10 @@
 """The web chat: a page anyone can open, and its JSON endpoint.
 
 It carries the same pipeline as LINE and Telegram and needs no platform
-credentials, so the hotline can be tried (and tested) anywhere.
+credentials, so the hotline can be tried (and tested) anywhere. It lives with
+the app rather than in `bot/channels/`: it has no platform SDK, it is the
+app's own page, and its answers are handed back at once or fetched by the
+page, never pushed.
 
 Who is writing is known by a cookie alone. A first message without it makes
 a new worker, and the response sets the cookie: a random value the server
