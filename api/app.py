@@ -47,11 +47,11 @@ def create_app(
             # that is down at start must not keep the app from answering 503.
             try:
                 await state.intake.store_waiting()
-                await state.deliveries.recover()
+                await state.answering.recover()
             except (OperationalError, DBAPIError, OSError) as error:
                 logger.error("recovery postponed, database unavailable: %s", type(error).__name__)
             state.intake.start()
-            state.deliveries.start()
+            state.answering.start()
             state.handoff.start()
             state.keeping.start()
             if freeze_start_up:

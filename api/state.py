@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.channels import close_channels, open_channels
 from api.console_wording import ConsoleWording
 from api.rate_limit import WebchatLimits
+from bot.answering import Answering
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerDetector
 from bot.danger.replies import DangerReplies
-from bot.delivery import Deliveries
-from bot.dialogue import Hotline
+from bot.dialogue import Dialogue
 from bot.engine import EngineClient
 from bot.handoff.events import HandoffEvents
 from bot.handoff.service import Handoff
@@ -48,11 +48,12 @@ class AppState:
     responses: Responses
     provinces: ProvinceNames
     engine: EngineClient
-    hotline: Hotline
+    dialogue: Dialogue
     actions: ActionExecutor
     # The channels with credentials, by name (`api/channels.py`).
     channels: dict[str, ChannelAdapter]
-    deliveries: Deliveries
+    answering: Answering
+    outbox: Outbox
     # LINE and Telegram deliveries, on disk before their 200, then stored.
     inbox: Inbox
     intake: Intake
@@ -96,8 +97,27 @@ async def open_state(
     engine = engine_client(settings)
     channels = await open_channels(settings, polling=telegram_polling)
     attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
+    # The console's live events: the outbox tells of replies sent and failed.
+    events = HandoffEvents()
+    # The one way replies leave: bot answers, staff replies, closings,
+    # alerts and retries alike.
+    outbox = Outbox(
+        sessions=sessions,
+        reading=reading,
+        adapters=channels,
+        policy=RetryPolicy(
+            max_attempts=settings.hotline_delivery_attempts,
+            base_delay=settings.hotline_delivery_base_delay_seconds,
+        ),
+        events=events,
+    )
     handoff = Handoff(
-        sessions=sessions, events=HandoffEvents(), texts=texts, engine=engine, settings=settings
+        sessions=sessions,
+        events=events,
+        texts=texts,
+        engine=engine,
+        outbox=outbox,
+        settings=settings,
     )
     actions = ActionExecutor()
     context = ActionContext(
@@ -116,7 +136,7 @@ async def open_state(
         cache_dir=settings.hotline_danger_cache_dir,
     )
     danger_replies = DangerReplies(texts=texts, responses=responses)
-    hotline = Hotline(
+    dialogue = Dialogue(
         sessions=sessions,
         reading=reading,
         engine=engine,
@@ -127,21 +147,12 @@ async def open_state(
         danger_replies=danger_replies,
         attachments=attachments,
         adapters=channels,
+        outbox=outbox,
+        handoff=handoff,
         settings=settings,
     )
-    # Danger puts the conversation first in the staff queue.
-    hotline.handoff = handoff
-    outbox = Outbox(
-        sessions=sessions,
-        reading=reading,
-        adapters=channels,
-        policy=RetryPolicy(
-            max_attempts=settings.hotline_delivery_attempts,
-            base_delay=settings.hotline_delivery_base_delay_seconds,
-        ),
-    )
-    deliveries = Deliveries(
-        hotline=hotline,
+    answering = Answering(
+        dialogue=dialogue,
         outbox=outbox,
         adapters=channels,
         sessions=sessions,
@@ -149,10 +160,6 @@ async def open_state(
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
         turns_at_once=settings.hotline_engine_turns_at_once,
     )
-    hotline.on_urgent_reply = outbox.deliver
-    handoff.connect(deliveries.submit)
-    outbox.on_failed = handoff.delivery_failed
-    outbox.on_staff_reply_sent = handoff.staff_reply_sent
     inbox = Inbox(settings.hotline_inbox_dir, vault)
     state = AppState(
         settings=settings,
@@ -163,12 +170,13 @@ async def open_state(
         responses=responses,
         provinces=ProvinceNames(settings.hotline_nlu_data_dir / "provinces.yml"),
         engine=engine,
-        hotline=hotline,
+        dialogue=dialogue,
         actions=actions,
         channels=channels,
-        deliveries=deliveries,
+        answering=answering,
+        outbox=outbox,
         inbox=inbox,
-        intake=Intake(inbox=inbox, hotline=hotline, deliveries=deliveries),
+        intake=Intake(inbox=inbox, dialogue=dialogue, answering=answering),
         handoff=handoff,
         attachments=attachments,
         keeping=DataKeeping(
@@ -194,7 +202,8 @@ async def open_state(
         await state.keeping.close()
         await handoff.close_background()
         await state.intake.close()
-        await deliveries.close()
+        await answering.close()
+        await outbox.close()
         await close_channels(channels)
         await engine.close()
         await database.dispose()

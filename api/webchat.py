@@ -211,7 +211,7 @@ async def post_message(
     token = presented_identity(request)
     if token is None or not await _known(state, token):
         token = new_identity()
-    replies = await state.deliveries.answer_at_once(_inbound(message, channel_user_id_of(token)))
+    replies = await state.answering.answer_at_once(_inbound(message, channel_user_id_of(token)))
     _keep_identity(response, state, token)
     response.headers.update(_PRIVATE)
     return WebchatReplies(replies=_shown(replies))

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -50,6 +49,8 @@ from bot.handoff.service import Handoff
 from bot.language import detect_by_script, effective_language
 from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
+from bot.ordering import KeyedLocks
+from bot.outbox import Outbox
 from bot.responses import Button, Reply, Responses
 from bot.texts import Texts
 from core.clock import utcnow
@@ -72,7 +73,7 @@ EngineAnswer = tuple[list[Reply], MessageStatus]
 StartAnswer = Callable[[Coroutine[Any, Any, EngineAnswer]], "asyncio.Future[EngineAnswer]"]
 
 
-# A stored message with its conversation and worker (see `Hotline.load`);
+# A stored message with its conversation and worker (see `Dialogue.load`);
 # built once, as building a query costs about as much as running it.
 _TURN_OF_MESSAGE = (
     select(
@@ -96,7 +97,7 @@ _TURN_OF_MESSAGE = (
     .where(Message.id == bindparam("message_id"))
 )
 
-# Where a turn stands when its outcome is stored (see `Hotline._finish`).
+# Where a turn stands when its outcome is stored (see `Dialogue._finish`).
 _STANDING_OF_TURN = (
     select(Worker.language_choice, Worker.language_detected, Conversation.owner, Message.status)
     .join(Conversation, Conversation.worker_id == Worker.id)
@@ -163,22 +164,15 @@ class WorkerTurns:
     """
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks = KeyedLocks[tuple[str, str]]()
 
     @asynccontextmanager
     async def hold(self, channel: str, channel_user_id: str) -> AsyncIterator[None]:
-        key = (channel, channel_user_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        async with lock:
+        async with self._locks.hold((channel, channel_user_id)):
             yield
 
 
-class Hotline:
+class Dialogue:
     def __init__(
         self,
         *,
@@ -192,6 +186,8 @@ class Hotline:
         danger_replies: DangerReplies,
         attachments: AttachmentStore,
         adapters: Mapping[str, ChannelAdapter],
+        outbox: Outbox,
+        handoff: Handoff,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
@@ -203,11 +199,11 @@ class Hotline:
         self._responses = responses
         self._danger = danger
         self._danger_replies = danger_replies
-        # Set by the background deliveries: sends urgent replies at once.
-        self.on_urgent_reply: Callable[[int], Awaitable[None]] | None = None
-        # Set by the app: the staff queue, told of messages while staff own
-        # a conversation.
-        self.handoff: Handoff | None = None
+        # Sends urgent replies (the emergency numbers) at once.
+        self._outbox = outbox
+        # The staff queue: danger puts a conversation first, and it is told
+        # of messages while staff own a conversation.
+        self._handoff = handoff
         self._attachments = attachments
         self._adapters = adapters
         self._settings = settings
@@ -377,12 +373,11 @@ class Hotline:
             if first_time and turn.kind in MEDIA_KINDS:
                 await self._keep_media(turn)
             waiting = await self._finish(turn, [], MessageStatus.FOR_STAFF, delivered=delivered)
-            if self.handoff is not None:
-                self.handoff.worker_wrote(
-                    conversation_id=turn.conversation_id,
-                    message_id=turn.message_id,
-                    kind=turn.kind,
-                )
+            self._handoff.worker_wrote(
+                conversation_id=turn.conversation_id,
+                message_id=turn.message_id,
+                kind=turn.kind,
+            )
             return urgent + waiting
         if turn.kind in ENGINE_KINDS and self._flooding(turn):
             slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
@@ -444,9 +439,7 @@ class Hotline:
         return True
 
     async def _waiting_news(self, turn: Turn) -> list[Reply]:
-        if self.handoff is None:
-            return []
-        return await self.handoff.waiting_news(
+        return await self._handoff.waiting_news(
             conversation_id=turn.conversation_id, language=turn.language
         )
 
@@ -490,13 +483,15 @@ class Hotline:
         )
         urgent = self._danger_replies.for_alarm(assessment, turn.language)
         await self._store_replies(turn, urgent, delivered=delivered, alarm=assessment)
-        if not delivered and self.on_urgent_reply is not None:
-            await self.on_urgent_reply(turn.conversation_id)
-        if assessment.level is Level.DANGER and self.handoff is not None:
+        if not delivered:
+            await self._outbox.send(turn.conversation_id)
+        if assessment.level is Level.DANGER:
             # Staff first, at any hour: the conversation goes to the front
             # of the queue and from now on it is theirs, so the bot does not
             # go on with a form or a rights answer.
-            await self.handoff.escalate(public_id=turn.public_id, reason=EscalationReason.EMERGENCY)
+            await self._handoff.escalate(
+                public_id=turn.public_id, reason=EscalationReason.EMERGENCY
+            )
         return urgent
 
     async def _answer_doubt(self, turn: Turn, payload: str, *, delivered: bool) -> list[Reply]:
@@ -520,14 +515,16 @@ class Hotline:
                     message_id=turn.message_id,
                     assessment=Assessment(Level.DANGER, Signal.WORKER),
                 )
-        if answer is alarms.WorkerAnswer.YES and self.handoff is not None:
-            await self.handoff.escalate(public_id=turn.public_id, reason=EscalationReason.EMERGENCY)
+        if answer is alarms.WorkerAnswer.YES:
+            await self._handoff.escalate(
+                public_id=turn.public_id, reason=EscalationReason.EMERGENCY
+            )
             turn = replace(turn, owner=Owner.QUEUED.value)
         status = MessageStatus.ANSWERED if turn.owner == Owner.BOT else MessageStatus.FOR_STAFF
         reply = self._danger_replies.answered(payload, turn.language)
         replies = await self._finish(turn, [reply], status, delivered=delivered)
-        if turn.owner != Owner.BOT and self.handoff is not None:
-            self.handoff.worker_wrote(
+        if turn.owner != Owner.BOT:
+            self._handoff.worker_wrote(
                 conversation_id=turn.conversation_id, message_id=turn.message_id, kind=turn.kind
             )
         return replies

@@ -26,11 +26,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.answering import Answering
 from bot.background import stop_tasks
 from bot.channels.base import ENGINE_KINDS, InboundMessage
 from bot.conversations.models import MessageKind
-from bot.delivery import Deliveries
-from bot.dialogue import Hotline
+from bot.dialogue import Dialogue
 from core.vault import Vault, VaultError
 
 T = TypeVar("T")
@@ -132,13 +132,13 @@ class Intake:
         self,
         *,
         inbox: Inbox,
-        hotline: Hotline,
-        deliveries: Deliveries,
+        dialogue: Dialogue,
+        answering: Answering,
         retry_seconds: float = 2.0,
     ) -> None:
         self._inbox = inbox
-        self._hotline = hotline
-        self._deliveries = deliveries
+        self._dialogue = dialogue
+        self._answering = answering
         self._retry_seconds = retry_seconds
         self._task: asyncio.Task[None] | None = None
         # One store at a time: the start-up pass and the background task
@@ -151,7 +151,7 @@ class Intake:
         self._inbox.keep(messages)
 
     def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        return self._deliveries.spawn(work)
+        return self._answering.spawn(work)
 
     async def store_waiting(self) -> bool:
         """Store every waiting file; False when the database could not be reached.
@@ -202,12 +202,12 @@ class Intake:
                 self._inbox.set_aside_message(inbound)
 
     async def _store(self, inbound: InboundMessage) -> None:
-        turn = await self._hotline.accept(
+        turn = await self._dialogue.accept(
             inbound,
-            start_answer=self._deliveries.starter(inbound.channel, inbound.channel_user_id),
+            start_answer=self._answering.starter(inbound.channel, inbound.channel_user_id),
         )
         if turn is not None:
-            self._deliveries.submit(
+            self._answering.submit(
                 inbound.channel,
                 inbound.channel_user_id,
                 turn.message_id,

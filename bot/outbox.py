@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.background import stop_tasks
 from bot.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from bot.conversations.models import (
     Conversation,
@@ -29,6 +30,8 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
+from bot.handoff.events import HandoffEvents
+from bot.ordering import KeyedLocks
 from core.clock import utcnow
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ class Outbox:
         reading: async_sessionmaker[AsyncSession],
         adapters: Mapping[str, ChannelAdapter],
         policy: RetryPolicy,
+        events: HandoffEvents,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._sessions = sessions
@@ -93,11 +97,48 @@ class Outbox:
         self._sleep = sleep
         # Told when a reply is given up on, and when a staff member's reply
         # reached the platform, so the console shows it at once.
-        self.on_failed: Callable[..., None] | None = None
-        self.on_staff_reply_sent: Callable[..., None] | None = None
+        self._events = events
+        # One sending at a time per conversation: two at once would both
+        # read the same queued replies and send them twice.
+        self._sending = KeyedLocks[int]()
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
-    async def deliver(self, conversation_id: int) -> None:
-        """Send every queued reply of one conversation, in order."""
+    async def send(self, conversation_id: int) -> None:
+        """Send every queued reply of one conversation, in order: the one way
+        out for bot answers, staff replies, closings, alerts and retries."""
+        async with self._sending.hold(conversation_id):
+            await self._send(conversation_id)
+
+    def send_soon(self, conversation_id: int) -> None:
+        """`send` in the background, for callers that must not wait on a
+        platform (a staff member's request); closing the outbox ends it."""
+        task = asyncio.create_task(self._send_logged(conversation_id))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _send_logged(self, conversation_id: int) -> None:
+        try:
+            await self.send(conversation_id)
+        except Exception:
+            # What was not sent stays queued; the delivery sweep sends it.
+            logger.exception("sending conversation %s failed", conversation_id)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._side_tasks)
+
+    async def idle(self) -> None:
+        """Wait until every background sending has ended."""
+        while self._side_tasks:
+            await asyncio.gather(*self._side_tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        await stop_tasks(list(self._side_tasks))
+
+    def _failed(self, conversation_id: int, message_id: int) -> None:
+        self._events.publish("failed", conversation_id=conversation_id, message_id=message_id)
+
+    async def _send(self, conversation_id: int) -> None:
         # Two reads: what waits, with whom it goes to, then the reply token.
         async with self._reading() as session:
             found = (await session.execute(_QUEUED, {"conversation_id": conversation_id})).all()
@@ -112,14 +153,15 @@ class Outbox:
         if unfollowed_at is not None:
             for row in queued:
                 await self._mark([row.id], MessageStatus.FAILED, "the worker unfollowed")
-                if self.on_failed is not None:
-                    self.on_failed(conversation_id=conversation_id, message_id=row.id)
+                self._failed(conversation_id, row.id)
             return
         from_staff = {m.id for m in queued if m.staff_id is not None}
 
         def sent(message_id: int) -> None:
-            if message_id in from_staff and self.on_staff_reply_sent is not None:
-                self.on_staff_reply_sent(conversation_id=conversation_id, message_id=message_id)
+            if message_id in from_staff:
+                self._events.publish(
+                    "delivered", conversation_id=conversation_id, message_id=message_id
+                )
 
         pending = [
             OutboundMessage(
@@ -142,8 +184,8 @@ class Outbox:
         for outbound in pending:
             if await self._push(adapter, recipient, outbound):
                 sent(outbound.id)
-            elif self.on_failed is not None:
-                self.on_failed(conversation_id=conversation_id, message_id=outbound.id)
+            else:
+                self._failed(conversation_id, outbound.id)
 
     async def _usable_reply_token(
         self, session: AsyncSession, conversation_id: int

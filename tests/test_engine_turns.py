@@ -17,12 +17,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bot.channels.base import InboundMessage
-from bot.conversations.models import MessageKind
+from bot.conversations.models import EscalationReason, MessageKind
+from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
+from tests.console.helpers import add_staff, as_staff, csrf_of, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
-from tests.support import ChatWorker, eventually, rows, stored_messages
+from tests.support import ChatWorker, eventually, rows, stored_conversation, stored_messages
 
 
 class SlowEngine:
@@ -283,7 +285,7 @@ def test_a_turn_answered_twice_stores_its_replies_once(settings: Settings) -> No
             event_id="01HOTLINETWICE00000000001",
         )
         with TestClient(create_app(answering)) as client:
-            hotline = client.app.state.hotline.hotline  # type: ignore[attr-defined]
+            hotline = client.app.state.hotline.dialogue  # type: ignore[attr-defined]
             portal = client.portal
             assert portal is not None
             turn = portal.call(hotline.accept, inbound)
@@ -323,3 +325,49 @@ def test_a_redelivered_event_of_a_returning_worker_reaches_the_engine_once(
         engine.server.stop()
     _assert_engine_saw(engine, answering, [worker], ["first", "second"])
     assert sorted(_delivered(line_api)) == ["echo first", "echo second"]
+
+
+def test_a_staff_reply_does_not_wait_for_the_engine_s_turns(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    """Staff replies leave through the outbox at once: the engine, busy with
+    other workers' turns one at a time, does not hold them back."""
+    engine = SlowEngine(pause=2.0)
+    engine.server.start()
+    try:
+        limited = settings.model_copy(
+            update={"rasa_url": engine.server.url, "hotline_engine_turns_at_once": 1}
+        )
+        with TestClient(create_app(limited)) as client:
+            state = state_of(client)
+            _post(client, "U-with-staff", "hello")
+            eventually(lambda: _answered(limited, "U-with-staff") == 1, timeout=30)
+            public_id = stored_conversation(limited.hotline_database_url, "U-with-staff")[
+                "public_id"
+            ]
+            escalation = client.portal.call(
+                partial(
+                    state.handoff.escalate,
+                    public_id=public_id,
+                    reason=EscalationReason.ASKED_FOR_PERSON,
+                )
+            )
+            add_staff(client, "thida", Role.AGENT)
+            as_staff(client, "thida")
+            base = f"/api/handoff/conversations/{escalation.conversation_id}"
+            headers = {"X-CSRF-Token": csrf_of(client)}
+            assert client.post(f"{base}/claim", headers=headers).status_code == 204
+            # Four workers' turns, two seconds each, one at a time.
+            busy = [f"U-queue-{n}" for n in range(4)]
+            for worker in busy:
+                _post(client, worker, "question")
+            eventually(lambda: engine.in_flight == 1, timeout=30)
+            sent = client.post(f"{base}/replies", json={"text": "I am here"}, headers=headers)
+            assert sent.status_code == 201
+            eventually(lambda: "I am here" in _delivered(line_api), timeout=30)
+            # Delivered while the engine still had turns to take.
+            answered = sum(1 for text in _delivered(line_api) if text == "echo question")
+            assert answered < len(busy)
+            eventually(lambda: all(_answered(limited, w) == 1 for w in busy), timeout=60)
+    finally:
+        engine.server.stop()

@@ -81,7 +81,7 @@ def line_says(client: TestClient, user: str, text: str) -> None:
 
 
 def settle(client: TestClient) -> None:
-    client.portal.call(state_of(client).deliveries.idle)
+    client.portal.call(state_of(client).answering.idle)
 
 
 def escalate(client: TestClient, user: str, reason: EscalationReason) -> int:
@@ -182,7 +182,7 @@ def test_the_bot_is_silent_while_staff_own_the_conversation(
 
     async def worker_writes_while_listening() -> list[dict[str, object]]:
         async with state.handoff.events.subscribe() as events:
-            await state.hotline.receive(
+            await state.dialogue.receive(
                 InboundMessage(
                     channel="line", channel_user_id="U-silent", kind=MessageKind.TEXT, text="ok?"
                 )

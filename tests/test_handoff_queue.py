@@ -15,7 +15,7 @@ def _conversation_of(client: TestClient, user: str) -> str:
     inbound = InboundMessage(
         channel="line", channel_user_id=user, kind=MessageKind.TEXT, text="help"
     )
-    assert client.portal.call(state.hotline.accept, inbound) is not None
+    assert client.portal.call(state.dialogue.accept, inbound) is not None
     return stored_conversation(state.settings.hotline_database_url, user)["public_id"]
 
 

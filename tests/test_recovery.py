@@ -24,7 +24,7 @@ def test_a_message_stored_before_a_crash_is_answered_after_the_restart(
     # queue the answer; the webhook route does that after storing).
     with TestClient(create_app(settings)) as client:
         state = client.app.state.hotline  # type: ignore[attr-defined]
-        assert client.portal.call(state.hotline.accept, inbound) is not None
+        assert client.portal.call(state.dialogue.accept, inbound) is not None
     assert [m["status"] for m in stored_messages(settings.hotline_database_url, "U-crash")] == [
         "received"
     ]

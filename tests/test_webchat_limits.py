@@ -134,7 +134,7 @@ def test_a_line_emergency_after_a_web_chat_burst_is_first_in_the_queue(
         shipped.post("/webhooks/line", content=body, headers={"x-line-signature": sign(body)})
     ).status_code == 200
     stored_from_inbox(shipped)
-    shipped.portal.call(state_of(shipped).deliveries.idle)
+    shipped.portal.call(state_of(shipped).answering.idle)
 
     queue = shipped.get("/api/handoff/queue", headers=supervisor_token(shipped)).json()
     assert [item["channel"] for item in queue] == ["line"] + ["webchat"] * ADDRESS_BURST

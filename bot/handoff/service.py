@@ -14,7 +14,6 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -54,6 +53,7 @@ from bot.handoff.events import HandoffEvents
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord, Outcome
 from bot.handoff.queue import ConversationView, QueueItem, StaffMember
+from bot.outbox import Outbox
 from bot.responses import Reply
 from bot.staff import audit
 from bot.staff.models import AuditEntry, Staff
@@ -92,8 +92,6 @@ BURST_ACTION = "queue.emergency_burst"
 # The engine's view of a conversation (its intents) is asked for at most
 # this often per conversation, since every console refresh reads the queue.
 INTENTS_FRESH_SECONDS = 20.0
-
-Deliver = Callable[[str, str, int], None]
 
 
 @dataclass(frozen=True)
@@ -142,6 +140,7 @@ class Handoff:
         events: HandoffEvents,
         texts: Texts,
         engine: EngineClient,
+        outbox: Outbox,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
@@ -150,16 +149,13 @@ class Handoff:
         self._engine = engine
         self._settings = settings
         self.hours = BusinessHours.parse(settings.hotline_business_hours, settings.hotline_timezone)
-        # Set once the outbox runs: hands a stored reply to its channel.
-        self._deliver: Deliver | None = None
+        # Sends staff replies, closings and alerts, never behind an engine turn.
+        self._outbox = outbox
         self._intents: dict[str, tuple[float, list[str] | None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         # Emergencies are queued one at a time, so that the web chat's are
         # counted exactly against the cap (in this process).
         self._emergencies = asyncio.Lock()
-
-    def connect(self, deliver: Deliver) -> None:
-        self._deliver = deliver
 
     # -- the worker's side -------------------------------------------------
 
@@ -499,7 +495,7 @@ class Handoff:
                 object_id=str(conversation_id),
                 detail={"message_id": message.id, "canned": canned},
             )
-            message_id, recipient = message.id, (conversation.channel, worker.channel_user_id)
+            message_id = message.id
         self.events.publish(
             "message",
             conversation_id=conversation_id,
@@ -507,7 +503,7 @@ class Handoff:
             direction=Direction.OUTBOUND.value,
             message_kind=MessageKind.TEXT.value,
         )
-        self._hand_over(recipient, message_id)
+        self._hand_over(conversation_id)
         return message_id
 
     async def note(self, *, staff: StaffMember, conversation_id: int, text: str) -> int:
@@ -608,15 +604,14 @@ class Handoff:
                 object_id=str(conversation_id),
                 detail={"outcome": outcome.value},
             )
-            message_id, recipient = message.id, (conversation.channel, worker.channel_user_id)
         logger.info("conversation %s closed (%s)", conversation_id, outcome.value)
         self.events.publish("closed", conversation_id=conversation_id, outcome=outcome.value)
-        self._hand_over(recipient, message_id)
+        self._hand_over(conversation_id)
 
     async def retry(self, *, staff: StaffMember, conversation_id: int, message_id: int) -> None:
         """Send a reply the channel refused again (its retry key kept: no doubles)."""
         async with self._sessions.begin() as session:
-            conversation = await self._visible(session, staff, conversation_id)
+            await self._visible(session, staff, conversation_id)
             message = await session.get(Message, message_id)
             if (
                 message is None
@@ -628,7 +623,6 @@ class Handoff:
             message.status = MessageStatus.QUEUED.value
             message.attempts = 0
             message.last_error = None
-            worker = await conversations.worker_of(session=session, conversation=conversation)
             await audit.record(
                 session=session,
                 staff_id=staff.id,
@@ -637,9 +631,8 @@ class Handoff:
                 object_id=str(conversation_id),
                 detail={"message_id": message_id},
             )
-            recipient = (conversation.channel, worker.channel_user_id)
         self.events.publish("retried", conversation_id=conversation_id, message_id=message_id)
-        self._hand_over(recipient, message_id)
+        self._hand_over(conversation_id)
 
     async def colleagues(self) -> list[tuple[int, str]]:
         """Active staff a conversation can be transferred to: (id, name)."""
@@ -653,12 +646,6 @@ class Handoff:
 
     def canned(self, *, language: str) -> list[CannedTopic]:
         return canned_replies(self._texts, language=language)
-
-    def delivery_failed(self, *, conversation_id: int, message_id: int) -> None:
-        self.events.publish("failed", conversation_id=conversation_id, message_id=message_id)
-
-    def staff_reply_sent(self, *, conversation_id: int, message_id: int) -> None:
-        self.events.publish("delivered", conversation_id=conversation_id, message_id=message_id)
 
     # -- waiting too long ------------------------------------------------------
 
@@ -703,14 +690,15 @@ class Handoff:
                 self.events.publish(
                     "overdue",
                     conversation_id=conversation_id,
-                    emergency=outcome[2],
+                    emergency=outcome[0],
                     # Supervisors were told of its burst already.
-                    grouped=outcome[3],
+                    grouped=outcome[1],
                 )
-                self._hand_over(outcome[0], outcome[1])
+                self._hand_over(conversation_id)
         return alerted
 
-    async def _alert(self, conversation_id: int) -> tuple[tuple[str, str], int, bool, bool] | None:
+    async def _alert(self, conversation_id: int) -> tuple[bool, bool] | None:
+        """(emergency, grouped) when this call alerted, None when another had."""
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Conversation)
@@ -731,7 +719,7 @@ class Handoff:
                 worker, default=self._settings.hotline_default_language
             )
             text_id = "handoff.overdue" if self.hours.open_at(utcnow()) else "handoff.after_hours"
-            message = conversations.add_message(
+            conversations.add_message(
                 session=session,
                 conversation_id=conversation.id,
                 direction=Direction.OUTBOUND,
@@ -752,7 +740,7 @@ class Handoff:
             emergency = conversation.escalation_reason == EscalationReason.EMERGENCY
             grouped = conversation.priority == GROUPED_EMERGENCY_PRIORITY
             logger.warning("conversation %s waited too long for staff", conversation_id)
-            return (conversation.channel, worker.channel_user_id), message.id, emergency, grouped
+            return emergency, grouped
 
     # -- helpers ----------------------------------------------------------------
 
@@ -789,9 +777,8 @@ class Handoff:
             raise NotYours()
         return conversation
 
-    def _hand_over(self, recipient: tuple[str, str], message_id: int) -> None:
-        if self._deliver is not None:
-            self._deliver(recipient[0], recipient[1], message_id)
+    def _hand_over(self, conversation_id: int) -> None:
+        self._outbox.send_soon(conversation_id)
 
     async def _tell_engine(self, public_id: str) -> None:
         try:

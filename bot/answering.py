@@ -1,6 +1,6 @@
 """Getting answers to workers on channels that push: LINE and Telegram.
 
-`Deliveries` answers each worker's stored messages in order, one at a time,
+`Answering` answers each worker's stored messages in order, one at a time,
 different workers in parallel, in the background after the webhook said 200,
 and hands the replies to the outbox (`bot/outbox.py`) to send. The web chat,
 which answers while its request waits, goes through `answer_at_once`: the
@@ -30,7 +30,7 @@ from bot.conversations.models import (
     Worker,
 )
 from bot.danger import Level
-from bot.dialogue import UNANSWERED, EngineAnswer, Hotline, StartAnswer, Turn
+from bot.dialogue import UNANSWERED, Dialogue, EngineAnswer, StartAnswer, Turn
 from bot.engine import EngineClient
 from bot.outbox import Outbox
 from bot.responses import Reply
@@ -43,13 +43,13 @@ TYPING_AFTER_SECONDS = 0.5
 T = TypeVar("T")
 
 
-class Deliveries:
+class Answering:
     """Background answering for push channels, ordered per worker."""
 
     def __init__(
         self,
         *,
-        hotline: Hotline,
+        dialogue: Dialogue,
         outbox: Outbox,
         adapters: Mapping[str, ChannelAdapter],
         sessions: async_sessionmaker[AsyncSession],
@@ -57,7 +57,7 @@ class Deliveries:
         sweep_seconds: float = 30.0,
         turns_at_once: int = 8,
     ) -> None:
-        self._hotline = hotline
+        self._dialogue = dialogue
         self._outbox = outbox
         self._adapters = adapters
         self._sessions = sessions
@@ -69,7 +69,7 @@ class Deliveries:
         self._queues: dict[tuple[str, str], asyncio.Queue[tuple[int, bool, Turn | None]]] = {}
         # Workers with a message being answered now (its replies not yet
         # stored): their next message must not reach the engine before it.
-        self._answering: set[tuple[str, str]] = set()
+        self._in_turn: set[tuple[str, str]] = set()
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
@@ -121,7 +121,7 @@ class Deliveries:
         """
         key = (channel, channel_user_id)
         queue = self._queues.get(key)
-        if (queue is not None and not queue.empty()) or key in self._answering:
+        if (queue is not None and not queue.empty()) or key in self._in_turn:
             return None
         if self._turns.locked():
             return None
@@ -146,22 +146,23 @@ class Deliveries:
         (its emergency numbers must not wait behind anyone's turn; staff
         take the conversation) and one for staff.
         """
-        hotline = self._hotline
+        dialogue = self._dialogue
         key = (inbound.channel, inbound.channel_user_id)
-        async with hotline.turns.hold(*key):
-            turn = await hotline.accept(inbound, start_answer=self.starter(*key))
+        async with dialogue.turns.hold(*key):
+            turn = await dialogue.accept(inbound, start_answer=self.starter(*key))
             if turn is None:
                 return []
             danger = turn.assessment is not None and turn.assessment.level is Level.DANGER
             if turn.answering is not None or danger or turn.owner != Owner.BOT:
-                return await hotline.answer(turn, delivered=True)
+                return await dialogue.answer(turn, delivered=True)
             async with self._turns:
-                return await hotline.answer(turn, delivered=True)
+                return await dialogue.answer(turn, delivered=True)
 
     async def idle(self) -> None:
         """Wait until every submitted message has been answered and sent."""
-        while any(not task.done() for task in self._tasks.values()):
+        while any(not task.done() for task in self._tasks.values()) or self._outbox.busy:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            await self._outbox.idle()
 
     async def _drain(self, key: tuple[str, str]) -> None:
         queue = self._queues[key]
@@ -184,12 +185,12 @@ class Deliveries:
             if adapter is not None and typing
             else None
         )
-        self._answering.add(key)
+        self._in_turn.add(key)
         try:
             if stored is not None and stored.answering is not None:
                 # The engine was asked while the message was stored, in a
                 # slot of its own.
-                await self._hotline.answer(stored, delivered=False)
+                await self._dialogue.answer(stored, delivered=False)
                 conversation_id = stored.conversation_id
             else:
                 # A turn that waits for the engine's other turns is loaded
@@ -199,17 +200,17 @@ class Deliveries:
                 async with self._turns:
                     turn = stored if stored is not None and not waited else None
                     if turn is None:
-                        turn = await self._hotline.load(message_id)
+                        turn = await self._dialogue.load(message_id)
                     if turn is None:
                         return
-                    await self._hotline.answer(turn, delivered=False)
+                    await self._dialogue.answer(turn, delivered=False)
                 conversation_id = turn.conversation_id
             # Stored: the worker's next message may go to the engine while
             # these replies are sent.
-            self._answering.discard(key)
-            await self._outbox.deliver(conversation_id)
+            self._in_turn.discard(key)
+            await self._outbox.send(conversation_id)
         finally:
-            self._answering.discard(key)
+            self._in_turn.discard(key)
             if typing_sign is not None:
                 typing_sign.cancel()
 
@@ -240,7 +241,14 @@ class Deliveries:
         async with self._sessions() as session:
             rows = (
                 await session.execute(
-                    select(Message.id, Message.status, Conversation.channel, Worker.channel_user_id)
+                    select(
+                        Message.id,
+                        Message.direction,
+                        Message.status,
+                        Message.conversation_id,
+                        Conversation.channel,
+                        Worker.channel_user_id,
+                    )
                     .join(Conversation, Conversation.id == Message.conversation_id)
                     .join(Worker, Worker.id == Conversation.worker_id)
                     .where(
@@ -259,18 +267,23 @@ class Deliveries:
                 )
             ).all()
         engine_up: bool | None = None
-        for message_id, status, channel, channel_user_id in rows:
+        sending: set[int] = set()
+        for message_id, direction, status, conversation_id, channel, channel_user_id in rows:
+            if direction == Direction.OUTBOUND:
+                # Replies waiting to be sent need no engine turn.
+                if conversation_id not in sending:
+                    sending.add(conversation_id)
+                    self._outbox.send_soon(conversation_id)
+                continue
             if status == MessageStatus.ENGINE_UNAVAILABLE:
                 if engine_up is None:
                     engine_up = await self._engine.is_up()
                 if not engine_up:
                     continue
-            # An outbound row is sent by answering its conversation's next
-            # turn; submitting its id is harmless (process skips non-inbound).
             self.submit(channel, channel_user_id, message_id)
 
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep(), name="deliveries-sweep")
+        self._sweeper = asyncio.create_task(self._sweep(), name="answering-sweep")
 
     async def _sweep(self) -> None:
         while True:
