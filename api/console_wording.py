@@ -71,6 +71,7 @@ _SERVICE_SOURCES: list[tuple[Path, str]] = [
     (_ROOT / "bot" / "cases", "**.py"),
     (_ROOT / "bot" / "handoff", "**.py"),
     (_ROOT / "bot", "labels.py"),
+    (_ROOT / "bot", "access.py"),
 ]
 
 _ACCEPT = re.compile(r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")

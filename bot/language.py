@@ -1,9 +1,10 @@
 """Which language a worker is writing in, and which one the hotline answers in.
 
-Order of precedence (docs/design.md): the worker's explicit choice, then the
-stored preference, then what the script of the message shows. Latin letters
-say nothing reliable yet (English and romanised Burmese, Khmer or Lao look
-alike), so Latin text leaves the stored language as it is.
+Order of precedence: the worker's explicit choice, then the stored
+preference, then what the script of the message shows. The script of Latin
+letters says nothing (English and romanised Burmese, Khmer or Lao look
+alike): `bot/latin_language.py` reads those, and leaves the stored language
+as it is unless clearly sure.
 """
 
 from __future__ import annotations

@@ -54,3 +54,19 @@ class InvalidInput(HotlineError, ValueError):
 
 class TooManyAttempts(HotlineError):
     default = N_("Too many failed sign-ins from here; wait a few minutes.")
+
+
+class Refused(NotFound):
+    """Staff asked for a worker's conversation, case or file that their role
+    does not let them see. Answered exactly as something that does not exist,
+    so nobody learns that it does, and recorded in the audit log at the edge
+    (`bot.access.record_refusal`), after the asking transaction is gone."""
+
+    def __init__(
+        self, message: str, *, staff_id: int, object_type: str, object_id: int, tried: str
+    ) -> None:
+        super().__init__(message)
+        self.staff_id = staff_id
+        self.object_type = object_type
+        self.object_id = object_id
+        self.tried = tried

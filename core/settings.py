@@ -1,7 +1,8 @@
 """The hotline's settings, read from the environment (and `.env`).
 
-Names are a contract (see docs/design.md): outside checks and deployments set
-them, so fields carry exactly the environment variable names.
+Names are a contract: outside checks and deployments set them (README.md,
+"Settings", lists them), so fields carry exactly the environment variable
+names.
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ class Settings(BaseSettings):
     # engine, since intent classification needs no more and long inputs
     # slow the engine for everybody.
     hotline_engine_text_chars: int = 1000
-    hotline_max_text_chars: int = 50_000
-    # Room for a webhook carrying the longest text accepted, even when the
+    # Room for a webhook carrying the longest text a platform sends, even when the
     # platform escapes every character of a non-Latin script as \uXXXX.
     hotline_max_body_bytes: int = 1024 * 1024
     hotline_engine_timeout_seconds: float = 30.0

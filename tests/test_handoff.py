@@ -26,7 +26,7 @@ from bot.staff import service as staff_service
 from bot.staff.models import AuditEntry, Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.console.helpers import add_staff, state_of
+from tests.console.helpers import add_staff, audit_actions, staff_id_of, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.support import (
     ChatWorker,
@@ -277,6 +277,13 @@ def test_an_agent_sees_the_queue_and_their_own_conversations_only(client: TestCl
     refused = client.post(f"{base}/replies", json={"text": "hi"}, headers=bearer(hla))
     assert refused.status_code == 404
     assert client.get(base, headers=bearer(gan)).status_code == 200
+    # Refused exactly as a conversation that does not exist is answered, and
+    # kept on record (a conversation that does not exist is not).
+    missing = client.get("/api/handoff/conversations/999999", headers=bearer(hla))
+    assert client.get(base, headers=bearer(hla)).json() == missing.json()
+    refusals = audit_actions(client, "conversation.refused", str(conversation_id))
+    assert refusals == [staff_id_of(client, "hla")] * 3
+    assert audit_actions(client, "conversation.refused", "999999") == []
 
 
 def test_a_waiting_worker_hears_their_place_not_on_every_message(

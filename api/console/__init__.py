@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
 from api.errors import status_of
-from core.errors import HotlineError, NotSignedIn
+from api.state import AppState
+from bot import access
+from core.errors import HotlineError, NotSignedIn, Refused
 
 API_PREFIX = "/api/"
 CONSOLE_PREFIX = "/console/"
@@ -64,6 +66,11 @@ class ApiHeaders:
 
 async def _console_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HotlineError)
+    if isinstance(error, Refused):
+        # On record in a transaction of its own: the one that asked is gone.
+        state: AppState = request.app.state.hotline
+        async with state.sessions.begin() as session:
+            await access.record_refusal(session, error)
     path = request.url.path
     message = wording_of(request)._(error.template, **error.values)
     if path.startswith(CONSOLE_PREFIX):

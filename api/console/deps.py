@@ -19,6 +19,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.state import StateDep
+from bot import access
 from bot.staff import service as staff_service
 from bot.staff.models import Role, Staff
 from core.errors import CsrfRefused, Forbidden, NotSignedIn
@@ -54,8 +55,8 @@ class SignedIn:
 
     @property
     def sees_everything(self) -> bool:
-        """Supervisors and admins see every conversation and case; agents their own."""
-        return self.at_least(Role.SUPERVISOR)
+        """Every conversation and case (`bot.access` decides)."""
+        return access.sees_everything(self)
 
 
 def _signed_in(staff: Staff, *, csrf_token: str | None, session_id: int | None) -> SignedIn:

@@ -1,9 +1,10 @@
 """Cases as staff work on them: find, read, assign, move along, note, export.
 
-Agents reach only the cases assigned to them; supervisors and admins reach
-every case and assign them. Every view and change writes an audit entry in
-the same transaction; a refused view is recorded as well, so an admin can
-see who tried to read what. Functions take the caller's database session
+Who reaches which case is decided in `bot/access.py` (agents: the cases
+assigned to them; supervisors and admins: every case, and they assign).
+Every view and change writes an audit entry in the same transaction; a
+refused view is recorded as well, so an admin can see who tried to read
+what. Functions take the caller's database session
 (`session=`) and commit what they did.
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import access
+from bot.access import Viewer
 from bot.cases.models import Case, CaseEvent, CaseStatus, Note
 from bot.conversations.models import Attachment, Conversation, Message
 from bot.staff import audit
@@ -34,16 +37,6 @@ NEXT_STATUSES: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 MAX_NOTE_CHARS = 10_000
 LIST_LIMIT = 200
-
-
-class Viewer(Protocol):
-    """The staff member asking (the console's `SignedIn`)."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def sees_everything(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -107,10 +100,6 @@ class CaseFile:
     timeline: list[TimelineEntry]
 
 
-def _visible_to(viewer: Viewer, query: Select[Any]) -> Select[Any]:
-    return query if viewer.sees_everything else query.where(Case.assigned_to == viewer.id)
-
-
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -119,7 +108,7 @@ async def list_cases(
     *, session: AsyncSession, viewer: Viewer, wanted: CaseFilter, limit: int = LIST_LIMIT
 ) -> list[Case]:
     """The cases the viewer may see that match, newest first."""
-    query: Select[Any] = _visible_to(viewer, select(Case))
+    query: Select[Any] = access.cases_visible_to(viewer, select(Case))
     if wanted.status is not None:
         query = query.where(Case.status == wanted.status.value)
     if wanted.kind:
@@ -157,21 +146,12 @@ async def provinces_in_use(*, session: AsyncSession) -> list[str]:
 
 
 async def _case_for(session: AsyncSession, viewer: Viewer, case_id: int, action: str) -> Case:
-    """The case if the viewer may reach it; a refusal is audited and committed first."""
+    """The case if the viewer may reach it (`bot.access` refuses otherwise)."""
     case = await session.get(Case, case_id)
     if case is None:
-        raise NotFound("no such case")
-    if not viewer.sees_everything and case.assigned_to != viewer.id:
-        await audit.record(
-            session=session,
-            staff_id=viewer.id,
-            action="case.refused",
-            object_type="case",
-            object_id=str(case_id),
-            detail={"tried": action},
-        )
-        await session.commit()
-        raise Forbidden("this case is assigned to someone else")
+        raise NotFound(access.MISSING_CASE)
+    if not access.may_see_case(viewer, case):
+        raise access.refused(viewer, "case", case_id, action)
     return case
 
 
@@ -295,7 +275,7 @@ async def assign(
     *, session: AsyncSession, viewer: Viewer, case_id: int, staff_id: int | None
 ) -> Case:
     """Give the case to a staff member (or to nobody). Supervisors and admins only."""
-    if not viewer.sees_everything:
+    if not access.sees_everything(viewer):
         raise Forbidden("only supervisors assign cases")
     case = await _case_for(session, viewer, case_id, "assign")
     if staff_id is not None:
@@ -382,11 +362,7 @@ async def add_note(*, session: AsyncSession, viewer: Viewer, case_id: int, text:
 async def attachment_for(
     *, session: AsyncSession, viewer: Viewer, attachment_id: int
 ) -> Attachment:
-    """A worker's file, if the viewer may see its conversation; the view is audited.
-
-    Agents see files of conversations they have claimed and of cases
-    assigned to them.
-    """
+    """A worker's file, if the viewer may see it (`bot.access`); the view is audited."""
     found = await session.execute(
         select(Attachment, Conversation)
         .join(Message, Message.id == Attachment.message_id)
@@ -395,29 +371,19 @@ async def attachment_for(
     )
     row = found.one_or_none()
     if row is None:
-        raise NotFound("no such file")
+        raise NotFound(access.MISSING_FILE)
     attachment, conversation = row
-    allowed = viewer.sees_everything or conversation.claimed_by == viewer.id
-    if not allowed:
-        assigned = await session.execute(
-            select(
-                exists().where(
-                    Case.conversation_id == conversation.id, Case.assigned_to == viewer.id
-                )
-            )
-        )
-        allowed = bool(assigned.scalar())
+    if not await access.may_see_files_of(session, viewer, conversation):
+        raise access.refused(viewer, "attachment", attachment.id, "view")
     await audit.record(
         session=session,
         staff_id=viewer.id,
-        action="attachment.view" if allowed else "attachment.refused",
+        action="attachment.view",
         object_type="attachment",
         object_id=str(attachment.id),
         detail={"conversation_id": conversation.id},
     )
     await session.commit()
-    if not allowed:
-        raise Forbidden("this file belongs to a conversation you do not handle")
     return attachment
 
 

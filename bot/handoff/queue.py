@@ -11,11 +11,13 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import access
+from bot.access import Viewer
 from bot.cases.models import Case, Note
 from bot.conversations.models import (
     GROUPED_EMERGENCY_PRIORITY,
@@ -30,7 +32,7 @@ from bot.conversations.models import (
 )
 from bot.handoff.models import HandoffRecord
 from bot.language import effective_language
-from bot.staff.models import Role, Staff
+from bot.staff.models import Staff
 from core.clock import utcnow
 
 # How many recent claims the wait estimate learns from, and how far back.
@@ -39,25 +41,8 @@ RECENT_CLAIMS_WINDOW = timedelta(days=14)
 LAST_MESSAGES = 3
 
 
-class StaffMember(Protocol):
-    """Whoever acts in the console: a signed-in staff member or an integration's token."""
-
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def role(self) -> str: ...
-
-
-def sees_everything(staff: StaffMember) -> bool:
-    return staff.role in (Role.SUPERVISOR.value, Role.ADMIN.value)
-
-
-def may_see(staff: StaffMember, conversation: Conversation) -> bool:
-    """Agents see the queue and their own conversations; supervisors see all."""
-    if sees_everything(staff):
-        return True
-    return conversation.owner == Owner.QUEUED or conversation.claimed_by == staff.id
+# Whoever acts in the console (`bot.access` decides what they see).
+StaffMember = Viewer
 
 
 @dataclass(frozen=True)
@@ -146,9 +131,9 @@ async def visible_conversations(*, session: AsyncSession, staff: StaffMember) ->
             select(Conversation).where(Conversation.owner == Owner.QUEUED.value).order_by(*_order())
         )
     ).scalars()
-    with_staff = select(Conversation).where(Conversation.owner == Owner.STAFF.value)
-    if not sees_everything(staff):
-        with_staff = with_staff.where(Conversation.claimed_by == staff.id)
+    with_staff = access.conversations_visible_to(
+        staff, select(Conversation).where(Conversation.owner == Owner.STAFF.value)
+    )
     claimed = (await session.execute(with_staff.order_by(Conversation.claimed_at))).scalars()
     return [*waiting, *claimed]
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import access
 from bot.background import stop_tasks
 from bot.cases.models import Note
 from bot.conversations import service as conversations
@@ -745,14 +746,13 @@ class Handoff:
     # -- helpers ----------------------------------------------------------------
 
     async def _visible(
-        self, session: AsyncSession, staff: StaffMember, conversation_id: int
+        self, session: AsyncSession, staff: StaffMember, conversation_id: int, tried: str = "open"
     ) -> Conversation:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None:
             raise UnknownConversation()
-        if not queue.may_see(staff, conversation):
-            # An agent must not learn that someone else's conversation exists.
-            raise UnknownConversation()
+        if not access.may_see_conversation(staff, conversation):
+            raise access.refused(staff, "conversation", conversation_id, tried)
         return conversation
 
     async def _held_by(
@@ -769,11 +769,11 @@ class Handoff:
             conversation.owner == Owner.QUEUED and not waiting_ok
         ):
             raise NotWithStaff()
-        if conversation.owner == Owner.QUEUED and not queue.sees_everything(staff):
+        if conversation.owner == Owner.QUEUED and not access.sees_everything(staff):
             # Closing straight from the queue (spam, a worker who is fine)
             # is for supervisors.
             raise NotYours()
-        if conversation.claimed_by not in (staff.id, None) and not queue.sees_everything(staff):
+        if conversation.claimed_by not in (staff.id, None) and not access.sees_everything(staff):
             raise NotYours()
         return conversation
 

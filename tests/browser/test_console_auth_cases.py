@@ -268,8 +268,9 @@ def test_the_case_list_fits_a_phone_and_another_agents_case_is_refused(
     expect(phone.locator(".case-list .card")).to_have_text("No cases match.")
     assert no_horizontal_scroll(phone)
     response = phone.goto(f"{console.url}/console/cases/{case_id}")
-    assert response is not None and response.status == 403
-    expect(phone.get_by_role("alert")).to_contain_text("assigned to someone else")
+    # As if it did not exist: an agent does not learn of someone else's case.
+    assert response is not None and response.status == 404
+    expect(phone.get_by_role("alert")).to_contain_text("no such case")
     assert no_horizontal_scroll(phone)
 
 

@@ -18,7 +18,7 @@ from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case
 from bot.conversations.models import Attachment, Conversation, Message, Worker
 from bot.staff import service
-from bot.staff.models import AuditEntry, Role
+from bot.staff.models import AuditEntry, Role, Staff
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, stored_from_inbox
 
@@ -43,6 +43,16 @@ def add_staff(client: TestClient, username: str, role: Role, password: str = PAS
             return staff.id
 
     return client.portal.call(add)
+
+
+def staff_id_of(client: TestClient, username: str) -> int:
+    async def read() -> int:
+        async with state_of(client).sessions() as session:
+            found = await session.scalar(select(Staff.id).where(Staff.username == username))
+            assert found is not None
+            return int(found)
+
+    return client.portal.call(read)
 
 
 def hidden(html: str, name: str) -> str:

@@ -49,9 +49,10 @@ def test_an_agent_cannot_open_a_case_assigned_to_someone_else(
     assign(client, case_id, team["aye"])
 
     as_staff(client, "bopha")
-    assert client.get(f"/console/cases/{case_id}").status_code == 403
-    assert client.get(f"/api/cases/{case_id}").status_code == 403
-    assert client.get(f"/api/cases/{case_id}/export.json").status_code == 403
+    # Answered as if it did not exist: an agent does not learn of it.
+    assert client.get(f"/console/cases/{case_id}").status_code == 404
+    assert client.get(f"/api/cases/{case_id}").status_code == 404
+    assert client.get(f"/api/cases/{case_id}/export.json").status_code == 404
     assert client.get("/api/cases").json() == []
     # The refusals are on record, and no view is.
     assert audit_actions(client, "case.refused", str(case_id)) == [team["bopha"]] * 3
@@ -308,7 +309,7 @@ def test_a_workers_photo_is_served_decrypted_only_to_staff_who_handle_it(
     assert served.headers["content-disposition"].startswith("inline")
 
     as_staff(client, "bopha")
-    assert client.get(f"/api/attachments/{ref['id']}").status_code == 403
+    assert client.get(f"/api/attachments/{ref['id']}").status_code == 404
     client.cookies.clear()
     assert client.get(f"/api/attachments/{ref['id']}").status_code == 401
     assert audit_actions(client, "attachment.view", str(ref["id"])) == [team["aye"]]
