@@ -34,13 +34,13 @@ from core.database import sync_url  # noqa: E402
 from tests.fakes import line_api, telegram_api  # noqa: E402
 from tests.fakes.line_api import FakeLine, sign  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.stack import ENGINE_PYTHON, trained_model  # noqa: E402
 from tests.support import (  # noqa: E402
     TEST_ENCRYPTION_KEY,
     drop_database,
     free_port,
     fresh_database_url,
 )
+from tests.support.stack import ENGINE_PYTHON, trained_model  # noqa: E402
 
 APP_PYTHON = Path(sys.executable)
 ENGINE_TOKEN = "bench-token"

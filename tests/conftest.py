@@ -15,13 +15,13 @@ from tests.fakes import line_api as line_fake
 from tests.fakes import telegram_api as telegram_fake
 from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import FakeTelegram
-from tests.stack import Stack, running_stack
 from tests.support import (
     TEST_ENCRYPTION_KEY,
     closed_port,
     drop_database,
     fresh_database_url,
 )
+from tests.support.stack import Stack, running_stack
 
 ENGINE_TOKEN = "test-engine-token"
 # Every test's web chat comes from one address: the limits on anonymous

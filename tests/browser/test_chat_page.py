@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from api.webchat import COOKIE
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 

@@ -28,9 +28,9 @@ from bot.staff import service
 from bot.staff.models import Role
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
-from tests.console.helpers import png
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, free_port, stored_messages
+from tests.support.console import png
 
 pytestmark = pytest.mark.browser
 

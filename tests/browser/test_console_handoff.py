@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.stack import APP_BIN, Stack
 from tests.support import eventually, rows, stored_conversation, stored_messages
+from tests.support.stack import APP_BIN, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 

@@ -13,8 +13,8 @@ from tests.fakes.telegram_api import (
     text_update,
 )
 from tests.integration.workers import line_post, telegram_post
-from tests.stack import Stack, running_stack, start_engine_process
 from tests.support import stored_messages
+from tests.support.stack import Stack, running_stack, start_engine_process
 
 pytestmark = pytest.mark.engine
 

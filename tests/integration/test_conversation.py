@@ -11,8 +11,8 @@ from api.webchat import COOKIE, channel_user_id_of
 from bot.responses import choose_language_payload
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
-from tests.stack import Stack
 from tests.support import stored_conversation, stored_messages
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.engine
 
@@ -124,7 +124,7 @@ def test_bad_input_through_the_live_stack(stack: Stack) -> None:
 
 
 def latest_intent(stack: Stack, channel_user_id: str) -> str:
-    from tests.test_engine_hooks import public_id_of
+    from tests.support.actions import public_id_of
 
     sender = public_id_of(stack.database_url, channel_user_id)
     tracker = httpx.get(

@@ -16,8 +16,8 @@ import pytest
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
 from tests.integration.workers import LineWorker, TelegramWorker
-from tests.stack import Stack
 from tests.support import eventually, rows, stored_conversation
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.engine
 

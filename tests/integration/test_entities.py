@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.engine
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakes.line_api import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET
-from tests.stack import Stack
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.engine, pytest.mark.after_everything]
 

@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from core.settings import PROJECT_ROOT
-from tests.stack import ENGINE_PYTHON
+from tests.support.stack import ENGINE_PYTHON
 
 MODEL_SCRIPT = PROJECT_ROOT / "scripts" / "model.py"
 

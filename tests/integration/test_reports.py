@@ -25,13 +25,13 @@ from tests.integration.workers import (
     telegram_post,
     update_ids,
 )
-from tests.stack import Stack
 from tests.support import (
     TEST_VAULT,
     eventually,
     rows,
     stored_conversation,
 )
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.engine
 

@@ -13,8 +13,8 @@ from bot.texts import Texts
 from core.settings import PROJECT_ROOT
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, callback_update, text_update
-from tests.stack import Stack
 from tests.support import eventually, stored_messages
+from tests.support.stack import Stack
 
 TEXTS = Texts(PROJECT_ROOT / "locales")
 update_ids = itertools.count(950_000)

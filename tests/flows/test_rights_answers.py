@@ -9,7 +9,7 @@ from bot.language import LANGUAGES
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT, Settings
 from flows.actions.rights import MinimumWages
-from tests.test_engine_hooks import HEADERS, action_call
+from tests.support.actions import HEADERS, action_call
 
 WAGES = MinimumWages(PROJECT_ROOT / "flows" / "content" / "minimum_wage.yml")
 
@@ -98,7 +98,7 @@ def test_nlg_shows_the_province_in_thai_for_a_thai_worker(
     client: TestClient, settings: Settings
 ) -> None:
     from tests.support import ChatWorker
-    from tests.test_engine_hooks import public_id_of
+    from tests.support.actions import public_id_of
 
     worker = ChatWorker(client)
     worker.say("สวัสดีครับ")

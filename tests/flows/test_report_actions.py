@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -16,36 +15,11 @@ from bot.responses import Responses
 from bot.texts import Texts
 from core.database import sync_url
 from core.settings import PROJECT_ROOT, Settings
-from tests.conftest import ENGINE_TOKEN
-from tests.support import TEST_VAULT, ChatWorker, rows
-from tests.test_engine_hooks import public_id_of
+from tests.support import TEST_VAULT, rows
+from tests.support.actions import ANSWERS, call, run, worker
 
-HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
-DOMAIN = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
 TEXTS = Texts(PROJECT_ROOT / "locales")
 REPLIES = Responses(PROJECT_ROOT / "flows" / "responses.yml", TEXTS)
-
-ANSWERS = {
-    "report_kind": "document_confiscation",
-    "report_when": "since March",
-    "report_where": "Samut Sakhon",
-    "report_province": "Samut Sakhon",
-    "report_employer": "<script>alert(1)</script> Golden Sea boat",
-    "report_workers": "12",
-    "report_in_danger": "no",
-    "report_evidence": "no",
-    "report_contact": "chat",
-    "report_consent": "yes",
-    "report_confirmed": "yes",
-}
-
-
-def worker(client: TestClient, settings: Settings, user: str, text_: str = "hello") -> str:
-    """A new web chat worker who says `text_`; their conversation's public id.
-    (`user` names the worker for the reader of the test.)"""
-    chat = ChatWorker(client)
-    chat.say(text_)
-    return public_id_of(settings.hotline_database_url, chat.channel_user_id)
 
 
 def conversation_of(settings: Settings, public_id: str) -> dict[str, Any]:
@@ -57,41 +31,6 @@ def conversation_of(settings: Settings, public_id: str) -> dict[str, Any]:
         ).one()
     engine.dispose()
     return dict(row._mapping)
-
-
-def call(
-    action: str,
-    sender: str,
-    *,
-    slots: dict[str, Any] | None = None,
-    intent: str = "nlu_fallback",
-    entities: list[dict[str, Any]] | None = None,
-    events: list[dict[str, Any]] | None = None,
-    active_loop: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "next_action": action,
-        "sender_id": sender,
-        "version": "3.6.21",
-        "domain": DOMAIN,
-        "tracker": {
-            "sender_id": sender,
-            "slots": slots or {},
-            "latest_message": {"text": "", "intent": {"name": intent}, "entities": entities or []},
-            "events": events or [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {"name": active_loop} if active_loop else {},
-            "latest_action_name": "action_listen",
-        },
-    }
-
-
-def run(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post("/actions/webhook", json=body, headers=HEADERS)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def slots_of(result: dict[str, Any]) -> dict[str, Any]:

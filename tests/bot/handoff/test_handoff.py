@@ -26,7 +26,6 @@ from bot.staff import service as staff_service
 from bot.staff.models import AuditEntry, Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.console.helpers import add_staff, audit_actions, staff_id_of, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.support import (
     ChatWorker,
@@ -35,6 +34,7 @@ from tests.support import (
     stored_from_inbox,
     stored_messages,
 )
+from tests.support.console import add_staff, audit_actions, staff_id_of, state_of
 
 BURMESE_HELLO = "မင်္ဂလာပါ ကျွန်တော် အကူအညီလိုပါတယ်"
 PUSH = "/v2/bot/message/push"

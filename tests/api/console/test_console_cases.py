@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, text
 from bot.staff.models import Role
 from core.database import sync_url
 from core.settings import Settings
-from tests.console.helpers import (
+from tests.fakes.line_api import FakeLine
+from tests.support.console import (
     as_staff,
     assign,
     audit_actions,
@@ -23,7 +24,6 @@ from tests.console.helpers import (
     png,
     worker_writes,
 )
-from tests.fakes.line_api import FakeLine
 
 BURMESE = "အလုပ်ရှင်က ကျွန်တော့် ပတ်စ်ပို့ကို ယူထားတယ်"
 THAI = "นายจ้างยึดพาสปอร์ตของฉัน"
@@ -31,7 +31,7 @@ THAI = "นายจ้างยึดพาสปอร์ตของฉัน
 
 @pytest.fixture
 def team(client: TestClient) -> dict[str, int]:
-    from tests.console.helpers import add_staff
+    from tests.support.console import add_staff
 
     return {
         "aye": add_staff(client, "aye", Role.AGENT),
@@ -320,7 +320,7 @@ def test_an_integration_token_changes_a_case_without_a_csrf_token(
     client: TestClient, line_api: FakeLine, team: dict[str, int]
 ) -> None:
     from bot.staff import service
-    from tests.console.helpers import state_of
+    from tests.support.console import state_of
 
     worker_writes(client, line_api, "U-t-1", BURMESE)
     case_id = open_report(client, "U-t-1")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from api.cli import app
 from core.settings import Settings, get_settings
-from tests.console.helpers import sign_in
+from tests.support.console import sign_in
 
 NEW_PASSWORD = "a much longer passphrase"
 

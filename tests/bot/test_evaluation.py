@@ -59,7 +59,7 @@ def test_the_held_out_set_covers_every_intent_in_every_language() -> None:
     import yaml
 
     from core.settings import PROJECT_ROOT
-    from tests.test_intents_contract import INTERNAL_INTENTS
+    from tests.support.actions import INTERNAL_INTENTS
 
     examples = load_examples([PROJECT_ROOT / "tests" / "data" / "heldout"])
     counts: dict[tuple[str, str], int] = {}
@@ -68,7 +68,7 @@ def test_the_held_out_set_covers_every_intent_in_every_language() -> None:
             key = (example.lang, example.intent)
             counts[key] = counts.get(key, 0) + 1
     intents = {intent for _, intent in counts}
-    # Every intent of the taxonomy (the domain's, tests/test_intents_contract.py).
+    # Every intent of the taxonomy (the domain's, tests/flows/test_intents_contract.py).
     domain = yaml.safe_load((PROJECT_ROOT / "flows" / "domain.yml").read_text(encoding="utf-8"))
     assert intents == set(domain["intents"]) - INTERNAL_INTENTS
     for lang in ("my", "km", "lo", "th", "en"):

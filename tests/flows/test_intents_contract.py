@@ -8,12 +8,9 @@ from pathlib import Path
 import yaml
 
 from core.settings import PROJECT_ROOT
+from tests.support.actions import INTERNAL_INTENTS
 
 LANGUAGES = ("my", "km", "lo", "th", "en")
-# The hotline's own intents, outside the public taxonomy: reached mostly by
-# its buttons (cancel a report, a shared location, delete my data), trained
-# with a few typed examples and never reported in the taxonomy's statistics.
-INTERNAL_INTENTS = {"cancel_report", "share_location", "request_data_deletion"}
 
 
 def taxonomy_intents(path: Path) -> set[str]:

@@ -19,8 +19,8 @@ from api.app import create_app
 from bot.staff import service as staff_service
 from bot.staff.models import Role
 from core.settings import Settings
-from tests.console.helpers import add_staff, state_of
 from tests.support import ChatWorker, rows, stored_messages
+from tests.support.console import add_staff, state_of
 
 
 def set_cookie_of(response: httpx.Response) -> dict[str, str]:

@@ -24,9 +24,9 @@ from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
 from tests.conftest import OPEN_WEBCHAT
-from tests.console.helpers import add_staff, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.support import ChatWorker, rows, stored_from_inbox
+from tests.support.console import add_staff, state_of
 
 # The limits as shipped, which the other tests open wide.
 SHIPPED = {name: Settings.model_fields[name].default for name in OPEN_WEBCHAT}

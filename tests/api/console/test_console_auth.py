@@ -14,7 +14,7 @@ from bot.staff import service
 from bot.staff.models import Role, Staff
 from core.database import sync_url
 from core.settings import Settings
-from tests.console.helpers import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
+from tests.support.console import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
 
 
 def test_staff_sign_in_and_out(client: TestClient) -> None:

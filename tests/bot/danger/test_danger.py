@@ -20,7 +20,7 @@ from bot.danger.model import Example, read_examples, training_examples
 from bot.language import LANGUAGES
 from bot.normalise import normalise
 from core.settings import PROJECT_ROOT
-from tests.danger_support import context_pair
+from tests.support.danger import context_pair
 
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "danger"
 CONTENT = PROJECT_ROOT / "flows" / "content"

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bot.staff.models import AuditEntry, Role
-from tests.console.helpers import add_staff, as_staff, state_of, worker_writes
 from tests.fakes.line_api import FakeLine
 from tests.support import eventually, rows
+from tests.support.console import add_staff, as_staff, state_of, worker_writes
 
 
 def test_a_supervisor_sees_each_alarm_with_what_raised_it(

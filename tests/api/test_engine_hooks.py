@@ -8,21 +8,8 @@ from sqlalchemy import create_engine, text
 from bot.texts import Texts
 from core.database import sync_url
 from core.settings import Settings
-from tests.conftest import ENGINE_TOKEN
-from tests.support import ChatWorker, scalar
-
-HEADERS = {"X-Hotline-Engine-Token": ENGINE_TOKEN}
-
-
-def public_id_of(database_url: str, channel_user_id: str) -> str:
-    return str(
-        scalar(
-            database_url,
-            "SELECT c.public_id FROM conversations c JOIN workers w ON w.id = c.worker_id "
-            "WHERE w.channel_user_id = :user",
-            user=channel_user_id,
-        )
-    )
+from tests.support import ChatWorker
+from tests.support.actions import HEADERS, action_call, public_id_of
 
 
 def language_choice_of(database_url: str, channel_user_id: str) -> str | None:
@@ -69,29 +56,6 @@ def test_nlg_for_an_unknown_conversation_uses_the_default_language(client: TestC
 def test_nlg_refuses_an_unknown_response(client: TestClient) -> None:
     response = client.post("/nlg", json=nlg_request("utter_nothing", "x"), headers=HEADERS)
     assert response.status_code == 404
-
-
-def action_call(action: str, sender_id: str, entities: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "next_action": action,
-        "sender_id": sender_id,
-        "version": "3.6.21",
-        "domain": {"intents": [], "entities": [], "slots": {}, "responses": {}, "actions": []},
-        "tracker": {
-            "sender_id": sender_id,
-            "slots": {},
-            "latest_message": {
-                "text": "",
-                "intent": {"name": "choose_language"},
-                "entities": entities,
-            },
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        },
-    }
 
 
 def test_set_language_action_stores_the_choice(client: TestClient, settings: Settings) -> None:

@@ -33,8 +33,8 @@ from bot.language import LANGUAGES
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
-from tests.console.helpers import add_staff, csrf_of, open_report, sign_in, worker_writes
 from tests.fakes.line_api import FakeLine
+from tests.support.console import add_staff, csrf_of, open_report, sign_in, worker_writes
 
 LOCALES = PROJECT_ROOT / "locales"
 THAI_BROWSER = {"accept-language": "th-TH,th;q=0.9,en-US;q=0.6,en;q=0.5"}

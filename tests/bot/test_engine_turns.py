@@ -21,10 +21,10 @@ from bot.conversations.models import EscalationReason, MessageKind
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.console.helpers import add_staff, as_staff, csrf_of, state_of
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
 from tests.support import ChatWorker, eventually, rows, stored_conversation, stored_messages
+from tests.support.console import add_staff, as_staff, csrf_of, state_of
 
 
 class SlowEngine:

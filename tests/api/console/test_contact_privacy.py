@@ -24,9 +24,9 @@ from bot.staff.models import Role
 from core.database import sync_url
 from core.settings import Settings
 from core.vault import VaultError
-from tests.console.helpers import add_staff, as_staff, csrf_of
 from tests.support import TEST_VAULT
-from tests.test_report_actions import ANSWERS, call, run, worker
+from tests.support.actions import ANSWERS, call, run, worker
+from tests.support.console import add_staff, as_staff, csrf_of
 
 # As the worker typed it; the engine's phone pattern takes it whole.
 TYPED = "089-147-2583"

@@ -26,8 +26,6 @@ from bot.privacy import service as privacy
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.console.helpers import add_staff, state_of
-from tests.danger_support import context_pair
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import (
     eventually,
@@ -36,6 +34,8 @@ from tests.support import (
     stored_from_inbox,
     stored_messages,
 )
+from tests.support.console import add_staff, state_of
+from tests.support.danger import context_pair
 
 PUSH = "/v2/bot/message/push"
 REPLY = "/v2/bot/message/reply"

@@ -10,9 +10,9 @@ from bot.conversations import service as conversations
 from bot.conversations.models import Message
 from bot.privacy import service as privacy
 from bot.staff.models import AuditEntry, Role
-from tests.console.helpers import add_staff, as_staff, csrf_of, state_of, worker_writes
 from tests.fakes.line_api import FakeLine
 from tests.support import stored_messages
+from tests.support.console import add_staff, as_staff, csrf_of, state_of, worker_writes
 
 
 def _request_deletion(client: TestClient, user: str) -> int:

@@ -19,7 +19,7 @@ from tests.fakes.line_api import sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, text_update
 from tests.support import decrypted, stored_from_inbox
 
-CORPUS = Path(__file__).parent / "data" / "bad_input" / "corpus.yml"
+CORPUS = Path(__file__).parents[1] / "data" / "bad_input" / "corpus.yml"
 ENTRIES: list[dict[str, Any]] = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))
 PATHS = {"line": "/webhooks/line", "telegram": "/webhooks/telegram", "webchat": "/webchat/messages"}
 
