@@ -112,13 +112,16 @@ class TelegramChannel:
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             update = self.parse(data)
-        except (ValueError, KeyError, TypeError):
+            # Read now, so that a field of the wrong shape is refused here
+            # rather than failing once the update is kept.
+            inbound = self.inbound(update)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # With the right secret, but not an update the Bot API sends.
             raise WebhookRefused(Refusal.MALFORMED, "malformed update") from None
-        self.keep_update(update, sink)
+        self._keep(update, inbound, sink)
 
-    def keep_update(self, update: Update, sink: ChannelSink) -> None:
+    def _keep(self, update: Update, inbound: InboundMessage | None, sink: ChannelSink) -> None:
         """One update kept for storing and answering (webhook and polling alike)."""
-        inbound = self.inbound(update)
         if update.callback_query is not None:
             sink.spawn(self.answer_callback(update))
         if inbound is not None:
@@ -134,7 +137,7 @@ class TelegramChannel:
             # store that fails is tried again here rather than lost.
             for attempt in range(1, attempts + 1):
                 try:
-                    self.keep_update(update, sink)
+                    self._keep(update, self.inbound(update), sink)
                     return
                 except Exception:
                     if attempt == attempts:
@@ -154,6 +157,8 @@ class TelegramChannel:
         )
 
     def parse(self, data: dict[str, Any]) -> Update:
+        if not isinstance(data.get("update_id"), int):
+            raise ValueError("no update id")
         update = Update.de_json(data, self.bot)
         if update is None:
             raise ValueError("not an update")

@@ -51,7 +51,20 @@ def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_stored(
 
 def test_malformed_updates_get_400(client: TestClient) -> None:
     headers = {SECRET_HEADER: WEBHOOK_SECRET, "content-type": "application/json"}
-    for body in (b"{oops", b"[]", b'"text"', b'{"message": {"text": "no update id"}}'):
+    chat = b'"chat": {"id": 1, "type": "private"}'
+    bodies = (
+        b"{oops",
+        b"[]",
+        b'"text"',
+        b'{"message": {"text": "no update id"}}',
+        b'{"update_id": "seven"}',
+        b'{"update_id": 1, "message": 5}',
+        b'{"update_id": 1, "message": {"message_id": 1, "date": "soon", ' + chat + b"}}",
+        b'{"update_id": 1, "message": {"message_id": 1, "date": 1, ' + chat + b', "text": "a", '
+        b'"entities": "x"}}',
+        b'{"update_id": 1, "message": {"message_id": 1, "date": 1, ' + chat + b', "photo": [1]}}',
+    )
+    for body in bodies:
         response = client.post("/webhooks/telegram", content=body, headers=headers)
         assert response.status_code == 400, body
 
