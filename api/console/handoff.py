@@ -20,8 +20,9 @@ from pydantic import BaseModel, Field
 from api.console.deps import CurrentStaff
 from api.console.pages import render
 from api.state import StateDep
+from bot.conversations.timeline import TimelineMessage
 from bot.handoff.models import Outcome
-from bot.handoff.queue import ConversationView, MessageView, QueueItem
+from bot.handoff.queue import ConversationView, QueueItem
 from bot.labels import WORKER_LANGUAGES
 from bot.language import LANGUAGES
 
@@ -137,7 +138,7 @@ class ColleagueRead(BaseModel):
     name: str
 
 
-def _message(view: MessageView) -> MessageRead:
+def _message(view: TimelineMessage) -> MessageRead:
     return MessageRead(
         id=view.id,
         direction=view.direction,

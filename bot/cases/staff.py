@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import access
 from bot.access import Viewer
 from bot.cases.models import Case, CaseEvent, CaseStatus, Note
+from bot.conversations import timeline
 from bot.conversations.models import Attachment, Conversation, Message
+from bot.conversations.timeline import FileRef
 from bot.staff import audit
 from bot.staff.models import Staff
 from core.clock import utcnow
@@ -66,16 +68,6 @@ class CaseFilter:
 
 
 @dataclass(frozen=True)
-class AttachmentRef:
-    id: int
-    content_type: str
-    size: int
-    sha256: str
-    # Where the encrypted file is kept; for the hotline's own use, never exported.
-    storage_key: str
-
-
-@dataclass(frozen=True)
 class TimelineEntry:
     """One line of a case's story, in time order."""
 
@@ -87,7 +79,7 @@ class TimelineEntry:
     staff_name: str | None = None
     event: str | None = None
     detail: dict[str, Any] | None = None
-    attachments: list[AttachmentRef] = field(default_factory=list)
+    attachments: list[FileRef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -162,44 +154,21 @@ async def _staff_names(session: AsyncSession) -> dict[int, str]:
 
 async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
     names = await _staff_names(session)
-    timeline: list[TimelineEntry] = []
+    entries: list[TimelineEntry] = []
     location: dict[str, Any] | None = None
     if case.conversation_id is not None:
         conversation = await session.get(Conversation, case.conversation_id)
         location = conversation.location if conversation is not None else None
-        messages = await session.execute(
-            select(Message)
-            .where(Message.conversation_id == case.conversation_id)
-            .order_by(Message.id)
-        )
-        files = await session.execute(
-            select(Attachment)
-            .join(Message, Message.id == Attachment.message_id)
-            .where(Message.conversation_id == case.conversation_id)
-            .order_by(Attachment.id)
-        )
-        by_message: dict[int, list[AttachmentRef]] = {}
-        for stored in files.scalars():
-            by_message.setdefault(stored.message_id, []).append(
-                AttachmentRef(
-                    id=stored.id,
-                    content_type=stored.content_type,
-                    size=stored.size,
-                    sha256=stored.sha256,
-                    storage_key=stored.storage_key,
-                )
-            )
-        for message in messages.scalars():
-            timeline.append(
+        for message in await timeline.messages(session, case.conversation_id):
+            entries.append(
                 TimelineEntry(
                     at=message.created_at,
                     type=message.direction,
-                    # What the worker actually sent, as evidence; the
-                    # normalised text when nothing else was kept.
-                    text=message.original_text or message.text or "",
+                    # What the worker actually sent, as evidence.
+                    text=message.as_sent,
                     message_kind=message.kind,
-                    staff_name=names.get(message.staff_id) if message.staff_id else None,
-                    attachments=by_message.get(message.id, []),
+                    staff_name=message.staff_name,
+                    attachments=message.attachments,
                 )
             )
     # Notes on the case, and those staff wrote in its conversation's chat.
@@ -208,7 +177,7 @@ async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
         belongs = or_(belongs, Note.conversation_id == case.conversation_id)
     notes = await session.execute(select(Note).where(belongs).order_by(Note.id))
     for note in notes.scalars():
-        timeline.append(
+        entries.append(
             TimelineEntry(
                 at=note.created_at,
                 type="note",
@@ -220,7 +189,7 @@ async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
     )
     for event in events.scalars():
-        timeline.append(
+        entries.append(
             TimelineEntry(
                 at=event.at,
                 type="event",
@@ -229,12 +198,12 @@ async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
                 staff_name=names.get(event.staff_id) if event.staff_id else None,
             )
         )
-    timeline.sort(key=lambda entry: entry.at)
+    entries.sort(key=lambda entry: entry.at)
     return CaseFile(
         case=case,
         assigned_name=names.get(case.assigned_to) if case.assigned_to else None,
         location=location,
-        timeline=timeline,
+        timeline=entries,
     )
 
 

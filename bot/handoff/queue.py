@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import access
 from bot.access import Viewer
 from bot.cases.models import Case, Note
+from bot.conversations import timeline
 from bot.conversations.models import (
     GROUPED_EMERGENCY_PRIORITY,
-    Attachment,
     Conversation,
     Direction,
     EscalationReason,
@@ -30,9 +30,9 @@ from bot.conversations.models import (
     Owner,
     Worker,
 )
+from bot.conversations.timeline import TimelineMessage
 from bot.handoff.models import HandoffRecord
 from bot.language import effective_language
-from bot.staff.models import Staff
 from core.clock import utcnow
 
 # How many recent claims the wait estimate learns from, and how far back.
@@ -43,26 +43,6 @@ LAST_MESSAGES = 3
 
 # Whoever acts in the console (`bot.access` decides what they see).
 StaffMember = Viewer
-
-
-@dataclass(frozen=True)
-class AttachmentView:
-    id: int
-    content_type: str
-    size: int
-
-
-@dataclass(frozen=True)
-class MessageView:
-    id: int
-    direction: str
-    kind: str
-    text: str
-    status: str
-    created_at: datetime
-    staff_name: str | None
-    last_error: str | None
-    attachments: list[AttachmentView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,7 +86,7 @@ class QueueItem:
     overdue: bool
     failed_messages: int
     case: CaseView | None
-    last_messages: list[MessageView]
+    last_messages: list[TimelineMessage]
     # Filled from the engine when it answers; None when it could not be asked.
     intents: list[str] | None = None
 
@@ -114,7 +94,7 @@ class QueueItem:
 @dataclass
 class ConversationView:
     item: QueueItem
-    messages: list[MessageView]
+    messages: list[TimelineMessage]
     notes: list[NoteView]
     location: dict[str, Any] | None
 
@@ -192,69 +172,6 @@ async def open_record(*, session: AsyncSession, conversation_id: int) -> Handoff
     ).scalar_one_or_none()
 
 
-async def staff_names(*, session: AsyncSession, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Staff.id, Staff.display_name).where(Staff.id.in_(ids)))
-    return dict(rows.tuples().all())
-
-
-async def messages_of(
-    *, session: AsyncSession, conversation_id: int, limit: int
-) -> list[MessageView]:
-    """The latest `limit` messages, oldest first, with their attachments."""
-    rows = list(
-        (
-            await session.execute(
-                select(Message)
-                .where(Message.conversation_id == conversation_id)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            )
-        ).scalars()
-    )
-    rows.reverse()
-    return await _message_views(session=session, rows=rows)
-
-
-async def message_view(*, session: AsyncSession, message_id: int) -> MessageView | None:
-    message = await session.get(Message, message_id)
-    if message is None:
-        return None
-    return (await _message_views(session=session, rows=[message]))[0]
-
-
-async def _message_views(*, session: AsyncSession, rows: list[Message]) -> list[MessageView]:
-    ids = [m.id for m in rows]
-    attachments: dict[int, list[AttachmentView]] = {}
-    if ids:
-        for attachment in (
-            await session.execute(
-                select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
-            )
-        ).scalars():
-            attachments.setdefault(attachment.message_id, []).append(
-                AttachmentView(
-                    id=attachment.id, content_type=attachment.content_type, size=attachment.size
-                )
-            )
-    names = await staff_names(session=session, ids={m.staff_id for m in rows if m.staff_id})
-    return [
-        MessageView(
-            id=m.id,
-            direction=m.direction,
-            kind=m.kind,
-            text=m.text,
-            status=m.status,
-            created_at=m.created_at,
-            staff_name=names.get(m.staff_id) if m.staff_id else None,
-            last_error=m.last_error if m.status == MessageStatus.FAILED else None,
-            attachments=attachments.get(m.id, []),
-        )
-        for m in rows
-    ]
-
-
 async def failed_count(*, session: AsyncSession, conversation_id: int) -> int:
     count = await session.scalar(
         select(func.count())
@@ -299,7 +216,7 @@ async def notes_of(*, session: AsyncSession, conversation_id: int) -> list[NoteV
             )
         ).scalars()
     )
-    names = await staff_names(session=session, ids={n.staff_id for n in rows if n.staff_id})
+    names = await timeline.staff_names(session, (n.staff_id for n in rows))
     return [
         NoteView(
             id=n.id,
@@ -316,9 +233,7 @@ async def item_of(
 ) -> QueueItem:
     worker = await session.get(Worker, conversation.worker_id)
     assert worker is not None  # foreign key
-    names = await staff_names(
-        session=session, ids={conversation.claimed_by} if conversation.claimed_by else set()
-    )
+    names = await timeline.staff_names(session, [conversation.claimed_by])
     return QueueItem(
         conversation_id=conversation.id,
         public_id=conversation.public_id,
@@ -339,9 +254,7 @@ async def item_of(
         overdue=conversation.overdue_alerted_at is not None,
         failed_messages=await failed_count(session=session, conversation_id=conversation.id),
         case=await case_of(session=session, conversation_id=conversation.id),
-        last_messages=await messages_of(
-            session=session, conversation_id=conversation.id, limit=LAST_MESSAGES
-        ),
+        last_messages=await timeline.messages(session, conversation.id, latest=LAST_MESSAGES),
     )
 
 

@@ -24,6 +24,7 @@ from bot import access
 from bot.background import stop_tasks
 from bot.cases.models import Note
 from bot.conversations import service as conversations
+from bot.conversations import timeline
 from bot.conversations.models import (
     ESCALATION_PRIORITY,
     GROUPED_EMERGENCY_PRIORITY,
@@ -37,6 +38,7 @@ from bot.conversations.models import (
     MessageStatus,
     Owner,
 )
+from bot.conversations.timeline import TimelineMessage
 from bot.danger import Assessment, Level, Signal, alarms
 from bot.engine import EngineClient, EngineUnavailable
 from bot.handoff import queue
@@ -378,9 +380,7 @@ class Handoff:
                     conversation=conversation,
                     default_language=self._settings.hotline_default_language,
                 ),
-                messages=await queue.messages_of(
-                    session=session, conversation_id=conversation_id, limit=limit
-                ),
+                messages=await timeline.messages(session, conversation_id, latest=limit),
                 notes=await queue.notes_of(session=session, conversation_id=conversation_id),
                 location=conversation.location,
             )
@@ -396,14 +396,14 @@ class Handoff:
 
     async def message_for(
         self, *, staff: StaffMember, conversation_id: int, message_id: int
-    ) -> queue.MessageView:
+    ) -> TimelineMessage:
         """One message, for a console that was told it arrived."""
         async with self._sessions.begin() as session:
             await self._visible(session, staff, conversation_id)
             message = await session.get(Message, message_id)
             if message is None or message.conversation_id != conversation_id:
                 raise UnknownConversation()
-            view = await queue.message_view(session=session, message_id=message_id)
+            view = await timeline.message(session, message_id)
             assert view is not None
             await audit.record(
                 session=session,
