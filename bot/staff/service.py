@@ -2,7 +2,7 @@
 
 Functions take the caller's database session (`session=`) and commit the
 work they did, so a refused sign-in still counts towards the lock. Only
-hashes of secrets are stored: argon2id for passwords, SHA-256 for session
+hashes of secrets are stored: argon2id for passwords (`passwords.py`), SHA-256 for session
 cookies and API tokens (both are long random values, so a fast hash is
 enough and lets them be looked up by index).
 """
@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.staff import audit
+from bot.staff import audit, passwords
 from bot.staff.models import ApiToken, LoginAttempt, Role, Staff, StaffSession
 from core.clock import utcnow
 from core.errors import Conflict, InvalidInput, NotFound
@@ -28,28 +26,11 @@ from core.errors import Conflict, InvalidInput, NotFound
 if TYPE_CHECKING:
     from core.settings import Settings
 
-# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so that a wrong username
-# takes as long as a wrong password and does not reveal who has an account.
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_hex(16))
-
 MIN_PASSWORD_LENGTH = 10
 # Sign-in attempts (with the address they came from) and expired sessions
 # are deleted after this long.
 KEEP_SIGN_INS = timedelta(days=7)
 USERNAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def _password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def secret_hash(token: str) -> str:
@@ -145,7 +126,7 @@ async def create_staff(
         username=username,
         display_name=display_name,
         role=role.value,
-        password_hash=hash_password(password),
+        password_hash=await passwords.hash_password(password),
         failed_logins=0,
         active=True,
     )
@@ -169,7 +150,7 @@ async def change_password(
     """Set a new password; open sessions end, as a stolen cookie must not outlive it."""
     check_password(password)
     staff = await _staff_or_404(session, username)
-    staff.password_hash = hash_password(password)
+    staff.password_hash = await passwords.hash_password(password)
     staff.failed_logins = 0
     staff.locked_until = None
     await _end_sessions_of(session, staff.id)
@@ -236,8 +217,8 @@ async def sign_in(
         return SignIn(refused="address")
 
     staff = await staff_by_username(session=session, username=username)
-    matches = _password_matches(
-        staff.password_hash if staff is not None else _UNKNOWN_ACCOUNT_HASH, password
+    matches = await passwords.matches(
+        staff.password_hash if staff is not None else passwords.UNKNOWN_ACCOUNT_HASH, password
     )
     locked = staff is not None and staff.locked_until is not None and staff.locked_until > now
     if staff is None or not staff.active or locked or not matches:
@@ -265,8 +246,8 @@ async def sign_in(
         await session.commit()
         return SignIn(refused="wrong")
 
-    if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = hash_password(password)
+    if passwords.needs_rehash(staff.password_hash):
+        staff.password_hash = await passwords.hash_password(password)
     staff.failed_logins = 0
     staff.locked_until = None
     session.add(LoginAttempt(address=address, username=username, succeeded=True, at=now))
