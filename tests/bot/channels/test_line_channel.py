@@ -18,8 +18,9 @@ from sqlalchemy.engine import make_url
 
 from api.app import create_app
 from bot.texts import Texts
-from core.database import BUSY_MILLISECONDS, sync_url
+from core.database import sync_url
 from core.settings import Settings
+from core.sqlite_driver import BUSY_MILLISECONDS
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import (
     TEST_ENCRYPTION_KEY,
