@@ -201,7 +201,6 @@ async def sign_in(
 ) -> SignIn:
     """Check a console sign-in and start a session; every attempt is kept and committed."""
     now = utcnow()
-    await _forget_old_sign_ins(session, now - max(policy.window, KEEP_SIGN_INS))
     username = username.strip().lower()[:64]
     address = address[:64]
     if await _recent_failures_from(session, address, now - policy.window) >= policy.address_limit:
@@ -220,6 +219,10 @@ async def sign_in(
     matches = await passwords.matches(
         staff.password_hash if staff is not None else passwords.UNKNOWN_ACCOUNT_HASH, password
     )
+    # Writes only from here on: on SQLite the first write takes the
+    # database's one write lock, which nobody else (a worker's message
+    # being stored) must wait for while the password is hashed.
+    await _forget_old_sign_ins(session, now - max(policy.window, KEEP_SIGN_INS))
     locked = staff is not None and staff.locked_until is not None and staff.locked_until > now
     if staff is None or not staff.active or locked or not matches:
         session.add(LoginAttempt(address=address, username=username, succeeded=False, at=now))
