@@ -55,8 +55,8 @@ async def steady_webhooks(
         await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - sent)))
 
 
-async def one_sign_in(app_url: str, n: int) -> float:
-    """A sign-in with a username nobody has, as a browser sends it; its ms."""
+async def one_sign_in(app_url: str, n: int) -> tuple[float, int]:
+    """A sign-in with a username nobody has, as a browser sends it; its ms and status."""
     async with httpx.AsyncClient(base_url=app_url, timeout=60) as browser:
         page = await browser.get("/console/login")
         found = _LOGIN_TOKEN.search(page.text)
@@ -70,8 +70,7 @@ async def one_sign_in(app_url: str, n: int) -> float:
                 "login_token": found[1],
             },
         )
-        assert answer.status_code in (200, 401), answer.status_code
-        return (time.perf_counter() - started) * 1000
+        return (time.perf_counter() - started) * 1000, answer.status_code
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -95,6 +94,7 @@ async def main(arguments: argparse.Namespace) -> int:
         acks: list[tuple[float, float]] = []
         windows: list[tuple[float, float]] = []
         sign_in_ms: list[float] = []
+        failed = 0
         stop = asyncio.Event()
         async with httpx.AsyncClient(base_url=hotline.app_url, timeout=60) as http:
             steady = asyncio.create_task(steady_webhooks(http, arguments.rate, stop, acks))
@@ -108,7 +108,10 @@ async def main(arguments: argparse.Namespace) -> int:
                     )
                 )
                 windows.append((began, time.perf_counter()))
-                sign_in_ms.extend(taken)
+                sign_in_ms.extend(ms for ms, _ in taken)
+                # Refused (401) is the answer to a wrong password; anything
+                # else (503: the database gave up waiting) is a failure.
+                failed += sum(1 for _, status in taken if status != 401)
                 await asyncio.sleep(arguments.quiet)
             stop.set()
             await steady
@@ -121,6 +124,7 @@ async def main(arguments: argparse.Namespace) -> int:
         print(summary("webhook ack, no sign-ins", between))
         print(summary("webhook ack, during sign-ins", during))
         print(summary("sign-in", sign_in_ms))
+        print(f"sign-ins answered otherwise than 401 (wrong password): {failed}")
         p99 = percentile(during, 0.99)
         met = p99 < TARGET_ACK_P99_MS
         print(
