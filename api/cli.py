@@ -90,6 +90,8 @@ def keys_rotate() -> None:
         vault=settings.vault(),
         attachments_dir=settings.hotline_attachments_dir,
         metadata=tables.metadata,
+        # Messages kept between a webhook's 200 and the database.
+        folders=[settings.hotline_inbox_dir],
     )
     typer.echo(f"re-encrypted {result.values} values and {result.files} files")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import MetaData, create_engine, text
 
 from core.database import sync_url
@@ -33,8 +35,15 @@ class Rotated:
 
 
 def rotate(
-    *, database_url: str, vault: Vault, attachments_dir: Path, metadata: MetaData
+    *,
+    database_url: str,
+    vault: Vault,
+    attachments_dir: Path,
+    metadata: MetaData,
+    folders: Sequence[Path] = (),
 ) -> Rotated:
+    """Every encrypted value in the database, every attachment, and every
+    encrypted file in `folders` (the inbox), under the newest key."""
     engine = create_engine(sync_url(database_url))
     values = 0
     try:
@@ -62,13 +71,26 @@ def rotate(
                 last_id = rows[-1][0]
     finally:
         engine.dispose()
-    files = 0
-    if attachments_dir.exists():
-        for path in attachments_dir.rglob("*"):
-            if path.is_file() and not path.name.endswith(".partial"):
-                token = vault.rotate(path.read_bytes().decode("ascii")).encode("ascii")
-                partial = path.with_suffix(".partial")
-                partial.write_bytes(token)
-                partial.replace(path)
-                files += 1
+    files = sum(_rotate_files(folder, vault) for folder in (attachments_dir, *folders))
     return Rotated(values=values, files=files)
+
+
+def _rotate_files(folder: Path, vault: Vault) -> int:
+    """Each finished file below `folder`, re-encrypted and replaced whole, so
+    that a reader meanwhile sees the old file or the new one. A file no key
+    opens (set aside as unreadable) is left as it is."""
+    rotated = 0
+    if not folder.exists():
+        return rotated
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.endswith(".partial"):
+            continue
+        try:
+            token = vault.rotate(path.read_bytes().decode("ascii")).encode("ascii")
+        except (InvalidToken, UnicodeDecodeError):
+            continue
+        partial = path.with_name(f".{path.name}.rotating.partial")
+        partial.write_bytes(token)
+        partial.replace(path)
+        rotated += 1
+    return rotated

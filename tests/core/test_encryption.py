@@ -62,20 +62,38 @@ def test_production_refuses_to_run_without_keys() -> None:
 def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: Settings) -> None:
     from bot import tables
     from bot.attachments import AttachmentStore
+    from bot.channels.base import InboundMessage
+    from bot.conversations.models import MessageKind
+    from bot.inbox import Inbox
     from core.keys import rotate
 
     ChatWorker(client).say("my words")
     store = AttachmentStore(settings.hotline_attachments_dir, Vault([TEST_ENCRYPTION_KEY]))
     saved = store.save(b"voice note")
+    # A message between a webhook's 200 and the database, waiting in the inbox.
+    waiting_folder = settings.hotline_inbox_dir.parent / "rotated-inbox"
+    Inbox(waiting_folder, Vault([TEST_ENCRYPTION_KEY])).keep(
+        [
+            InboundMessage(
+                channel="line",
+                channel_user_id="U-waiting",
+                kind=MessageKind.TEXT,
+                text="still here",
+            )
+        ]
+    )
     newer = Fernet.generate_key().decode()
     result = rotate(
         database_url=settings.hotline_database_url,
         vault=Vault([newer, TEST_ENCRYPTION_KEY]),
         attachments_dir=settings.hotline_attachments_dir,
         metadata=tables.metadata,
+        folders=[waiting_folder],
     )
-    assert result.values >= 2 and result.files == 1
+    assert result.values >= 2 and result.files == 2
     only_new = Vault([newer])
+    inbox = Inbox(waiting_folder, only_new)
+    assert [m.text for path in inbox.waiting() for m in inbox.read(path)] == ["still here"]
     assert AttachmentStore(settings.hotline_attachments_dir, only_new).read(saved.storage_key) == (
         b"voice note"
     )
