@@ -35,10 +35,12 @@ async def require_engine_token(
     token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
 ) -> None:
     expected = state.settings.hotline_engine_token
-    if expected is None:
-        return  # development without a token: settings refuse this in production
-    if token is None or not hmac.compare_digest(
-        token.encode(), expected.get_secret_value().encode()
+    # Without a token set, nobody can present the right one: the engine
+    # endpoints are closed rather than open to anyone (`make run` sets one).
+    if (
+        expected is None
+        or token is None
+        or not hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
     ):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "engine token required")
 

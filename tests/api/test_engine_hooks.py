@@ -5,6 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from api.app import create_app
 from bot.texts import Texts
 from core.database import sync_url
 from core.settings import Settings
@@ -34,6 +35,15 @@ def test_engine_endpoints_refuse_callers_without_the_token(client: TestClient) -
         client.post("/nlg", json=body, headers={"X-Hotline-Engine-Token": "no"}).status_code == 401
     )
     assert client.post("/actions/webhook", json={}).status_code == 401
+
+
+def test_without_a_token_set_the_engine_endpoints_are_closed(settings: Settings) -> None:
+    unset = settings.model_copy(update={"hotline_engine_token": None})
+    with TestClient(create_app(unset)) as client:
+        body = nlg_request("utter_greet", "x")
+        for headers in ({}, {"X-Hotline-Engine-Token": ""}, HEADERS):
+            assert client.post("/nlg", json=body, headers=headers).status_code == 401
+            assert client.post("/actions/webhook", json={}, headers=headers).status_code == 401
 
 
 def test_nlg_answers_in_the_conversations_language(client: TestClient, settings: Settings) -> None:
