@@ -72,7 +72,16 @@ def create_app(
                 if isinstance(telegram, TelegramChannel):
                     await telegram.stop_polling()
 
-    app = FastAPI(title="Migrant workers' hotline", version="0.1.0", lifespan=lifespan)
+    # Swagger UI and ReDoc load their scripts from a CDN, on the console's own
+    # origin: in production the API is described by /openapi.json alone.
+    pages = settings.hotline_environment == "development"
+    app = FastAPI(
+        title="Migrant workers' hotline",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if pages else None,
+        redoc_url="/redoc" if pages else None,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.hotline_max_body_bytes)
 
     @app.exception_handler(OperationalError)
