@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.console.deps import CurrentStaff
+from api.console.deps import CurrentStaff, optional_staff
 from api.console.pages import render
 from api.state import StateDep
 from bot.conversations.timeline import TimelineMessage
@@ -312,6 +312,12 @@ async def events(request: Request, state: StateDep, caller: CurrentStaff) -> Str
                     async with asyncio.timeout(KEEPALIVE_SECONDS):
                         event = await subscription.get()
                 except TimeoutError:
+                    event = None
+                # Signed out, deactivated, or the token revoked since the
+                # stream opened: it ends, and nothing more reaches it.
+                if await optional_staff(request, state) is None:
+                    return
+                if event is None:
                     yield ": still here\n\n"
                     continue
                 yield f"event: {event['kind']}\ndata: {json.dumps(event)}\n\n"

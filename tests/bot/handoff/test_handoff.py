@@ -8,6 +8,7 @@ numbers, and its absence shows the bot stayed silent.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -410,6 +411,31 @@ def test_the_live_stream_needs_a_sign_in_and_carries_ids_only(client: TestClient
         'data: {"kind": "message", "conversation_id": 7, "message_id": 42, '
         '"direction": "inbound", "message_kind": "text"}',
     ]
+
+
+def test_the_live_stream_ends_once_its_staff_member_is_deactivated(client: TestClient) -> None:
+    agent = token_for(client, "thet", Role.AGENT)
+    thet = staff_id_of(client, "thet")
+    state = state_of(client)
+    with client.stream("GET", "/api/handoff/events", headers=bearer(agent)) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 3000"
+
+        async def deactivate() -> None:
+            async with state.sessions() as session:
+                await staff_service.set_active(
+                    session=session, staff_id=thet, active=False, by_staff_id=None
+                )
+
+        client.portal.call(deactivate)
+        client.portal.call(
+            lambda: state.handoff.worker_wrote(
+                conversation_id=8, message_id=43, kind=MessageKind.TEXT
+            )
+        )
+        # The stream ends instead of carrying the event.
+        after = list(itertools.islice(lines, 3))
+    assert not any(line.startswith("event:") for line in after)
 
 
 def test_a_staff_reply_reaches_the_web_chat_when_the_page_asks(
