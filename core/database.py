@@ -22,7 +22,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from core import sqlite_driver
-from core.vault import Vault, attach
+from core.encrypted_columns import attach
+from core.vault import Vault
 
 
 class UTCDateTime(TypeDecorator[datetime]):

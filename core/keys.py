@@ -10,7 +10,8 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import MetaData, create_engine, text
 
 from core.database import sync_url
-from core.vault import EncryptedJSON, EncryptedText, Vault
+from core.encrypted_columns import EncryptedJSON, EncryptedText
+from core.vault import Vault
 
 
 def encrypted_columns(metadata: MetaData) -> list[tuple[str, str]]:
@@ -61,11 +62,17 @@ def rotate(
                         {"last": last_id, "batch": BATCH},
                     ).all()
                     for row_id, token in rows:
-                        connection.execute(
-                            text(f"UPDATE {table} SET {column} = :token WHERE id = :id"),  # noqa: S608
-                            {"token": vault.rotate(token), "id": row_id},
+                        # Only if nobody wrote the value meanwhile (the engine
+                        # rewrites a conversation's tracker every turn): a
+                        # newer value is already under the newest key.
+                        changed = connection.execute(
+                            text(
+                                f"UPDATE {table} SET {column} = :token "  # noqa: S608
+                                f"WHERE id = :id AND {column} = :old"
+                            ),
+                            {"token": vault.rotate(token), "id": row_id, "old": token},
                         )
-                        values += 1
+                        values += changed.rowcount
                 if len(rows) < BATCH:
                     break
                 last_id = rows[-1][0]

@@ -15,9 +15,10 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.vault import Vault, development_key, parse_keys
+from core.places import DEFAULT_DATABASE_URL, DEFAULT_DEVELOPMENT_KEY_FILE, PROJECT_ROOT
+from core.vault import Vault, vault_for
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["PROJECT_ROOT", "Settings", "get_settings"]
 
 LanguageCode = Literal["my", "km", "lo", "th", "en"]
 
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     hotline_environment: Literal["development", "production"] = "development"
-    hotline_database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'hotline.db'}"
+    hotline_database_url: str = DEFAULT_DATABASE_URL
     # Database connections the app keeps open. Under load a turn's steps,
     # the engine's calls back and the console use one each at once; a pool
     # too small opens and closes connections all the time (a new server
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     # Fernet keys, comma-separated, newest first (`hotline keys new` makes
     # one). Without them, development keeps a key in data/encryption.key.
     hotline_encryption_keys: SecretStr | None = None
-    hotline_development_key_file: Path = PROJECT_ROOT / "data" / "encryption.key"
+    hotline_development_key_file: Path = DEFAULT_DEVELOPMENT_KEY_FILE
     hotline_default_language: LanguageCode = "en"
     hotline_locales_dir: Path = PROJECT_ROOT / "locales"
     hotline_domain_file: Path = PROJECT_ROOT / "flows" / "domain.yml"
@@ -155,9 +156,12 @@ class Settings(BaseSettings):
         return self
 
     def vault(self) -> Vault:
-        if self.hotline_encryption_keys:
-            return Vault(parse_keys(self.hotline_encryption_keys.get_secret_value()))
-        return Vault([development_key(self.hotline_development_key_file)])
+        keys = self.hotline_encryption_keys
+        return vault_for(
+            keys=keys.get_secret_value() if keys else None,
+            development_key_file=self.hotline_development_key_file,
+            production=self.hotline_environment == "production",
+        )
 
 
 @lru_cache

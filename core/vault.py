@@ -6,25 +6,22 @@ reveals no worker's words. Several keys may be held, newest first: new data
 is written with the first, and older keys still read what they wrote, which
 is what lets keys be rotated.
 
-The vault rides on the database engine's dialect, where SQLAlchemy's column
-types can reach it, instead of a module-level global.
+This module needs only `cryptography`: the engine's Python (its own venv, with
+Rasa's older SQLAlchemy) imports it too, to keep the conversations it
+remembers encrypted with the same keys. The column types that encrypt on the
+way into the database are in `core.encrypted_columns`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import time
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Dialect, Text
-from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
-
-VAULT_ATTRIBUTE = "hotline_vault"
 
 
 class VaultError(RuntimeError):
@@ -64,51 +61,35 @@ def parse_keys(value: str) -> list[str]:
 def development_key(path: Path) -> str:
     """A key kept beside the embedded database, made on first use (development only)."""
     if path.exists():
-        return path.read_text().strip()
+        return _written_key(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # The engine and the app start together: the other one made it first.
+        return _written_key(path)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key + "\n")
     logger.warning("made a development encryption key at %s", path)
     return key
 
 
-def attach(dialect: Dialect, vault: Vault) -> None:
-    setattr(dialect, VAULT_ATTRIBUTE, vault)
+def _written_key(path: Path) -> str:
+    # The maker writes the key right after creating the file.
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise VaultError(f"{path} stays empty")
 
 
-def _vault(dialect: Dialect) -> Vault:
-    vault = getattr(dialect, VAULT_ATTRIBUTE, None)
-    if vault is None:
-        raise VaultError("no vault attached to this database engine")
-    assert isinstance(vault, Vault)
-    return vault
-
-
-class EncryptedText(TypeDecorator[str]):
-    """Text stored encrypted."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else _vault(dialect).encrypt_text(value)
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else _vault(dialect).decrypt_text(value)
-
-
-class EncryptedJSON(TypeDecorator[Any]):
-    """A JSON value stored encrypted."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return _vault(dialect).encrypt_text(json.dumps(value, ensure_ascii=False))
-
-    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(_vault(dialect).decrypt_text(value))
+def vault_for(*, keys: str | None, development_key_file: Path, production: bool) -> Vault:
+    """The hotline's vault: the configured keys, or in development a key kept
+    in a file beside the embedded database. One rule for the app and the engine."""
+    if keys and parse_keys(keys):
+        return Vault(parse_keys(keys))
+    if production:
+        raise VaultError("HOTLINE_ENCRYPTION_KEYS must be set in production")
+    return Vault([development_key(development_key_file)])

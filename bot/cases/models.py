@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.database import Base
-from core.vault import EncryptedJSON, EncryptedText
+from core.encrypted_columns import EncryptedJSON, EncryptedText
 
 
 class CaseStatus(enum.StrEnum):

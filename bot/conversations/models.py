@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.database import Base
-from core.vault import EncryptedJSON, EncryptedText
+from core.encrypted_columns import EncryptedJSON, EncryptedText
 
 
 class Owner(enum.StrEnum):
@@ -211,3 +211,25 @@ class ChannelEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EngineTracker(Base):
+    """What the engine remembers of a conversation: its Rasa tracker (every
+    event, the worker's words and a half-filled report among them), stored
+    encrypted by the engine itself (`flows/stores.py`) so that restarts and
+    other engines carry the conversation on.
+
+    Keyed by the conversation's public id with a cascading foreign key: a
+    tracker cannot outlive its conversation, so erasure and retention take
+    it in the same transaction, whether the engine runs or not, and an
+    engine that finishes a turn after the erasure cannot write it back.
+    """
+
+    __tablename__ = "engine_trackers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.public_id", ondelete="CASCADE"), unique=True
+    )
+    tracker: Mapped[str] = mapped_column(EncryptedText)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,14 @@ from fastapi.testclient import TestClient
 from core.database import sync_url
 from core.settings import Settings
 from core.vault import Vault, VaultError
-from tests.support import TEST_ENCRYPTION_KEY, ChatWorker, stored_messages
+from tests.support import (
+    TEST_ENCRYPTION_KEY,
+    TEST_VAULT,
+    ChatWorker,
+    execute,
+    rows,
+    stored_messages,
+)
 
 
 def test_message_texts_are_not_in_the_database_file(
@@ -82,6 +89,15 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
             )
         ]
     )
+    # What the engine remembers of the conversation (it writes it itself).
+    [(public_id,)] = rows(settings.hotline_database_url, "SELECT public_id FROM conversations")
+    execute(
+        settings.hotline_database_url,
+        "INSERT INTO engine_trackers (sender_id, tracker, updated_at) "
+        "VALUES (:id, :tracker, '2026-12-07 10:00:00')",
+        id=public_id,
+        tracker=TEST_VAULT.encrypt_text('{"events": ["my words"]}'),
+    )
     newer = Fernet.generate_key().decode()
     result = rotate(
         database_url=settings.hotline_database_url,
@@ -90,7 +106,7 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
         metadata=tables.metadata,
         folders=[waiting_folder],
     )
-    assert result.values >= 2 and result.files == 2
+    assert result.values >= 3 and result.files == 2
     only_new = Vault([newer])
     inbox = Inbox(waiting_folder, only_new)
     assert [m.text for path in inbox.waiting() for m in inbox.read(path)] == ["still here"]
@@ -104,3 +120,5 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
         tokens = [row[0] for row in connection.execute(text("SELECT original_text FROM messages"))]
     engine.dispose()
     assert "my words" in [only_new.decrypt_text(t) for t in tokens if t]
+    [(tracker,)] = rows(settings.hotline_database_url, "SELECT tracker FROM engine_trackers")
+    assert only_new.decrypt_text(tracker) == '{"events": ["my words"]}'

@@ -62,6 +62,16 @@ def rows(database_url: str, query: str, **params: Any) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
+def execute(database_url: str, statement: str, **params: Any) -> None:
+    """A change written straight to the database, as another process would."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement), params)
+    finally:
+        engine.dispose()
+
+
 def stored_conversation(database_url: str, channel_user_id: str) -> dict[str, Any]:
     """The worker's latest conversation row as stored."""
     engine = create_engine(sync_url(database_url))

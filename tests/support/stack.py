@@ -108,7 +108,6 @@ def running_stack(
     }
     engine_log = workdir / "engine.log"
     app_log = workdir / "app.log"
-    processes: list[subprocess.Popen[bytes]] = []
     stack = Stack(
         app_url=app_url,
         engine_url=engine_url,
@@ -118,32 +117,53 @@ def running_stack(
         token=token,
         environment=environment,
     )
-    with app_log.open("wb") as app_out:
-        if start_engine:
-            processes.append(start_engine_process(stack))
-        processes.append(
-            subprocess.Popen(
-                [str(APP_BIN / "hotline"), "serve"],
-                cwd=PROJECT_ROOT,
-                env=environment,
-                stdout=app_out,
-                stderr=subprocess.STDOUT,
-            )
+    if start_engine:
+        start_engine_process(stack)
+    start_app_process(stack)
+    try:
+        _wait_until_healthy(
+            app_url, stack.started, [engine_log, app_log], engine_expected=start_engine
         )
+        yield stack
+    finally:
+        stop_processes(stack)
+
+
+def start_app_process(stack: Stack) -> subprocess.Popen[bytes]:
+    with (stack.logs / "app.log").open("ab") as app_out:
+        process = subprocess.Popen(
+            [str(APP_BIN / "hotline"), "serve"],
+            cwd=PROJECT_ROOT,
+            env=stack.environment,
+            stdout=app_out,
+            stderr=subprocess.STDOUT,
+        )
+    stack.started.append(process)
+    return process
+
+
+def stop_processes(stack: Stack) -> None:
+    """Stop every process the stack started, as a deployment stops them."""
+    for process in stack.started:
+        process.terminate()
+    for process in stack.started:
         try:
-            _wait_until_healthy(
-                app_url, processes, [engine_log, app_log], engine_expected=start_engine
-            )
-            yield stack
-        finally:
-            processes.extend(stack.started)
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+    stack.started.clear()
+
+
+def restart(stack: Stack) -> None:
+    """The whole hotline stopped and started again on the same database and
+    ports, as after an upgrade: nothing is kept in any process's memory."""
+    stop_processes(stack)
+    start_engine_process(stack)
+    start_app_process(stack)
+    _wait_until_healthy(
+        stack.app_url, stack.started, [stack.logs / "engine.log", stack.logs / "app.log"]
+    )
 
 
 def _wait_until_healthy(
