@@ -26,6 +26,7 @@ from bot.handoff.events import HandoffEvents
 from bot.handoff.service import Handoff
 from bot.inbox import Inbox, Intake
 from bot.latin_language import LatinLanguageModel
+from bot.leases import Leases, holder_name
 from bot.outbox import Outbox, RetryPolicy
 from bot.privacy.keeping import DataKeeping
 from bot.provinces import ProvinceNames
@@ -99,6 +100,13 @@ async def open_state(
     attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
     # The console's live events: the outbox tells of replies sent and failed.
     events = HandoffEvents()
+    # Work that one app process among several must do alone. PostgreSQL is
+    # what several app processes share; the embedded default runs one.
+    leases = Leases(
+        sessions=sessions,
+        holder=holder_name(),
+        enabled=database.dialect.name == "postgresql",
+    )
     # The one way replies leave: bot answers, staff replies, closings,
     # alerts and retries alike.
     outbox = Outbox(
@@ -110,6 +118,7 @@ async def open_state(
             base_delay=settings.hotline_delivery_base_delay_seconds,
         ),
         events=events,
+        leases=leases,
     )
     handoff = Handoff(
         sessions=sessions,
@@ -157,6 +166,7 @@ async def open_state(
         adapters=channels,
         sessions=sessions,
         engine=engine,
+        leases=leases,
         sweep_seconds=settings.hotline_delivery_sweep_seconds,
         turns_at_once=settings.hotline_engine_turns_at_once,
     )

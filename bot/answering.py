@@ -32,6 +32,7 @@ from bot.conversations.models import (
 from bot.danger import Level
 from bot.dialogue import UNANSWERED, Dialogue, EngineAnswer, StartAnswer, Turn
 from bot.engine import EngineClient
+from bot.leases import Leases
 from bot.outbox import Outbox
 from bot.responses import Reply
 from core.clock import utcnow
@@ -54,10 +55,12 @@ class Answering:
         adapters: Mapping[str, ChannelAdapter],
         sessions: async_sessionmaker[AsyncSession],
         engine: EngineClient,
+        leases: Leases,
         sweep_seconds: float = 30.0,
         turns_at_once: int = 8,
     ) -> None:
         self._dialogue = dialogue
+        self._leases = leases
         self._outbox = outbox
         self._adapters = adapters
         self._sessions = sessions
@@ -289,6 +292,11 @@ class Answering:
         while True:
             await asyncio.sleep(self._sweep_seconds)
             try:
+                # One process sweeps; if it dies, another leads within rounds.
+                if not await self._leases.lead(
+                    "sweep:unanswered", lease_time=timedelta(seconds=self._sweep_seconds * 3)
+                ):
+                    continue
                 # A message just stored may not be in its worker's queue yet
                 # (its engine answer on the way): taking it up as well would
                 # ask the engine twice. A new message younger than a sweep is

@@ -31,6 +31,7 @@ from bot.conversations.models import (
     Worker,
 )
 from bot.handoff.events import HandoffEvents
+from bot.leases import Leases, Release
 from bot.ordering import KeyedLocks
 from core.clock import utcnow
 
@@ -87,6 +88,7 @@ class Outbox:
         adapters: Mapping[str, ChannelAdapter],
         policy: RetryPolicy,
         events: HandoffEvents,
+        leases: Leases,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._sessions = sessions
@@ -99,15 +101,29 @@ class Outbox:
         # reached the platform, so the console shows it at once.
         self._events = events
         # One sending at a time per conversation: two at once would both
-        # read the same queued replies and send them twice.
+        # read the same queued replies and send them twice. In this process
+        # a lock; across app processes a lease in the database.
         self._sending = KeyedLocks[int]()
+        self._leases = leases
         self._side_tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, conversation_id: int) -> None:
         """Send every queued reply of one conversation, in order: the one way
         out for bot answers, staff replies, closings, alerts and retries."""
         async with self._sending.hold(conversation_id):
-            await self._send(conversation_id)
+            lease = f"send:{conversation_id}"
+            if not await self._leases.claim(lease):
+                # Another process sends this conversation now; it was asked
+                # to look again before it lets go, and will send these too.
+                return
+            try:
+                while True:
+                    await self._send(conversation_id, lease)
+                    if await self._leases.release(lease) is not Release.AGAIN:
+                        return
+            except Exception:
+                await self._leases.drop(lease)
+                raise
 
     def send_soon(self, conversation_id: int) -> None:
         """`send` in the background, for callers that must not wait on a
@@ -138,7 +154,7 @@ class Outbox:
     def _failed(self, conversation_id: int, message_id: int) -> None:
         self._events.publish("failed", conversation_id=conversation_id, message_id=message_id)
 
-    async def _send(self, conversation_id: int) -> None:
+    async def _send(self, conversation_id: int, lease: str) -> None:
         # Two reads: what waits, with whom it goes to, then the reply token.
         async with self._reading() as session:
             found = (await session.execute(_QUEUED, {"conversation_id": conversation_id})).all()
@@ -182,7 +198,12 @@ class Outbox:
             sent(carried_message.id)
         pending = pending[carried:]
         for outbound in pending:
-            if await self._push(adapter, recipient, outbound):
+            if not await self._leases.keep(lease):
+                # Held too long (a database that stalled): another process
+                # sends the rest; sending on would send them twice.
+                logger.warning("conversation %s: sending lease lost", conversation_id)
+                return
+            if await self._push(adapter, recipient, outbound, lease):
                 sent(outbound.id)
             else:
                 self._failed(conversation_id, outbound.id)
@@ -208,7 +229,7 @@ class Outbox:
         return None, spent
 
     async def _push(
-        self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage
+        self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage, lease: str
     ) -> bool:
         """Push until the platform accepts (True) or the reply is given up on (False)."""
         attempt = 0
@@ -227,7 +248,10 @@ class Outbox:
                 if final:
                     logger.error("message %s failed after %s attempts", message.id, attempt)
                     return False
-                await self._sleep(self._policy.delay(attempt, error.retry_after))
+                delay = self._policy.delay(attempt, error.retry_after)
+                # Held through the wait, or another process would send it meanwhile.
+                await self._leases.renew(lease, longer=timedelta(seconds=delay))
+                await self._sleep(delay)
             else:
                 await self._mark([message.id], MessageStatus.SENT, attempts=attempt)
                 return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import leases
 from bot.cases import models as cases
 from bot.conversations import models as conversations
 from bot.danger import alarms as danger
@@ -13,4 +14,13 @@ from core.database import Base
 # Every table above registered on it; Alembic, key rotation and tests read it.
 metadata = Base.metadata
 
-__all__ = ["cases", "conversations", "danger", "handoff", "metadata", "privacy", "staff"]
+__all__ = [
+    "cases",
+    "conversations",
+    "danger",
+    "handoff",
+    "leases",
+    "metadata",
+    "privacy",
+    "staff",
+]
