@@ -32,7 +32,7 @@ from bot.conversations.models import (
 from bot.danger import Level
 from bot.dialogue import UNANSWERED, Dialogue, EngineAnswer, StartAnswer, Turn
 from bot.engine import EngineClient
-from bot.leases import Leases
+from bot.leases import Leases, Release
 from bot.outbox import Outbox
 from bot.responses import Reply
 from core.clock import utcnow
@@ -122,6 +122,10 @@ class Answering:
         still being answered (the engine must see them first), or the engine
         has as many turns as it is given at once.
         """
+        if self._leases.enabled:
+            # Another app process may be in the middle of this worker's
+            # turn: only the holder of the worker's lease asks the engine.
+            return None
         key = (channel, channel_user_id)
         queue = self._queues.get(key)
         if (queue is not None and not queue.empty()) or key in self._in_turn:
@@ -168,6 +172,9 @@ class Answering:
             await self._outbox.idle()
 
     async def _drain(self, key: tuple[str, str]) -> None:
+        if self._leases.enabled:
+            await self._drain_shared(key)
+            return
         queue = self._queues[key]
         while not queue.empty():
             message_id, typing, stored = queue.get_nowait()
@@ -177,6 +184,59 @@ class Answering:
                 # The message stays unanswered in the database; the sweep
                 # tries it again. One bad message must not stop the others.
                 logger.exception("answering message %s failed", message_id)
+
+    async def _drain_shared(self, key: tuple[str, str]) -> None:
+        """A worker's turns when several app processes share the database.
+
+        Their webhooks may reach any process. The one holding the worker's
+        lease answers, lowest stored message first, whichever process stored
+        it; a process finding the lease taken leaves a note, and the holder
+        looks for new messages again before it lets go.
+        """
+        lease = f"turn:{key[0]}:{key[1]}"
+        queue = self._queues[key]
+        while True:
+            if not await self._leases.claim(lease):
+                _take_all(queue)
+                return
+            try:
+                while True:
+                    asked = _take_all(queue)
+                    waiting = await self._waiting_messages(*key)
+                    typing = {message_id for message_id, shown, _ in asked if shown}
+                    for message_id in sorted(waiting | {message_id for message_id, _, _ in asked}):
+                        try:
+                            await self._answer(
+                                key, message_id, typing=message_id in typing, stored=None
+                            )
+                        except Exception:
+                            logger.exception("answering message %s failed", message_id)
+                    if not queue.empty():
+                        continue
+                    if await self._leases.release(lease) is not Release.AGAIN:
+                        break
+            except Exception:
+                await self._leases.drop(lease)
+                raise
+            if queue.empty():
+                return
+            # Queued here while the lease was let go: take it up again.
+
+    async def _waiting_messages(self, channel: str, channel_user_id: str) -> set[int]:
+        """The worker's stored messages no turn has taken up yet."""
+        async with self._sessions() as session:
+            found = await session.execute(
+                select(Message.id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(Worker, Worker.id == Conversation.worker_id)
+                .where(
+                    Worker.channel == channel,
+                    Worker.channel_user_id == channel_user_id,
+                    Message.direction == Direction.INBOUND.value,
+                    Message.status == MessageStatus.RECEIVED.value,
+                )
+            )
+            return set(found.scalars())
 
     async def _answer(
         self, key: tuple[str, str], message_id: int, *, typing: bool, stored: Turn | None
@@ -307,3 +367,12 @@ class Answering:
 
     async def close(self) -> None:
         await stop_tasks([*self._tasks.values(), *self._side_tasks, self._sweeper])
+
+
+def _take_all(
+    queue: asyncio.Queue[tuple[int, bool, Turn | None]],
+) -> list[tuple[int, bool, Turn | None]]:
+    taken = []
+    while not queue.empty():
+        taken.append(queue.get_nowait())
+    return taken

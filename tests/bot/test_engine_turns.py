@@ -6,13 +6,10 @@ and still answers every worker once, in order.
 """
 
 import asyncio
-import threading
 import time
 from functools import partial
-from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -21,44 +18,15 @@ from bot.conversations.models import EscalationReason, MessageKind
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
-from tests.fakes.server import FakeServer
-from tests.support import ChatWorker, eventually, rows, stored_conversation, stored_messages
+from tests.fakes.line_api import FakeLine, text_event, webhook_body
+from tests.support import ChatWorker, eventually, stored_conversation, stored_messages
 from tests.support.console import add_staff, as_staff, csrf_of, state_of
-
-
-class SlowEngine:
-    """Answers each message after a pause, echoing it; counts turns in flight."""
-
-    def __init__(self, pause: float) -> None:
-        self.pause = pause
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.seen: list[tuple[str, str]] = []
-        # Turns in flight per conversation, and the most any one had.
-        self.by_sender: dict[str, int] = {}
-        self.most_for_one_sender = 0
-        self._lock = threading.Lock()
-        app = FastAPI()
-
-        @app.post("/webhooks/rest/webhook")
-        async def turn(request: Request) -> list[dict[str, Any]]:
-            body = await request.json()
-            with self._lock:
-                self.in_flight += 1
-                self.most_in_flight = max(self.most_in_flight, self.in_flight)
-                self.seen.append((body["sender"], body["message"]))
-                self.by_sender[body["sender"]] = self.by_sender.get(body["sender"], 0) + 1
-                self.most_for_one_sender = max(
-                    self.most_for_one_sender, self.by_sender[body["sender"]]
-                )
-            await asyncio.sleep(self.pause)
-            with self._lock:
-                self.in_flight -= 1
-                self.by_sender[body["sender"]] -= 1
-            return [{"recipient_id": body["sender"], "text": f"echo {body['message']}"}]
-
-        self.server = FakeServer(app)
+from tests.support.slow_engine import (
+    SlowEngine,
+    assert_engine_saw,
+    deliver_line,
+    post_line_text,
+)
 
 
 def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_answered(
@@ -75,13 +43,13 @@ def test_the_engine_gets_at_most_the_set_number_of_turns_and_every_worker_is_ans
             for worker in workers:
                 for said in ("first", "second"):
                     # Acknowledged at once, although the engine is busy.
-                    _post(client, worker, said)
+                    post_line_text(client, worker, said)
             eventually(lambda: all(_answered(limited, w) == 2 for w in workers), timeout=30)
     finally:
         engine.server.stop()
     assert engine.most_in_flight == 2
     # Each worker's messages reached the engine in the order they were sent.
-    _assert_engine_saw(engine, limited, workers, ["first", "second"])
+    assert_engine_saw(engine, limited, workers, ["first", "second"])
     assert sorted(_delivered(line_api)) == sorted(["echo first", "echo second"] * len(workers))
 
 
@@ -119,7 +87,7 @@ def test_web_chat_turns_share_the_engine_limit_with_line(
                 return list(await asyncio.gather(*(one(*b) for b in enumerate(browsers))))
 
             for worker in ("U-meanwhile-1", "U-meanwhile-2"):
-                _post(client, worker, "first")
+                post_line_text(client, worker, "first")
             answers = client.portal.call(everyone_at_once)
             eventually(
                 lambda: all(_answered(limited, w) == 1 for w in ("U-meanwhile-1", "U-meanwhile-2"))
@@ -130,26 +98,6 @@ def test_web_chat_turns_share_the_engine_limit_with_line(
     assert [a.json()["replies"] for a in answers] == [
         [{"text": "echo again", "buttons": []}]
     ] * len(browsers)
-
-
-def _post(client: TestClient, worker: str, said: str) -> None:
-    """A worker's text through LINE's webhook, signed; acknowledged."""
-    _deliver(client, webhook_body(text_event(worker, said)))
-
-
-def _deliver(client: TestClient, body: bytes) -> None:
-    """A webhook body as LINE sends it (again, for a redelivery); acknowledged."""
-    headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-    assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
-
-
-def _assert_engine_saw(
-    engine: SlowEngine, settings: Settings, workers: list[str], texts: list[str]
-) -> None:
-    """Each worker's messages reached the engine once each, in this order."""
-    owners = _workers_by_public_id(settings)
-    for worker in workers:
-        assert [text for sender, text in engine.seen if owners[sender] == worker] == texts
 
 
 def _delivered(line_api: FakeLine) -> list[str]:
@@ -175,15 +123,6 @@ def _answered(settings: Settings, worker: str) -> int:
     )
 
 
-def _workers_by_public_id(settings: Settings) -> dict[str, str]:
-    found = rows(
-        settings.hotline_database_url,
-        "SELECT c.public_id, w.channel_user_id FROM conversations c"
-        " JOIN workers w ON w.id = c.worker_id",
-    )
-    return {str(public_id): str(worker) for public_id, worker in found}
-
-
 def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(
     settings: Settings, line_api: FakeLine
 ) -> None:
@@ -194,7 +133,7 @@ def test_the_working_sign_is_shown_only_for_an_answer_that_takes_a_while(
             with TestClient(
                 create_app(settings.model_copy(update={"rasa_url": engine.server.url}))
             ) as client:
-                _post(client, user, "hello")
+                post_line_text(client, user, "hello")
                 eventually(partial(_answered_once, settings, user))
         finally:
             engine.server.stop()
@@ -226,7 +165,7 @@ def test_an_engine_that_does_not_answer_in_time_gets_the_worker_the_numbers(
         )
         texts = Texts(settings.hotline_locales_dir)
         with TestClient(create_app(hurried)) as client:
-            _post(client, "U-stuck-engine", "hello")
+            post_line_text(client, "U-stuck-engine", "hello")
             eventually(lambda: line_api.texts("/v2/bot/message/reply") != [], timeout=4)
     finally:
         engine.server.stop()
@@ -251,18 +190,18 @@ def test_with_the_sweep_running_each_message_reaches_the_engine_once(
         )
         with TestClient(create_app(sweeping)) as client:
             for worker in workers:
-                _post(client, worker, "first")
+                post_line_text(client, worker, "first")
             eventually(lambda: all(_answered(sweeping, w) == 1 for w in workers), timeout=30)
             for worker in workers:
-                _post(client, worker, "second")
-                _post(client, worker, "third")
+                post_line_text(client, worker, "second")
+                post_line_text(client, worker, "third")
             eventually(lambda: all(_answered(sweeping, w) == 3 for w in workers), timeout=30)
             time.sleep(1.0)  # five more sweeps
     finally:
         engine.server.stop()
     # One worker's messages reach the engine one at a time.
     assert engine.most_for_one_sender == 1
-    _assert_engine_saw(engine, sweeping, workers, ["first", "second", "third"])
+    assert_engine_saw(engine, sweeping, workers, ["first", "second", "third"])
     for worker in workers:
         assert _answered(sweeping, worker) == 3
     assert sorted(_delivered(line_api)) == sorted(
@@ -314,16 +253,16 @@ def test_a_redelivered_event_of_a_returning_worker_reaches_the_engine_once(
     try:
         answering = settings.model_copy(update={"rasa_url": engine.server.url})
         with TestClient(create_app(answering)) as client:
-            _post(client, worker, "first")
+            post_line_text(client, worker, "first")
             eventually(lambda: _answered(answering, worker) == 1)
             body = webhook_body(text_event(worker, "second"))
             for _ in range(3):
-                _deliver(client, body)
+                deliver_line(client, body)
                 eventually(lambda: _answered(answering, worker) == 2)
             time.sleep(0.5)  # a late second answer would show by now
     finally:
         engine.server.stop()
-    _assert_engine_saw(engine, answering, [worker], ["first", "second"])
+    assert_engine_saw(engine, answering, [worker], ["first", "second"])
     assert sorted(_delivered(line_api)) == ["echo first", "echo second"]
 
 
@@ -340,7 +279,7 @@ def test_a_staff_reply_does_not_wait_for_the_engine_s_turns(
         )
         with TestClient(create_app(limited)) as client:
             state = state_of(client)
-            _post(client, "U-with-staff", "hello")
+            post_line_text(client, "U-with-staff", "hello")
             eventually(lambda: _answered(limited, "U-with-staff") == 1, timeout=30)
             public_id = stored_conversation(limited.hotline_database_url, "U-with-staff")[
                 "public_id"
@@ -360,7 +299,7 @@ def test_a_staff_reply_does_not_wait_for_the_engine_s_turns(
             # Four workers' turns, two seconds each, one at a time.
             busy = [f"U-queue-{n}" for n in range(4)]
             for worker in busy:
-                _post(client, worker, "question")
+                post_line_text(client, worker, "question")
             eventually(lambda: engine.in_flight == 1, timeout=30)
             sent = client.post(f"{base}/replies", json={"text": "I am here"}, headers=headers)
             assert sent.status_code == 201
