@@ -27,7 +27,7 @@ from bot.handoff.service import Handoff
 from bot.inbox import Inbox, Intake
 from bot.latin_language import LatinLanguageModel
 from bot.outbox import Outbox, RetryPolicy
-from bot.privacy.keeping import DataKeeping
+from bot.privacy.service import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.texts import Texts
