@@ -30,6 +30,7 @@ from bot.outbox import Outbox, RetryPolicy
 from bot.privacy.service import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
+from bot.staff.service import LoginPolicy, StaffAccounts
 from bot.texts import Texts
 from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from core.settings import Settings
@@ -61,6 +62,8 @@ class AppState:
     # Workers' files, decrypted for staff by the console's attachment endpoint.
     attachments: AttachmentStore
     keeping: DataKeeping
+    # Staff accounts, sign-in and API tokens.
+    accounts: StaffAccounts
     # The staff console's own words, in English and each catalogued language.
     console_wording: ConsoleWording
     # Phone numbers as the engine reads them: kept out of referrals without consent.
@@ -182,6 +185,7 @@ async def open_state(
         keeping=DataKeeping(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),
+        accounts=StaffAccounts(sessions=sessions, policy=LoginPolicy.from_settings(settings)),
         console_wording=ConsoleWording(settings.hotline_locales_dir),
         phone_numbers=PhoneNumbers.from_training_data(
             settings.hotline_nlu_data_dir / "patterns.yml"
