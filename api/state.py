@@ -17,6 +17,7 @@ from api.rate_limit import WebchatLimits
 from bot.answering import Answering
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
+from bot.cases.service import CaseWork
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerDetector
 from bot.danger.replies import DangerReplies
@@ -64,6 +65,8 @@ class AppState:
     keeping: DataKeeping
     # Staff accounts, sign-in and API tokens.
     accounts: StaffAccounts
+    # Cases as staff find, read, change and export them.
+    cases: CaseWork
     # The staff console's own words, in English and each catalogued language.
     console_wording: ConsoleWording
     # Phone numbers as the engine reads them: kept out of referrals without consent.
@@ -186,6 +189,7 @@ async def open_state(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),
         accounts=StaffAccounts(sessions=sessions, policy=LoginPolicy.from_settings(settings)),
+        cases=CaseWork(sessions=sessions),
         console_wording=ConsoleWording(settings.hotline_locales_dir),
         phone_numbers=PhoneNumbers.from_training_data(
             settings.hotline_nlu_data_dir / "patterns.yml"

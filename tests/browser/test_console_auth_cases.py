@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from api.app import create_app
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations.models import Conversation, Worker
 from bot.staff.models import Role
@@ -139,7 +139,7 @@ class Console:
                     .where(Worker.channel_user_id == user)
                 )
             ).scalar_one()
-            case = await cases.open_case(
+            case = await cases.file_report(
                 session=session,
                 conversation=conversation,
                 report=cases.Report(

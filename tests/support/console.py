@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from api.state import AppState
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case
 from bot.conversations.models import Attachment, Conversation, Message, Worker
@@ -174,7 +174,7 @@ def open_report(
                 .first()
             )
             assert conversation is not None, "the worker must write first"
-            case = await cases.open_case(
+            case = await cases.file_report(
                 session=session,
                 conversation=conversation,
                 report=cases.Report(
