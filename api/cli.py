@@ -22,8 +22,8 @@ from bot.attachments import AttachmentStore
 from bot.channels.telegram import TelegramChannel
 from bot.danger import DangerDetector
 from bot.danger import evaluation as danger_evaluation
-from bot.privacy.keeping import DataKeeping
-from bot.privacy.service import Removed
+from bot.privacy.queries import Removed
+from bot.privacy.service import DataKeeping
 from bot.texts import Texts, write_template
 from core import keys
 from core.database import create_engine, create_sessionmaker

@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.staff import service
 from bot.staff.models import Role
+from bot.staff.service import LoginPolicy, StaffAccounts
 from core.database import create_engine, create_sessionmaker
 from core.errors import HotlineError
 from core.settings import get_settings
@@ -26,14 +25,16 @@ PasswordStdin = Annotated[
 ]
 
 
-def _in_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _in_database(work: Callable[[StaffAccounts], Awaitable[T]]) -> T:
     settings = get_settings()
 
     async def run() -> T:
         database = create_engine(settings.hotline_database_url, settings.vault())
+        accounts = StaffAccounts(
+            sessions=create_sessionmaker(database), policy=LoginPolicy.from_settings(settings)
+        )
         try:
-            async with create_sessionmaker(database)() as session:
-                return await work(session)
+            return await work(accounts)
         finally:
             await database.dispose()
 
@@ -61,9 +62,9 @@ def staff_add(
     """Add a staff member who signs in to the console."""
     password = _read_password(password_stdin)
 
-    async def add(session: AsyncSession) -> None:
-        await service.create_staff(
-            session=session, username=username, display_name=name, role=role, password=password
+    async def add(accounts: StaffAccounts) -> None:
+        await accounts.create_staff(
+            username=username, display_name=name, role=role, password=password
         )
 
     _in_database(add)
@@ -75,8 +76,8 @@ def staff_passwd(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a staff member's password; their open console sessions end."""
     password = _read_password(password_stdin)
 
-    async def change(session: AsyncSession) -> None:
-        await service.change_password(session=session, username=username, password=password)
+    async def change(accounts: StaffAccounts) -> None:
+        await accounts.change_password(username=username, password=password)
 
     _in_database(change)
     typer.echo(f"password changed for {username}")
@@ -89,8 +90,8 @@ def staff_token(
 ) -> None:
     """Print a new API token acting as USERNAME. It is shown once and stored only hashed."""
 
-    async def create(session: AsyncSession) -> str:
-        return await service.create_api_token(session=session, username=username, name=name)
+    async def create(accounts: StaffAccounts) -> str:
+        return await accounts.create_api_token(username=username, name=name)
 
     typer.echo(_in_database(create))
 
@@ -99,8 +100,8 @@ def staff_token(
 def staff_revoke_token(token_id: int) -> None:
     """Stop an API token from working (see `staff tokens` for ids)."""
 
-    async def revoke(session: AsyncSession) -> None:
-        await service.revoke_api_token(session=session, token_id=token_id)
+    async def revoke(accounts: StaffAccounts) -> None:
+        await accounts.revoke_api_token(token_id=token_id)
 
     _in_database(revoke)
     typer.echo(f"token {token_id} revoked")
@@ -110,8 +111,8 @@ def staff_revoke_token(token_id: int) -> None:
 def staff_tokens(username: str) -> None:
     """List a staff member's API tokens (ids and names; the tokens themselves are not kept)."""
 
-    async def tokens(session: AsyncSession) -> list[str]:
-        found = await service.api_tokens_of(session=session, username=username)
+    async def tokens(accounts: StaffAccounts) -> list[str]:
+        found = await accounts.api_tokens_of(username)
         return [
             f"{token.id}\t{token.name}\t"
             f"{'revoked' if token.revoked_at else 'active'}\t{token.created_at:%Y-%m-%d}"
@@ -126,11 +127,11 @@ def staff_tokens(username: str) -> None:
 def staff_list() -> None:
     """Every staff member with role and state."""
 
-    async def members(session: AsyncSession) -> list[str]:
+    async def members(accounts: StaffAccounts) -> list[str]:
         return [
             f"{staff.username}\t{staff.role}\t{'active' if staff.active else 'deactivated'}\t"
             f"{staff.display_name}"
-            for staff in await service.all_staff(session=session)
+            for staff in await accounts.all_staff()
         ]
 
     for line in _in_database(members):

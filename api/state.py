@@ -17,6 +17,7 @@ from api.rate_limit import WebchatLimits
 from bot.answering import Answering
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
+from bot.cases.service import CaseWork
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerDetector
 from bot.danger.replies import DangerReplies
@@ -28,9 +29,10 @@ from bot.inbox import Inbox, Intake
 from bot.latin_language import LatinLanguageModel
 from bot.leases import Leases, holder_name
 from bot.outbox import Outbox, RetryPolicy
-from bot.privacy.keeping import DataKeeping
+from bot.privacy.service import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
+from bot.staff.service import LoginPolicy, StaffAccounts
 from bot.texts import Texts
 from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker
 from core.settings import Settings
@@ -62,6 +64,10 @@ class AppState:
     # Workers' files, decrypted for staff by the console's attachment endpoint.
     attachments: AttachmentStore
     keeping: DataKeeping
+    # Staff accounts, sign-in and API tokens.
+    accounts: StaffAccounts
+    # Cases as staff find, read, change and export them.
+    cases: CaseWork
     # The staff console's own words, in English and each catalogued language.
     console_wording: ConsoleWording
     # Phone numbers as the engine reads them: kept out of referrals without consent.
@@ -192,6 +198,8 @@ async def open_state(
         keeping=DataKeeping(
             sessions=sessions, attachments=attachments, engine=engine, settings=settings
         ),
+        accounts=StaffAccounts(sessions=sessions, policy=LoginPolicy.from_settings(settings)),
+        cases=CaseWork(sessions=sessions),
         console_wording=ConsoleWording(settings.hotline_locales_dir),
         phone_numbers=PhoneNumbers.from_training_data(
             settings.hotline_nlu_data_dir / "patterns.yml"

@@ -15,7 +15,6 @@ from api.console.pages import SECURITY_HEADERS, render
 from api.console_wording import COOKIE as LANGUAGE_COOKIE
 from api.console_wording import COOKIE_SECONDS as LANGUAGE_COOKIE_SECONDS
 from api.state import StateDep
-from bot.staff import service as staff_service
 from bot.staff.models import Role
 from core.errors import CsrfRefused, TooManyAttempts
 from core.translation import N_
@@ -85,14 +84,9 @@ async def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, login_token):
         raise CsrfRefused()
-    async with state.sessions() as session:
-        outcome = await staff_service.sign_in(
-            session=session,
-            username=username,
-            password=password,
-            address=client_address(request),
-            policy=staff_service.LoginPolicy.from_settings(state.settings),
-        )
+    outcome = await state.accounts.sign_in(
+        username=username, password=password, address=client_address(request)
+    )
     if not outcome.ok:
         if outcome.refused == "address":
             error, status_code = TooManyAttempts.default, 429
@@ -125,8 +119,7 @@ async def login(
 async def logout(request: Request, state: StateDep, caller: CurrentStaff) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        async with state.sessions() as session:
-            await staff_service.sign_out(session=session, token=token)
+        await state.accounts.sign_out(token=token)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE,
@@ -165,10 +158,7 @@ async def choose_language(
         # browser still signed in): this browser's choice only.
         caller = None
     if caller is not None and not caller.by_api_token:
-        async with state.sessions() as session:
-            await staff_service.set_console_language(
-                session=session, staff_id=caller.id, language=language
-            )
+        await state.accounts.set_console_language(staff_id=caller.id, language=language)
     return response
 
 

@@ -15,9 +15,9 @@ from api.console.deps import CurrentStaff, SignedIn
 from api.console.pages import render, wording_of
 from api.state import AppState, StateDep
 from bot.cases import export
-from bot.cases import staff as case_work
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseStatus
+from bot.cases.queries import MAX_NOTE_CHARS, NEXT_STATUSES, CaseFile, CaseFilter
 from bot.labels import WORKER_LANGUAGES
 from core.clock import utcnow
 from core.errors import InvalidInput
@@ -71,8 +71,8 @@ def _case_filter(
     language: str | None,
     since: str | None,
     until: str | None,
-) -> case_work.CaseFilter:
-    return case_work.CaseFilter(
+) -> CaseFilter:
+    return CaseFilter(
         status=_status(status),
         kind=kind or None,
         province=province or None,
@@ -119,7 +119,7 @@ class StatusChange(BaseModel):
 
 
 class NewNote(BaseModel):
-    text: str = Field(min_length=1, max_length=case_work.MAX_NOTE_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
 
 
 # Pages
@@ -138,9 +138,8 @@ async def cases_page(
     until: FilterText = None,
 ) -> HTMLResponse:
     wanted = _case_filter(status, kind, province, language, since, until)
-    async with state.sessions() as session:
-        provinces = await case_work.provinces_in_use(session=session)
-        found = await case_work.list_cases(session=session, viewer=caller, wanted=wanted)
+    provinces = await state.cases.provinces_in_use()
+    found = await state.cases.list_cases(viewer=caller, wanted=wanted)
     return render(
         request,
         "cases.html",
@@ -165,9 +164,8 @@ async def cases_page(
 async def case_page(
     request: Request, state: StateDep, caller: CurrentStaff, case_id: int
 ) -> HTMLResponse:
-    async with state.sessions() as session:
-        case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
-        active_staff = await case_work.assignable_staff(session=session)
+    case_file = await state.cases.open_case(viewer=caller, case_id=case_id)
+    active_staff = await state.cases.assignable_staff()
     # Everyone reads who a case went to; only supervisors assign it.
     assignable = active_staff if caller.sees_everything else []
     indicators = indicators_of(state)
@@ -178,7 +176,7 @@ async def case_page(
         file=case_file,
         case=case_file.case,
         next_statuses=sorted(
-            case_work.NEXT_STATUSES[CaseStatus(case_file.case.status)], key=list(CaseStatus).index
+            NEXT_STATUSES[CaseStatus(case_file.case.status)], key=list(CaseStatus).index
         ),
         assignable=assignable,
         staff_names={member.id: member.display_name for member in active_staff},
@@ -202,10 +200,7 @@ async def status_form(
     new_status = _status(status)
     if new_status is None:
         raise InvalidInput("choose a status")
-    async with state.sessions() as session:
-        await case_work.set_status(
-            session=session, viewer=caller, case_id=case_id, status=new_status
-        )
+    await state.cases.set_status(viewer=caller, case_id=case_id, status=new_status)
     return _back_to(case_id)
 
 
@@ -220,8 +215,7 @@ async def assign_form(
         assignee = int(staff_id) if staff_id else None
     except ValueError:
         raise InvalidInput("choose a staff member") from None
-    async with state.sessions() as session:
-        await case_work.assign(session=session, viewer=caller, case_id=case_id, staff_id=assignee)
+    await state.cases.assign(viewer=caller, case_id=case_id, staff_id=assignee)
     return _back_to(case_id)
 
 
@@ -230,10 +224,9 @@ async def note_form(
     state: StateDep,
     caller: CurrentStaff,
     case_id: int,
-    text: Annotated[str, Form(max_length=case_work.MAX_NOTE_CHARS)],
+    text: Annotated[str, Form(max_length=MAX_NOTE_CHARS)],
 ) -> Response:
-    async with state.sessions() as session:
-        await case_work.add_note(session=session, viewer=caller, case_id=case_id, text=text)
+    await state.cases.add_note(viewer=caller, case_id=case_id, text=text)
     return _back_to(case_id)
 
 
@@ -252,16 +245,15 @@ async def list_cases(
     until: date | None = None,
 ) -> list[CaseSummary]:
     """Cases the caller may see (agents: assigned to them), newest first."""
-    wanted = case_work.CaseFilter(
+    wanted = CaseFilter(
         status=status, kind=kind, province=province, language=language, since=since, until=until
     )
-    async with state.sessions() as session:
-        found = await case_work.list_cases(session=session, viewer=caller, wanted=wanted)
-        return [CaseSummary.of(case) for case in found]
+    found = await state.cases.list_cases(viewer=caller, wanted=wanted)
+    return [CaseSummary.of(case) for case in found]
 
 
 def _document(
-    state: AppState, caller: SignedIn, case_file: case_work.CaseFile, *, referral: bool
+    state: AppState, caller: SignedIn, case_file: CaseFile, *, referral: bool
 ) -> dict[str, Any]:
     """The case as staff who handle it read it, or (`referral`) as it may leave
     the hotline: with the worker's contact details only if they agreed."""
@@ -281,8 +273,7 @@ def _document(
 async def read_case(state: StateDep, caller: CurrentStaff, case_id: int) -> dict[str, Any]:
     """The case with its answers, contact details, indicators and timeline (messages
     decrypted), as the case page shows it. Audited."""
-    async with state.sessions() as session:
-        case_file = await case_work.open_case(session=session, viewer=caller, case_id=case_id)
+    case_file = await state.cases.open_case(viewer=caller, case_id=case_id)
     return {"id": case_id, **_document(state, caller, case_file, referral=False)}
 
 
@@ -291,11 +282,8 @@ async def assign_case(
     state: StateDep, caller: CurrentStaff, case_id: int, assignment: Assignment
 ) -> CaseSummary:
     """Assign the case to a staff member, or to nobody (supervisors and admins)."""
-    async with state.sessions() as session:
-        case = await case_work.assign(
-            session=session, viewer=caller, case_id=case_id, staff_id=assignment.staff_id
-        )
-        return CaseSummary.of(case)
+    case = await state.cases.assign(viewer=caller, case_id=case_id, staff_id=assignment.staff_id)
+    return CaseSummary.of(case)
 
 
 @api.post("/cases/{case_id}/status")
@@ -303,11 +291,8 @@ async def change_status(
     state: StateDep, caller: CurrentStaff, case_id: int, change: StatusChange
 ) -> CaseSummary:
     """Move the case along: new, in_progress, referred, closed (closed cases can reopen)."""
-    async with state.sessions() as session:
-        case = await case_work.set_status(
-            session=session, viewer=caller, case_id=case_id, status=change.status
-        )
-        return CaseSummary.of(case)
+    case = await state.cases.set_status(viewer=caller, case_id=case_id, status=change.status)
+    return CaseSummary.of(case)
 
 
 @api.post("/cases/{case_id}/notes", status_code=201)
@@ -315,20 +300,14 @@ async def add_note(
     state: StateDep, caller: CurrentStaff, case_id: int, note: NewNote
 ) -> dict[str, int]:
     """An internal note; the worker never sees it."""
-    async with state.sessions() as session:
-        added = await case_work.add_note(
-            session=session, viewer=caller, case_id=case_id, text=note.text
-        )
-        return {"id": added.id}
+    added = await state.cases.add_note(viewer=caller, case_id=case_id, text=note.text)
+    return {"id": added.id}
 
 
 async def _export(
     state: AppState, caller: SignedIn, case_id: int, form: str
-) -> tuple[str, case_work.CaseFile, dict[str, Any]]:
-    async with state.sessions() as session:
-        case_file = await case_work.export_case(
-            session=session, viewer=caller, case_id=case_id, form=form
-        )
+) -> tuple[str, CaseFile, dict[str, Any]]:
+    case_file = await state.cases.export_case(viewer=caller, case_id=case_id, form=form)
     name = case_file.case.reference or f"case-{case_id}"
     return name, case_file, _document(state, caller, case_file, referral=True)
 
@@ -373,10 +352,7 @@ async def export_pdf(
 @api.get("/attachments/{attachment_id}")
 async def attachment(state: StateDep, caller: CurrentStaff, attachment_id: int) -> Response:
     """A worker's photo, voice note or file, decrypted, for staff who handle it. Audited."""
-    async with state.sessions() as session:
-        stored = await case_work.attachment_for(
-            session=session, viewer=caller, attachment_id=attachment_id
-        )
+    stored = await state.cases.attachment_for(viewer=caller, attachment_id=attachment_id)
     content = state.attachments.read(stored.storage_key)
     inline = stored.content_type.startswith(INLINE_TYPES)
     disposition = "inline" if inline else "attachment"

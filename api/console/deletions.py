@@ -12,16 +12,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.deps import SupervisorDep
 from api.console.pages import render
 from api.state import AppState, StateDep
-from bot.cases.models import Case, CaseStatus
-from bot.conversations.models import Conversation, Message
-from bot.privacy import service as privacy
-from bot.privacy.models import DeletionRequest
+from bot.privacy.queries import DeletionAlreadyDecided
 from core.errors import Conflict, NotFound
 
 pages = APIRouter(prefix="/console/deletions", include_in_schema=False)
@@ -43,39 +38,18 @@ class DeletionDecision(BaseModel):
     removed: dict[str, int]
 
 
-async def _describe(*, session: AsyncSession, request: DeletionRequest) -> DeletionRequestOut:
-    messages = open_cases = 0
-    if request.worker_id is not None:
-        messages = (
-            await session.execute(
-                select(func.count(Message.id))
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Conversation.worker_id == request.worker_id)
-            )
-        ).scalar_one()
-        open_cases = (
-            await session.execute(
-                select(func.count(Case.id)).where(
-                    Case.worker_id == request.worker_id, Case.status != CaseStatus.CLOSED.value
-                )
-            )
-        ).scalar_one()
-    return DeletionRequestOut(
-        id=request.id,
-        channel=request.channel,
-        status=request.status,
-        requested_at=request.requested_at,
-        messages=messages,
-        open_cases=open_cases,
-    )
-
-
 async def _pending(state: AppState) -> list[DeletionRequestOut]:
-    async with state.sessions() as session:
-        return [
-            await _describe(session=session, request=request)
-            for request in await privacy.pending_deletions(session=session)
-        ]
+    return [
+        DeletionRequestOut(
+            id=request.id,
+            channel=request.channel,
+            status=request.status,
+            requested_at=request.requested_at,
+            messages=held.messages,
+            open_cases=held.open_cases,
+        )
+        for request, held in await state.keeping.pending_deletions()
+    ]
 
 
 async def _decide(
@@ -85,7 +59,7 @@ async def _decide(
         request, removed = await state.keeping.decide_deletion(
             request_id=request_id, staff_id=caller.id, confirm=confirm
         )
-    except privacy.DeletionAlreadyDecided as error:
+    except DeletionAlreadyDecided as error:
         raise Conflict("this request was already decided") from error
     except LookupError as error:
         raise NotFound("no such deletion request") from error

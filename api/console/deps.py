@@ -20,7 +20,6 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from api.state import StateDep
 from bot import access
-from bot.staff import service as staff_service
 from bot.staff.models import Role, Staff
 from core.errors import CsrfRefused, Forbidden, NotSignedIn
 
@@ -95,16 +94,15 @@ async def _sent_csrf_token(request: Request) -> str | None:
 async def optional_staff(request: Request, state: StateDep) -> SignedIn | None:
     """The caller if signed in (and, for changes, with the right CSRF token), else None."""
     token = bearer_token(request)
-    async with state.sessions() as session:
-        if token is not None:
-            staff = await staff_service.staff_for_api_token(session=session, token=token)
-            if staff is None:
-                return None
-            return _signed_in(staff, csrf_token=None, session_id=None)
-        cookie = request.cookies.get(SESSION_COOKIE)
-        if not cookie:
+    if token is not None:
+        staff = await state.accounts.staff_for_api_token(token)
+        if staff is None:
             return None
-        found = await staff_service.session_for_token(session=session, token=cookie)
+        return _signed_in(staff, csrf_token=None, session_id=None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = await state.accounts.session_for_token(cookie)
     if found is None:
         return None
     staff, staff_session = found

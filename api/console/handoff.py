@@ -22,7 +22,7 @@ from api.console.pages import render
 from api.state import StateDep
 from bot.conversations.timeline import TimelineMessage
 from bot.handoff.models import Outcome
-from bot.handoff.queue import ConversationView, QueueItem
+from bot.handoff.queries import ConversationView, QueueItem
 from bot.labels import WORKER_LANGUAGES
 from bot.language import LANGUAGES
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 from api.console.deps import AdminDep
 from api.console.pages import render
 from api.state import StateDep
-from bot.staff import service as staff_service
 from bot.staff.models import Role, Staff
+from bot.staff.queries import parse_role
 from core.clock import utcnow
 from core.errors import HotlineError
 
@@ -60,8 +60,7 @@ class StaffChange(BaseModel):
 async def staff_page(
     request: Request, state: StateDep, caller: AdminDep, error: str | None = None
 ) -> HTMLResponse:
-    async with state.sessions() as session:
-        members = await staff_service.all_staff(session=session)
+    members = await state.accounts.all_staff()
     return render(
         request,
         "staff.html",
@@ -92,15 +91,13 @@ async def add_staff_form(
     password: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     try:
-        async with state.sessions() as session:
-            await staff_service.create_staff(
-                session=session,
-                username=username.strip().lower(),
-                display_name=display_name,
-                role=staff_service.parse_role(role),
-                password=password,
-                by_staff_id=caller.id,
-            )
+        await state.accounts.create_staff(
+            username=username.strip().lower(),
+            display_name=display_name,
+            role=parse_role(role),
+            password=password,
+            by_staff_id=caller.id,
+        )
     except HotlineError as error:
         return _back(error)
     return _back()
@@ -110,13 +107,7 @@ async def add_staff_form(
 async def role_form(
     state: StateDep, caller: AdminDep, staff_id: int, role: Annotated[str, Form(max_length=16)]
 ) -> Response:
-    async with state.sessions() as session:
-        await staff_service.set_role(
-            session=session,
-            staff_id=staff_id,
-            role=staff_service.parse_role(role),
-            by_staff_id=caller.id,
-        )
+    await state.accounts.set_role(staff_id=staff_id, role=parse_role(role), by_staff_id=caller.id)
     return _back()
 
 
@@ -125,10 +116,9 @@ async def active_form(
     state: StateDep, caller: AdminDep, staff_id: int, active: Annotated[str, Form(max_length=5)]
 ) -> Response:
     try:
-        async with state.sessions() as session:
-            await staff_service.set_active(
-                session=session, staff_id=staff_id, active=active == "true", by_staff_id=caller.id
-            )
+        await state.accounts.set_active(
+            staff_id=staff_id, active=active == "true", by_staff_id=caller.id
+        )
     except HotlineError as error:
         return _back(error)
     return _back()
@@ -136,31 +126,27 @@ async def active_form(
 
 @pages.post("/{staff_id}/unlock")
 async def unlock_form(state: StateDep, caller: AdminDep, staff_id: int) -> Response:
-    async with state.sessions() as session:
-        await staff_service.unlock(session=session, staff_id=staff_id, by_staff_id=caller.id)
+    await state.accounts.unlock(staff_id=staff_id, by_staff_id=caller.id)
     return _back()
 
 
 @api.get("")
 async def list_staff(state: StateDep, caller: AdminDep) -> list[StaffOut]:
     """Every staff account (admins)."""
-    async with state.sessions() as session:
-        return [StaffOut.of(staff) for staff in await staff_service.all_staff(session=session)]
+    return [StaffOut.of(staff) for staff in await state.accounts.all_staff()]
 
 
 @api.post("", status_code=201)
 async def add_staff(state: StateDep, caller: AdminDep, new: NewStaff) -> StaffOut:
     """Add a staff account (admins)."""
-    async with state.sessions() as session:
-        staff = await staff_service.create_staff(
-            session=session,
-            username=new.username,
-            display_name=new.display_name,
-            role=new.role,
-            password=new.password,
-            by_staff_id=caller.id,
-        )
-        return StaffOut.of(staff)
+    staff = await state.accounts.create_staff(
+        username=new.username,
+        display_name=new.display_name,
+        role=new.role,
+        password=new.password,
+        by_staff_id=caller.id,
+    )
+    return StaffOut.of(staff)
 
 
 @api.patch("/{staff_id}")
@@ -168,28 +154,21 @@ async def change_staff(
     state: StateDep, caller: AdminDep, staff_id: int, change: StaffChange
 ) -> StaffOut:
     """Change a staff member's role or deactivate/reactivate them (admins)."""
-    async with state.sessions() as session:
-        if change.role is not None:
-            await staff_service.set_role(
-                session=session, staff_id=staff_id, role=change.role, by_staff_id=caller.id
-            )
-        if change.active is not None:
-            await staff_service.set_active(
-                session=session, staff_id=staff_id, active=change.active, by_staff_id=caller.id
-            )
-        staff = await session.get(Staff, staff_id, populate_existing=True)
-        assert staff is not None
-        return StaffOut.of(staff)
+    if change.role is not None:
+        await state.accounts.set_role(staff_id=staff_id, role=change.role, by_staff_id=caller.id)
+    if change.active is not None:
+        await state.accounts.set_active(
+            staff_id=staff_id, active=change.active, by_staff_id=caller.id
+        )
+    staff = await state.accounts.member(staff_id)
+    assert staff is not None
+    return StaffOut.of(staff)
 
 
 @api.post("/{staff_id}/unlock")
 async def unlock_staff(state: StateDep, caller: AdminDep, staff_id: int) -> StaffOut:
     """Lift a lock after failed sign-ins (admins)."""
-    async with state.sessions() as session:
-        await staff_service.unlock(session=session, staff_id=staff_id, by_staff_id=caller.id)
-        staff = await session.get(Staff, staff_id, populate_existing=True)
-        assert staff is not None
-        return StaffOut.of(staff)
+    return StaffOut.of(await state.accounts.unlock(staff_id=staff_id, by_staff_id=caller.id))
 
 
 routers = [pages, api]

@@ -25,7 +25,7 @@ from fpdf import FPDF
 
 from bot.cases import contact
 from bot.cases.contact import PhoneNumbers
-from bot.cases.staff import CaseFile, TimelineEntry
+from bot.cases.queries import CaseFile, TimelineEntry
 from bot.labels import word
 
 # Translates one of the console's messages (see api/console_wording.py).

@@ -1,140 +1,165 @@
-"""Cases: a worker's report of abuse becomes a case with a reference to quote.
+"""Cases as staff work on them: find, read, assign, move along, note, export.
 
-Functions take the session as a keyword and do not commit; the caller owns
-the unit of work. The reference is derived from the row's own id, which the
-database hands out once, so two reports filed at the same moment can never
-share a number.
+Who reaches which case is decided in `bot/access.py` (agents: the cases
+assigned to them; supervisors and admins: every case, and they assign).
+`CaseWork` owns the units of work: each public method opens its own
+transaction, reads and stages through `queries.py`, and writes the audit
+entry of the view or change in the same transaction. A refused view is
+recorded as well (by the console, in a transaction of its own), so an admin
+can see who tried to read what.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cases.indicators import ForcedLabourIndicators
-from bot.cases.models import Case, CaseEvent, CaseStatus
-from bot.conversations.models import (
-    Attachment,
-    Conversation,
-    Direction,
-    Message,
-    Worker,
-)
-from core.clock import utcnow
-
-REPORTED = "reported"
-_REFERENCE = re.compile(r"^\s*([A-Za-z]{2,5})-(20\d{2})-(\d{3,6})\s*$")
+from bot import access
+from bot.access import Viewer
+from bot.cases import queries
+from bot.cases.models import Case, CaseStatus, Note
+from bot.cases.queries import LIST_LIMIT, CaseFile, CaseFilter
+from bot.conversations.models import Attachment
+from bot.staff import audit
+from bot.staff.models import Staff
+from core.errors import Forbidden
 
 
-class UnknownReportKind(ValueError):
-    pass
+class CaseWork:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
 
+    async def list_cases(
+        self, *, viewer: Viewer, wanted: CaseFilter, limit: int = LIST_LIMIT
+    ) -> list[Case]:
+        """The cases the viewer may see that match, newest first; the listing is audited."""
+        async with self._sessions.begin() as session:
+            cases = await queries.find_cases(
+                session=session, viewer=viewer, wanted=wanted, limit=limit
+            )
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.list",
+                object_type="case",
+                object_id=None,
+                detail={"filter": wanted.as_detail(), "count": len(cases)},
+            )
+        return cases
 
-@dataclass(frozen=True)
-class Report:
-    """What the worker answered in the report form."""
+    async def provinces_in_use(self) -> list[str]:
+        """Provinces that cases name, for the filter's choices."""
+        async with self._sessions() as session:
+            return await queries.provinces_in_use(session=session)
 
-    kind: str
-    # Free-text and chosen answers by question (when, where, employer, ...).
-    answers: Mapping[str, Any]
-    language: str
-    province: str | None = None
-    in_danger: bool = False
-    consent_to_share: bool = False
-    # How staff may reach the worker (bot.cases.contact); never in `answers`.
-    contact: Mapping[str, str] | None = None
-    # Photos and voice notes the worker sent while reporting.
-    attachment_ids: Sequence[int] = field(default_factory=tuple)
+    async def assignable_staff(self) -> Sequence[Staff]:
+        async with self._sessions() as session:
+            return await queries.assignable_staff(session=session)
 
+    async def open_case(self, *, viewer: Viewer, case_id: int) -> CaseFile:
+        """The case with its timeline, decrypted for the viewer; the view is audited."""
+        async with self._sessions.begin() as session:
+            case = await queries.case_for(
+                session=session, viewer=viewer, case_id=case_id, action="view"
+            )
+            case_file = await queries.case_file(session=session, case=case)
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.view",
+                object_type="case",
+                object_id=str(case.id),
+            )
+        return case_file
 
-def format_reference(prefix: str, year: int, number: int) -> str:
-    return f"{prefix}-{year}-{number:05d}"
+    async def export_case(self, *, viewer: Viewer, case_id: int, form: str) -> CaseFile:
+        """The case for a referral (`form`: json or pdf); the export is audited."""
+        async with self._sessions.begin() as session:
+            case = await queries.case_for(
+                session=session, viewer=viewer, case_id=case_id, action=f"export.{form}"
+            )
+            case_file = await queries.case_file(session=session, case=case)
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.export",
+                object_type="case",
+                object_id=str(case.id),
+                detail={"format": form},
+            )
+        return case_file
 
+    async def assign(self, *, viewer: Viewer, case_id: int, staff_id: int | None) -> Case:
+        """Give the case to a staff member (or to nobody). Supervisors and admins only."""
+        if not access.sees_everything(viewer):
+            raise Forbidden("only supervisors assign cases")
+        async with self._sessions.begin() as session:
+            case = await queries.case_for(
+                session=session, viewer=viewer, case_id=case_id, action="assign"
+            )
+            previous = await queries.assign(
+                session=session, viewer=viewer, case=case, staff_id=staff_id
+            )
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.assign",
+                object_type="case",
+                object_id=str(case.id),
+                detail={"from": previous, "to": staff_id},
+            )
+        return case
 
-def normalise_reference(reference: str) -> str | None:
-    """A reference as the hotline writes it, or None if it cannot be one."""
-    match = _REFERENCE.match(reference)
-    if match is None:
-        return None
-    prefix, year, number = match.groups()
-    return format_reference(prefix.upper(), int(year), int(number))
+    async def set_status(self, *, viewer: Viewer, case_id: int, status: CaseStatus) -> Case:
+        async with self._sessions.begin() as session:
+            case = await queries.case_for(
+                session=session, viewer=viewer, case_id=case_id, action="status"
+            )
+            previous = queries.move(session=session, viewer=viewer, case=case, status=status)
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.status",
+                object_type="case",
+                object_id=str(case.id),
+                detail={"from": previous.value, "to": status.value},
+            )
+        return case
 
+    async def add_note(self, *, viewer: Viewer, case_id: int, text: str) -> Note:
+        """An internal note on the case; the worker never sees it. Stored encrypted."""
+        text = queries.note_text(text)
+        async with self._sessions.begin() as session:
+            case = await queries.case_for(
+                session=session, viewer=viewer, case_id=case_id, action="note"
+            )
+            note = await queries.add_note(session=session, viewer=viewer, case=case, text=text)
+            # The audit entry names the note, never its words.
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="case.note",
+                object_type="case",
+                object_id=str(case.id),
+                detail={"note_id": note.id},
+            )
+        return note
 
-async def open_case(
-    *,
-    session: AsyncSession,
-    conversation: Conversation,
-    report: Report,
-    indicators: ForcedLabourIndicators,
-    prefix: str,
-) -> Case:
-    if report.kind not in indicators.kinds:
-        raise UnknownReportKind(report.kind)
-    free_text = [str(value) for value in report.answers.values() if isinstance(value, str)]
-    case = Case(
-        worker_id=conversation.worker_id,
-        conversation_id=conversation.id,
-        kind=report.kind,
-        answers={**report.answers, "attachments": list(report.attachment_ids)},
-        contact=dict(report.contact) if report.contact else None,
-        indicators=indicators.point_to(kind=report.kind, answers=free_text),
-        province=report.province,
-        language=report.language,
-        channel=conversation.channel,
-        in_danger=report.in_danger,
-        consent_to_share=report.consent_to_share,
-        status=CaseStatus.NEW.value,
-        created_at=utcnow(),
-    )
-    session.add(case)
-    await session.flush()
-    case.reference = format_reference(prefix, case.created_at.year, case.id)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            kind=REPORTED,
-            detail={"channel": case.channel, "language": case.language},
-        )
-    )
-    await session.flush()
-    return case
-
-
-async def status_for_worker(
-    *, session: AsyncSession, worker: Worker, reference: str
-) -> CaseStatus | None:
-    """The case's status, only for the worker who reported it.
-
-    None both for a reference that does not exist and for someone else's
-    case: the caller must answer the two alike, so that nobody learns
-    whether a case exists.
-    """
-    normalised = normalise_reference(reference)
-    if normalised is None:
-        return None
-    query = select(Case.status).where(Case.reference == normalised, Case.worker_id == worker.id)
-    status = (await session.execute(query)).scalar_one_or_none()
-    return None if status is None else CaseStatus(status)
-
-
-async def attachments_since(
-    *, session: AsyncSession, conversation_id: int, since: datetime
-) -> list[int]:
-    """The worker's photos, voice notes and files in a conversation since a moment."""
-    query = (
-        select(Attachment.id)
-        .join(Message, Message.id == Attachment.message_id)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.direction == Direction.INBOUND.value,
-            Message.created_at >= since,
-        )
-        .order_by(Attachment.id)
-    )
-    return list((await session.execute(query)).scalars())
+    async def attachment_for(self, *, viewer: Viewer, attachment_id: int) -> Attachment:
+        """A worker's file, if the viewer may see it (`bot.access`); the view is audited."""
+        async with self._sessions.begin() as session:
+            attachment, conversation = await queries.attachment_with_conversation(
+                session=session, attachment_id=attachment_id
+            )
+            if not await access.may_see_files_of(session, viewer, conversation):
+                raise access.refused(viewer, "attachment", attachment.id, "view")
+            await audit.record(
+                session=session,
+                staff_id=viewer.id,
+                action="attachment.view",
+                object_type="attachment",
+                object_id=str(attachment.id),
+                detail={"conversation_id": conversation.id},
+            )
+        return attachment

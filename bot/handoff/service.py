@@ -1,10 +1,11 @@
 """Handing a worker's conversation to staff and back.
 
-`Handoff` owns the unit of work: each method commits, then tells the open
-consoles. Ownership moves bot -> queued -> staff -> bot; while it is not the
-bot's, the engine is not asked anything about the conversation. Every look
-at or change of a conversation by staff goes into the audit log in the same
-transaction as the change itself.
+`Handoff` owns the units of work: each method opens its transaction, reads
+through `queries.py`, records the audit entry in the same transaction and
+commits, then tells the open consoles. Ownership moves bot -> queued ->
+staff -> bot; while it is not the bot's, the engine is not asked anything
+about the conversation. Every look at or change of a conversation by staff
+goes into the audit log in the same transaction as the change itself.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from bot.conversations.models import (
 from bot.conversations.timeline import TimelineMessage
 from bot.danger import Assessment, Level, Signal, alarms
 from bot.engine import EngineClient, EngineUnavailable
-from bot.handoff import queue
+from bot.handoff import queries
 from bot.handoff.canned import CannedTopic, canned_replies, is_canned
 from bot.handoff.errors import (
     AlreadyClaimed,
@@ -55,7 +56,7 @@ from bot.handoff.errors import (
 from bot.handoff.events import HandoffEvents
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord, Outcome
-from bot.handoff.queue import ConversationView, QueueItem, StaffMember
+from bot.handoff.queries import ConversationView, QueueItem, StaffMember
 from bot.outbox import Outbox
 from bot.responses import Reply
 from bot.staff import audit
@@ -302,7 +303,7 @@ class Handoff:
             conversation = await session.get(Conversation, conversation_id)
             if conversation is None or conversation.owner != Owner.QUEUED:
                 return []
-            told = await queue.last_told_waiting(
+            told = await queries.last_told_waiting(
                 session=session, conversation_id=conversation_id, tag=WAITING_TAG
             )
             every = timedelta(minutes=self._settings.hotline_queue_update_minutes)
@@ -320,8 +321,8 @@ class Handoff:
     ) -> Reply:
         if not self.hours.open_at(utcnow()):
             return Reply(text=self._texts.get(language, "handoff.after_hours"), tag=WAITING_TAG)
-        place = await queue.position(session=session, conversation=conversation)
-        typical = await queue.typical_wait(session=session)
+        place = await queries.position(session=session, conversation=conversation)
+        typical = await queries.typical_wait(session=session)
         if typical is None:
             text = self._texts.get(language, "handoff.waiting", position=str(place))
         else:
@@ -347,9 +348,9 @@ class Handoff:
 
     async def queue_for(self, *, staff: StaffMember) -> list[QueueItem]:
         async with self._sessions.begin() as session:
-            rows = await queue.visible_conversations(session=session, staff=staff)
+            rows = await queries.visible_conversations(session=session, staff=staff)
             items = [
-                await queue.item_of(
+                await queries.item_of(
                     session=session,
                     conversation=row,
                     default_language=self._settings.hotline_default_language,
@@ -375,13 +376,13 @@ class Handoff:
         async with self._sessions.begin() as session:
             conversation = await self._visible(session, staff, conversation_id)
             view = ConversationView(
-                item=await queue.item_of(
+                item=await queries.item_of(
                     session=session,
                     conversation=conversation,
                     default_language=self._settings.hotline_default_language,
                 ),
                 messages=await timeline.messages(session, conversation_id, latest=limit),
-                notes=await queue.notes_of(session=session, conversation_id=conversation_id),
+                notes=await queries.notes_of(session=session, conversation_id=conversation_id),
                 location=conversation.location,
             )
             await audit.record(
@@ -437,7 +438,7 @@ class Handoff:
                     holder = await session.get(Staff, conversation.claimed_by)
                     raise AlreadyClaimed(holder.display_name if holder else None)
                 raise NotWithStaff()
-            record = await queue.open_record(session=session, conversation_id=conversation_id)
+            record = await queries.open_record(session=session, conversation_id=conversation_id)
             if record is not None and record.first_claimed_at is None:
                 record.first_claimed_at = now
             await audit.record(
@@ -573,7 +574,7 @@ class Handoff:
             language = conversations.language_of(
                 worker, default=self._settings.hotline_default_language
             )
-            record = await queue.open_record(session=session, conversation_id=conversation_id)
+            record = await queries.open_record(session=session, conversation_id=conversation_id)
             if record is not None:
                 record.closed_at = utcnow()
                 record.closed_by = staff.id

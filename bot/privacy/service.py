@@ -1,280 +1,130 @@
 """Keeping a worker's data no longer than needed, and deleting it when they ask.
 
-The functions take the session as a keyword and do not commit; `Privacy`
-owns the units of work. Rows go first, inside the transaction; files and the
-engine's copy of the conversation go after the commit, so a failed run never
-leaves rows that point to files already gone.
+`DataKeeping` runs retention on a schedule and carries out the decisions on
+deletion requests. Each public method is one unit of work: it opens the
+transaction, calls `queries.py`, and records the audit entry in the same
+transaction, so the rows go and the entry stays together; afterwards the
+files no attachment names any more are removed and the engine forgets the
+conversations (it holds a copy of what the worker wrote).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import asyncio
+import logging
+from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cases import contact
-from bot.cases.models import Case, CaseStatus, Note
-from bot.conversations.models import (
-    Attachment,
-    ChannelEvent,
-    Conversation,
-    Message,
-    Owner,
-    Worker,
-)
-from bot.danger.alarms import DangerAlarm
-from bot.privacy.models import DeletionRequest, DeletionStatus
-from bot.staff.models import LoginAttempt, StaffSession
+from bot.attachments import AttachmentStore
+from bot.background import stop_tasks
+from bot.engine import EngineClient, EngineUnavailable
+from bot.privacy import queries
+from bot.privacy.models import DeletionRequest
+from bot.privacy.queries import Held, Removed
+from bot.staff import audit
 from core.clock import utcnow
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
-class DeletionAlreadyDecided(ValueError):
-    """Staff already confirmed or declined this request."""
+class DataKeeping:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        attachments: AttachmentStore,
+        engine: EngineClient,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._attachments = attachments
+        self._engine = engine
+        self._settings = settings
+        self._schedule: asyncio.Task[None] | None = None
 
+    async def pending_deletions(self) -> list[tuple[DeletionRequest, Held]]:
+        """Requests waiting for staff, oldest first, with what each worker has here."""
+        async with self._sessions() as session:
+            return [
+                (request, await queries.held_for(session=session, request=request))
+                for request in await queries.pending_deletions(session=session)
+            ]
 
-@dataclass
-class Removed:
-    """What a deletion or a retention run took away, in counts and leftovers."""
-
-    workers: int = 0
-    conversations: int = 0
-    messages: int = 0
-    attachments: int = 0
-    cases: int = 0
-    # Files and engine trackers to clear once the rows are committed away.
-    storage_keys: set[str] = field(default_factory=set)
-    engine_conversations: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "workers": self.workers,
-            "conversations": self.conversations,
-            "messages": self.messages,
-            "attachments": self.attachments,
-            "cases": self.cases,
-        }
-
-
-async def request_deletion(*, session: AsyncSession, worker: Worker) -> DeletionRequest:
-    """Record the worker's wish; staff confirm it. One open request per worker."""
-    query = select(DeletionRequest).where(
-        DeletionRequest.worker_id == worker.id,
-        DeletionRequest.status == DeletionStatus.REQUESTED.value,
-    )
-    pending = (await session.execute(query)).scalar_one_or_none()
-    if pending is not None:
-        return pending
-    request = DeletionRequest(worker_id=worker.id, channel=worker.channel)
-    session.add(request)
-    await session.flush()
-    return request
-
-
-async def pending_deletions(*, session: AsyncSession) -> list[DeletionRequest]:
-    query = (
-        select(DeletionRequest)
-        .where(DeletionRequest.status == DeletionStatus.REQUESTED.value)
-        .order_by(DeletionRequest.requested_at)
-    )
-    return list((await session.execute(query)).scalars())
-
-
-async def _remove_conversations(
-    *, session: AsyncSession, conversation_ids: Iterable[int], removed: Removed
-) -> None:
-    ids = list(conversation_ids)
-    if not ids:
-        return
-    attachments = (
-        await session.execute(
-            select(Attachment.id, Attachment.storage_key)
-            .join(Message, Message.id == Attachment.message_id)
-            .where(Message.conversation_id.in_(ids))
-        )
-    ).all()
-    removed.attachments += len(attachments)
-    removed.storage_keys.update(key for _, key in attachments)
-    removed.messages += (
-        await session.execute(
-            select(func.count(Message.id)).where(Message.conversation_id.in_(ids))
-        )
-    ).scalar_one()
-    public_ids = (
-        await session.execute(select(Conversation.public_id).where(Conversation.id.in_(ids)))
-    ).scalars()
-    removed.engine_conversations.extend(public_ids)
-    # Explicit deletes rather than relying on ON DELETE CASCADE alone, which
-    # SQLite honours only with its foreign-key switch on.
-    await session.execute(
-        delete(Attachment).where(
-            Attachment.message_id.in_(select(Message.id).where(Message.conversation_id.in_(ids)))
-        )
-    )
-    await session.execute(delete(DangerAlarm).where(DangerAlarm.conversation_id.in_(ids)))
-    await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
-    # Staff notes in the chat may hold what the worker told them (a number to call).
-    await session.execute(delete(Note).where(Note.conversation_id.in_(ids)))
-    await session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
-    removed.conversations += len(ids)
-
-
-async def erase_worker(*, session: AsyncSession, worker_id: int, removed: Removed) -> None:
-    """Everything the hotline holds about one worker: their messages, files,
-    contact details and the worker record itself.
-
-    Their reports stay as anonymous cases (the abuse they describe may still
-    have to be acted on for others), without contact details or a link back
-    to the worker. Their phone number is taken out wherever else it was
-    written down: in the answers, and in staff notes on their cases (notes
-    in their conversations go with the conversations).
-    """
-    conversation_ids = (
-        await session.execute(select(Conversation.id).where(Conversation.worker_id == worker_id))
-    ).scalars()
-    cases = list((await session.execute(select(Case).where(Case.worker_id == worker_id))).scalars())
-    phones = [contact.phone_of(case.contact) for case in cases]
-    # The last chance to catch a copy: a contact answer still among the answers,
-    # where reports kept it before migration 0007, goes as well.
-    phones += [
-        contact.phone_of(contact.from_answer((case.answers or {}).get("contact"))) for case in cases
-    ]
-    for case in cases:
-        case.answers = {
-            key: contact.redact(value, phones) if isinstance(value, str) else value
-            for key, value in (case.answers or {}).items()
-            if key != "contact"
-        }
-        case.contact = None
-        case.worker_id = None
-        case.conversation_id = None
-    if cases:
-        notes = await session.execute(
-            select(Note).where(Note.case_id.in_([case.id for case in cases]))
-        )
-        for note in notes.scalars():
-            redacted = contact.redact(note.text, phones)
-            if redacted != note.text:
-                note.text = redacted
-    await _remove_conversations(session=session, conversation_ids=conversation_ids, removed=removed)
-    await session.execute(delete(Worker).where(Worker.id == worker_id))
-    removed.workers += 1
-
-
-async def decide_deletion(
-    *, session: AsyncSession, request_id: int, staff_id: int, confirm: bool
-) -> tuple[DeletionRequest, Removed]:
-    request = await session.get(DeletionRequest, request_id)
-    if request is None:
-        raise LookupError(request_id)
-    if request.status != DeletionStatus.REQUESTED:
-        raise DeletionAlreadyDecided(request_id)
-    removed = Removed()
-    if confirm and request.worker_id is not None:
-        await erase_worker(session=session, worker_id=request.worker_id, removed=removed)
-    request.worker_id = None if confirm else request.worker_id
-    request.status = (DeletionStatus.DONE if confirm else DeletionStatus.DECLINED).value
-    request.decided_by = staff_id
-    request.decided_at = utcnow()
-    return request, removed
-
-
-def _last_activity() -> Select[int, datetime]:
-    return select(
-        Conversation.id,
-        func.coalesce(func.max(Message.created_at), Conversation.created_at),
-    ).outerjoin(Message, Message.conversation_id == Conversation.id)
-
-
-async def apply_retention(
-    *,
-    session: AsyncSession,
-    now: datetime,
-    conversation_days: int,
-    closed_case_days: int,
-    housekeeping_days: int,
-) -> Removed:
-    """Delete what has been kept long enough.
-
-    - conversations with the bot that no case refers to, untouched for
-      `conversation_days`;
-    - closed cases after `closed_case_days` from closing, with their
-      conversations;
-    - workers left with nothing, unless they have an open deletion request
-      (staff still have to answer it);
-    - records kept only to run the hotline (redelivery ids, login attempts).
-    Conversations waiting for or with staff are never removed under them.
-    """
-    removed = Removed()
-    case_cutoff = now - timedelta(days=closed_case_days)
-    old_cases = list(
-        (
-            await session.execute(
-                select(Case.id, Case.conversation_id).where(
-                    Case.status == CaseStatus.CLOSED.value, Case.closed_at < case_cutoff
-                )
+    async def run_retention(self, *, now: datetime | None = None) -> Removed:
+        async with self._sessions.begin() as session:
+            removed = await queries.apply_retention(
+                session=session,
+                now=now or utcnow(),
+                conversation_days=self._settings.hotline_retention_conversation_days,
+                closed_case_days=self._settings.hotline_retention_closed_case_days,
+                housekeeping_days=self._settings.hotline_retention_housekeeping_days,
             )
-        ).all()
-    )
-    if old_cases:
-        await session.execute(
-            delete(Case).where(Case.id.in_([case_id for case_id, _ in old_cases]))
-        )
-        removed.cases += len(old_cases)
-
-    cutoff = now - timedelta(days=conversation_days)
-    cited = select(Case.conversation_id).where(Case.conversation_id.is_not(None))
-    idle = (
-        _last_activity()
-        .where(Conversation.owner == Owner.BOT.value, Conversation.id.not_in(cited))
-        .group_by(Conversation.id)
-    )
-    expired = [row[0] for row in (await session.execute(idle)).all() if row[1] < cutoff]
-    # A closed case's conversation goes with the case, however recent.
-    expired += [
-        conversation_id
-        for _, conversation_id in old_cases
-        if conversation_id is not None and conversation_id not in expired
-    ]
-    await _remove_conversations(session=session, conversation_ids=expired, removed=removed)
-
-    pending = select(DeletionRequest.worker_id).where(
-        DeletionRequest.status == DeletionStatus.REQUESTED.value,
-        DeletionRequest.worker_id.is_not(None),
-    )
-    orphans = (
-        await session.execute(
-            select(Worker.id).where(
-                Worker.id.not_in(select(Conversation.worker_id)),
-                Worker.id.not_in(select(Case.worker_id).where(Case.worker_id.is_not(None))),
-                Worker.id.not_in(pending),
+            await audit.record(
+                session=session,
+                staff_id=None,
+                action="retention_run",
+                object_type="hotline",
+                object_id=None,
+                detail=removed.counts(),
             )
-        )
-    ).scalars()
-    orphan_ids = list(orphans)
-    if orphan_ids:
-        await session.execute(delete(Worker).where(Worker.id.in_(orphan_ids)))
-        removed.workers += len(orphan_ids)
+        await self._clean_up(removed)
+        logger.info("retention removed %s", removed.counts())
+        return removed
 
-    housekeeping = now - timedelta(days=housekeeping_days)
-    await session.execute(delete(ChannelEvent).where(ChannelEvent.received_at < housekeeping))
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < housekeeping))
-    await session.execute(delete(StaffSession).where(StaffSession.expires_at < housekeeping))
-    return removed
-
-
-async def unreferenced(*, session: AsyncSession, storage_keys: Iterable[str]) -> list[str]:
-    """The files no attachment names any more (the same file may be shared)."""
-    keys = list(storage_keys)
-    if not keys:
-        return []
-    still = set(
-        (
-            await session.execute(
-                select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))
+    async def decide_deletion(
+        self, *, request_id: int, staff_id: int, confirm: bool
+    ) -> tuple[DeletionRequest, Removed]:
+        async with self._sessions.begin() as session:
+            request, removed = await queries.decide_deletion(
+                session=session, request_id=request_id, staff_id=staff_id, confirm=confirm
             )
-        ).scalars()
-    )
-    return [key for key in keys if key not in still]
+            # Only that it happened, and how much: nothing about the worker.
+            await audit.record(
+                session=session,
+                staff_id=staff_id,
+                action="worker_data_deleted" if confirm else "deletion_declined",
+                object_type="deletion_request",
+                object_id=str(request.id),
+                detail=removed.counts() if confirm else None,
+            )
+        await self._clean_up(removed)
+        if confirm:
+            logger.info("deletion request %s carried out: %s", request.id, removed.counts())
+        return request, removed
+
+    async def _clean_up(self, removed: Removed) -> None:
+        async with self._sessions() as session:
+            orphans = await queries.unreferenced(session=session, storage_keys=removed.storage_keys)
+        for key in orphans:
+            self._attachments.delete(key)
+        forgotten = 0
+        for public_id in removed.engine_conversations:
+            try:
+                await self._engine.forget(sender_id=public_id)
+                forgotten += 1
+            except EngineUnavailable as error:
+                # The engine keeps trackers in memory: a restart empties them too.
+                logger.warning("engine did not forget a conversation: %s", error)
+        if removed.engine_conversations:
+            logger.info(
+                "engine forgot %s of %s conversations", forgotten, len(removed.engine_conversations)
+            )
+
+    def start(self) -> None:
+        self._schedule = asyncio.create_task(self._daily(), name="retention-schedule")
+
+    async def _daily(self) -> None:
+        interval = self._settings.hotline_retention_interval_hours * 3600
+        while True:
+            # First run after a pause, so a restart loop does not hammer the database.
+            await asyncio.sleep(min(interval, 600))
+            try:
+                await self.run_retention()
+            except Exception:
+                logger.exception("retention run failed")
+            await asyncio.sleep(max(0.0, interval - 600))
+
+    async def close(self) -> None:
+        await stop_tasks([self._schedule])

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from flows.actions.context import ActionContext
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.privacy.service import request_deletion
+from bot.privacy.queries import request_deletion
 from flows.actions.context import ActionContext
 
 

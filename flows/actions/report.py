@@ -2,7 +2,7 @@
 
 The engine's rules (flows/data/report.yml) start and end the form; the
 answers arrive as slots, free text in any language and script or a button's
-choice. Filing opens a case (bot.cases.service) and, when the worker may be
+choice. Filing opens a case (bot.cases.queries.file_report) and, when the worker may be
 contacted in this chat or is in danger, puts the conversation in the staff
 queue.
 """
@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.cases import contact as contact_details
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
@@ -420,7 +420,7 @@ class ActionSubmitReport(Action):
                 attachments = await cases.attachments_since(
                     session=session, conversation_id=conversation.id, since=began
                 )
-            case = await cases.open_case(
+            case = await cases.file_report(
                 session=session,
                 conversation=conversation,
                 report=cases.Report(

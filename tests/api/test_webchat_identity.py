@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 
 from api import webchat
 from api.app import create_app
-from bot.staff import service as staff_service
 from bot.staff.models import Role
 from core.settings import Settings
 from tests.support import ChatWorker, rows, stored_messages
@@ -46,12 +45,7 @@ def staff_reply(client: TestClient, text: str) -> None:
     add_staff(client, "mya", Role.AGENT)
 
     async def issue() -> str:
-        async with state_of(client).sessions() as session:
-            token = await staff_service.create_api_token(
-                session=session, username="mya", name="tests"
-            )
-            await session.commit()
-            return token
+        return await state_of(client).accounts.create_api_token(username="mya", name="tests")
 
     headers = {"Authorization": f"Bearer {client.portal.call(issue)}"}
     [waiting] = client.get("/api/handoff/queue", headers=headers).json()

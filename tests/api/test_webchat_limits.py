@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.rate_limit import RateLimiter, WebchatLimits, address_key
-from bot.staff import service as staff_service
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
@@ -90,12 +89,7 @@ def supervisor_token(client: TestClient) -> dict[str, str]:
     add_staff(client, "sunee", Role.SUPERVISOR)
 
     async def issue() -> str:
-        async with state_of(client).sessions() as session:
-            token = await staff_service.create_api_token(
-                session=session, username="sunee", name="tests"
-            )
-            await session.commit()
-            return token
+        return await state_of(client).accounts.create_api_token(username="sunee", name="tests")
 
     return {"Authorization": f"Bearer {client.portal.call(issue)}"}
 

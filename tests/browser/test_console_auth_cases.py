@@ -21,11 +21,11 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from api.app import create_app
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.conversations.models import Conversation, Worker
-from bot.staff import service
 from bot.staff.models import Role
+from bot.staff.service import LoginPolicy, StaffAccounts
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
@@ -75,8 +75,11 @@ class Console:
 
     def add_staff(self, username: str, role: Role) -> int:
         async def add(session):  # type: ignore[no-untyped-def]
-            staff = await service.create_staff(
-                session=session,
+            accounts = StaffAccounts(
+                sessions=create_sessionmaker(session.bind),
+                policy=LoginPolicy.from_settings(self.settings),
+            )
+            staff = await accounts.create_staff(
                 username=username,
                 display_name=username.title(),
                 role=role,
@@ -136,7 +139,7 @@ class Console:
                     .where(Worker.channel_user_id == user)
                 )
             ).scalar_one()
-            case = await cases.open_case(
+            case = await cases.file_report(
                 session=session,
                 conversation=conversation,
                 report=cases.Report(

@@ -13,11 +13,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from api.state import AppState
-from bot.cases import service as cases
+from bot.cases import queries as cases
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case
 from bot.conversations.models import Attachment, Conversation, Message, Worker
-from bot.staff import service
 from bot.staff.models import AuditEntry, Role, Staff
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
 from tests.support import eventually, stored_from_inbox
@@ -32,15 +31,13 @@ def state_of(client: TestClient) -> AppState:
 
 def add_staff(client: TestClient, username: str, role: Role, password: str = PASSWORD) -> int:
     async def add() -> int:
-        async with state_of(client).sessions() as session:
-            staff = await service.create_staff(
-                session=session,
-                username=username,
-                display_name=username.title(),
-                role=role,
-                password=password,
-            )
-            return staff.id
+        staff = await state_of(client).accounts.create_staff(
+            username=username,
+            display_name=username.title(),
+            role=role,
+            password=password,
+        )
+        return staff.id
 
     return client.portal.call(add)
 
@@ -177,7 +174,7 @@ def open_report(
                 .first()
             )
             assert conversation is not None, "the worker must write first"
-            case = await cases.open_case(
+            case = await cases.file_report(
                 session=session,
                 conversation=conversation,
                 report=cases.Report(

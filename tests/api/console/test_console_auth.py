@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from bot.staff import service
+from bot.staff import queries
 from bot.staff.models import Role, Staff
+from bot.staff.service import KEEP_SIGN_INS, LoginPolicy, SignIn, StaffAccounts
 from core.database import sync_url
 from core.settings import Settings
 from tests.support.console import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
@@ -88,8 +89,7 @@ def test_wrong_passwords_lock_the_account_even_against_the_right_one(
     assert "hotline_console" not in client.cookies
 
     async def unlock() -> None:
-        async with state_of(client).sessions() as session:
-            await service.unlock(session=session, staff_id=staff_id, by_staff_id=None)
+        await state_of(client).accounts.unlock(staff_id=staff_id, by_staff_id=None)
 
     client.portal.call(unlock)
     assert sign_in(client, "mya", PASSWORD).status_code == 303
@@ -158,10 +158,9 @@ def test_an_api_token_works_until_revoked(client: TestClient) -> None:
     add_staff(client, "bot-sync", Role.SUPERVISOR)
 
     async def issue() -> str:
-        async with state_of(client).sessions() as session:
-            return await service.create_api_token(
-                session=session, username="bot-sync", name="referral partner"
-            )
+        return await state_of(client).accounts.create_api_token(
+            username="bot-sync", name="referral partner"
+        )
 
     token = client.portal.call(issue)
     headers = {"Authorization": f"Bearer {token}"}
@@ -172,9 +171,9 @@ def test_an_api_token_works_until_revoked(client: TestClient) -> None:
     assert client.get("/api/staff", headers=headers).status_code == 403  # supervisor, not admin
 
     async def revoke() -> None:
-        async with state_of(client).sessions() as session:
-            (issued,) = await service.api_tokens_of(session=session, username="bot-sync")
-            await service.revoke_api_token(session=session, token_id=issued.id)
+        accounts = state_of(client).accounts
+        (issued,) = await accounts.api_tokens_of("bot-sync")
+        await accounts.revoke_api_token(token_id=issued.id)
 
     client.portal.call(revoke)
     assert client.get("/api/me", headers=headers).status_code == 401
@@ -197,7 +196,7 @@ def test_only_hashes_of_secrets_are_stored(client: TestClient, database_url: str
         engine.dispose()
     assert password_hash.startswith("$argon2id$")
     assert PASSWORD not in password_hash
-    assert token_hash != cookie and token_hash == service.secret_hash(cookie)
+    assert token_hash != cookie and token_hash == queries.secret_hash(cookie)
 
 
 def test_the_login_page_sends_a_fresh_form_token(client: TestClient, tmp_path: Path) -> None:
@@ -289,18 +288,14 @@ def test_the_api_is_documented_with_token_authentication(client: TestClient) -> 
 
 def test_guesses_sent_in_parallel_are_all_counted(client: TestClient, settings: Settings) -> None:
     staff_id = add_staff(client, "mya", Role.AGENT)
-    policy = service.LoginPolicy.from_settings(settings)
+    policy = LoginPolicy.from_settings(settings)
     sessions = state_of(client).sessions
+    accounts = StaffAccounts(sessions=sessions, policy=policy)
 
-    async def guess(number: int) -> service.SignIn:
-        async with sessions() as session:
-            return await service.sign_in(
-                session=session,
-                username="mya",
-                password=f"guess number {number}",
-                address=f"10.0.0.{number}",
-                policy=policy,
-            )
+    async def guess(number: int) -> SignIn:
+        return await accounts.sign_in(
+            username="mya", password=f"guess number {number}", address=f"10.0.0.{number}"
+        )
 
     async def guesses() -> None:
         await asyncio.gather(*(guess(n) for n in range(policy.lock_after)))
@@ -328,7 +323,7 @@ def test_old_sign_in_attempts_are_forgotten(
     with engine.begin() as connection:
         connection.execute(
             text("UPDATE login_attempts SET at = :old"),
-            {"old": datetime.now(UTC) - service.KEEP_SIGN_INS - timedelta(hours=1)},
+            {"old": datetime.now(UTC) - KEEP_SIGN_INS - timedelta(hours=1)},
         )
     sign_in(client, "mya")
     with engine.connect() as connection:

@@ -319,15 +319,13 @@ def test_a_workers_photo_is_served_decrypted_only_to_staff_who_handle_it(
 def test_an_integration_token_changes_a_case_without_a_csrf_token(
     client: TestClient, line_api: FakeLine, team: dict[str, int]
 ) -> None:
-    from bot.staff import service
     from tests.support.console import state_of
 
     worker_writes(client, line_api, "U-t-1", BURMESE)
     case_id = open_report(client, "U-t-1")
 
     async def issue() -> str:
-        async with state_of(client).sessions() as session:
-            return await service.create_api_token(session=session, username="sup", name="NGO")
+        return await state_of(client).accounts.create_api_token(username="sup", name="NGO")
 
     headers = {"Authorization": f"Bearer {client.portal.call(issue)}"}
     client.cookies.clear()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.conversations import service as conversations
 from bot.conversations.models import Message
-from bot.privacy import service as privacy
+from bot.privacy import queries as privacy
 from bot.staff.models import AuditEntry, Role
 from tests.fakes.line_api import FakeLine
 from tests.support import stored_messages

@@ -1,4 +1,4 @@
-"""The case service against the real database: references, indicators, who may see a status."""
+"""Cases as stored, against the real database: references, indicators, who may see a status."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cases import service
+from bot.cases import queries
 from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseEvent, CaseStatus
 from bot.conversations import service as conversations
@@ -50,8 +50,8 @@ async def _conversation(
     return worker, conversation
 
 
-def _report(kind: str = "document_confiscation", **answers: str) -> service.Report:
-    return service.Report(
+def _report(kind: str = "document_confiscation", **answers: str) -> queries.Report:
+    return queries.Report(
         kind=kind,
         answers={"when": "last month", "where": "Samut Sakhon", **answers},
         language="my",
@@ -64,11 +64,11 @@ def _report(kind: str = "document_confiscation", **answers: str) -> service.Repo
 async def _file(
     sessions: async_sessionmaker[AsyncSession],
     conversation: Conversation,
-    report: service.Report,
+    report: queries.Report,
     prefix: str = "LPN",
 ) -> Case:
     async with sessions.begin() as session:
-        return await service.open_case(
+        return await queries.file_report(
             session=session,
             conversation=conversation,
             report=report,
@@ -164,25 +164,25 @@ async def test_only_the_reporting_worker_learns_the_status(
     case = await _file(sessions, conversation, _report())
     assert case.reference is not None
     async with sessions() as session:
-        mine = await service.status_for_worker(
+        mine = await queries.status_for_worker(
             session=session, worker=reporter, reference=case.reference.lower()
         )
         assert mine is CaseStatus.NEW
         for worker in (other, elsewhere):
             assert (
-                await service.status_for_worker(
+                await queries.status_for_worker(
                     session=session, worker=worker, reference=case.reference
                 )
                 is None
             )
         assert (
-            await service.status_for_worker(
+            await queries.status_for_worker(
                 session=session, worker=reporter, reference="LPN-2020-99999"
             )
             is None
         )
         assert (
-            await service.status_for_worker(session=session, worker=reporter, reference="hello")
+            await queries.status_for_worker(session=session, worker=reporter, reference="hello")
             is None
         )
 
@@ -225,7 +225,7 @@ async def test_attachments_sent_since_the_report_began_are_found(
                 )
             )
     async with sessions() as session:
-        found = await service.attachments_since(
+        found = await queries.attachments_since(
             session=session, conversation_id=conversation.id, since=began
         )
         kept = (await session.execute(select(Attachment))).scalars().all()
@@ -233,6 +233,6 @@ async def test_attachments_sent_since_the_report_began_are_found(
 
 
 def test_references_are_read_as_the_hotline_writes_them() -> None:
-    assert service.normalise_reference(" lpn-2026-042 ") == "LPN-2026-00042"
-    assert service.normalise_reference("LPN-2026-00042") == "LPN-2026-00042"
-    assert service.normalise_reference("2026-00042") is None
+    assert queries.normalise_reference(" lpn-2026-042 ") == "LPN-2026-00042"
+    assert queries.normalise_reference("LPN-2026-00042") == "LPN-2026-00042"
+    assert queries.normalise_reference("2026-00042") is None

@@ -22,7 +22,7 @@ from bot.conversations import service as conversations
 from bot.conversations.models import EscalationReason
 from bot.danger import DangerDetector
 from bot.danger.replies import DANGER_NO, DANGER_YES
-from bot.privacy import service as privacy
+from bot.privacy import queries as privacy
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings

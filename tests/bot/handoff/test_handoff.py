@@ -23,7 +23,6 @@ from bot.channels.base import InboundMessage
 from bot.conversations.models import EscalationReason, MessageKind
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord
-from bot.staff import service as staff_service
 from bot.staff.models import AuditEntry, Role
 from bot.texts import Texts
 from core.settings import Settings
@@ -60,12 +59,7 @@ def token_for(client: TestClient, username: str, role: Role) -> str:
     add_staff(client, username, role)
 
     async def issue() -> str:
-        async with state_of(client).sessions() as session:
-            token = await staff_service.create_api_token(
-                session=session, username=username, name="tests"
-            )
-            await session.commit()
-            return token
+        return await state_of(client).accounts.create_api_token(username=username, name="tests")
 
     return client.portal.call(issue)
 
@@ -422,10 +416,7 @@ def test_the_live_stream_ends_once_its_staff_member_is_deactivated(client: TestC
         assert next(lines) == "retry: 3000"
 
         async def deactivate() -> None:
-            async with state.sessions() as session:
-                await staff_service.set_active(
-                    session=session, staff_id=thet, active=False, by_staff_id=None
-                )
+            await state.accounts.set_active(staff_id=thet, active=False, by_staff_id=None)
 
         client.portal.call(deactivate)
         client.portal.call(

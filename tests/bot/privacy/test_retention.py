@@ -16,7 +16,7 @@ from api.state import AppState
 from bot.cases.models import Case, CaseStatus
 from bot.conversations import service as conversations
 from bot.conversations.models import Worker
-from bot.privacy import service as privacy
+from bot.privacy import queries as privacy
 from bot.staff.models import Staff
 from core.clock import utcnow
 from core.database import sync_url
@@ -138,7 +138,7 @@ def test_retention_deletes_exactly_the_idle_conversations_no_case_needs(
     files_before = _files(settings)
     assert len(files_before) == 3  # the same photo twice is kept once
 
-    with caplog.at_level(logging.INFO, logger="bot.privacy.keeping"):
+    with caplog.at_level(logging.INFO, logger="bot.privacy.service"):
         removed = client.portal.call(_state(client).keeping.run_retention)
 
     assert removed.counts() == {

@@ -1,8 +1,9 @@
 """Reading the staff queue: who waits, in what order, and what staff see of each.
 
-Functions take the session as a keyword and never commit; `Handoff` owns
-the unit of work. What they return is plain data for the console, with
-the worker's words decrypted for staff who may see them.
+Functions take the caller's session (`session=`), never commit and write no
+audit entry; `Handoff` (`service.py`) owns the unit of work. What they
+return is plain data for the console, with the worker's words decrypted for
+staff who may see them.
 """
 
 from __future__ import annotations

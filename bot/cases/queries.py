@@ -1,16 +1,17 @@
-"""Cases as staff work on them: find, read, assign, move along, note, export.
+"""Cases as stored: a worker's report filed as a case, and cases as staff find and change them.
 
-Who reaches which case is decided in `bot/access.py` (agents: the cases
-assigned to them; supervisors and admins: every case, and they assign).
-Every view and change writes an audit entry in the same transaction; a
-refused view is recorded as well, so an admin can see who tried to read
-what. Functions take the caller's database session
-(`session=`) and commit what they did.
+The functions take the caller's session (`session=`), never commit and
+write no audit entry: the engine's actions file reports in their own unit
+of work (`flows/actions/context.py`), and `CaseWork` (`service.py`) owns
+each unit of work of staff, with its audit entry. The reference is derived
+from the row's own id, which the database hands out once, so two reports
+filed at the same moment can never share a number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,14 +21,136 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access
 from bot.access import Viewer
+from bot.cases.indicators import ForcedLabourIndicators
 from bot.cases.models import Case, CaseEvent, CaseStatus, Note
 from bot.conversations import timeline
-from bot.conversations.models import Attachment, Conversation, Message
+from bot.conversations.models import (
+    Attachment,
+    Conversation,
+    Direction,
+    Message,
+    Worker,
+)
 from bot.conversations.timeline import FileRef
-from bot.staff import audit
 from bot.staff.models import Staff
 from core.clock import utcnow
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
+
+REPORTED = "reported"
+_REFERENCE = re.compile(r"^\s*([A-Za-z]{2,5})-(20\d{2})-(\d{3,6})\s*$")
+
+
+class UnknownReportKind(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the worker answered in the report form."""
+
+    kind: str
+    # Free-text and chosen answers by question (when, where, employer, ...).
+    answers: Mapping[str, Any]
+    language: str
+    province: str | None = None
+    in_danger: bool = False
+    consent_to_share: bool = False
+    # How staff may reach the worker (bot.cases.contact); never in `answers`.
+    contact: Mapping[str, str] | None = None
+    # Photos and voice notes the worker sent while reporting.
+    attachment_ids: Sequence[int] = field(default_factory=tuple)
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    return f"{prefix}-{year}-{number:05d}"
+
+
+def normalise_reference(reference: str) -> str | None:
+    """A reference as the hotline writes it, or None if it cannot be one."""
+    match = _REFERENCE.match(reference)
+    if match is None:
+        return None
+    prefix, year, number = match.groups()
+    return format_reference(prefix.upper(), int(year), int(number))
+
+
+async def file_report(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    report: Report,
+    indicators: ForcedLabourIndicators,
+    prefix: str,
+) -> Case:
+    """The worker's report staged as a new case, with its reference and first event."""
+    if report.kind not in indicators.kinds:
+        raise UnknownReportKind(report.kind)
+    free_text = [str(value) for value in report.answers.values() if isinstance(value, str)]
+    case = Case(
+        worker_id=conversation.worker_id,
+        conversation_id=conversation.id,
+        kind=report.kind,
+        answers={**report.answers, "attachments": list(report.attachment_ids)},
+        contact=dict(report.contact) if report.contact else None,
+        indicators=indicators.point_to(kind=report.kind, answers=free_text),
+        province=report.province,
+        language=report.language,
+        channel=conversation.channel,
+        in_danger=report.in_danger,
+        consent_to_share=report.consent_to_share,
+        status=CaseStatus.NEW.value,
+        created_at=utcnow(),
+    )
+    session.add(case)
+    await session.flush()
+    case.reference = format_reference(prefix, case.created_at.year, case.id)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind=REPORTED,
+            detail={"channel": case.channel, "language": case.language},
+        )
+    )
+    await session.flush()
+    return case
+
+
+async def status_for_worker(
+    *, session: AsyncSession, worker: Worker, reference: str
+) -> CaseStatus | None:
+    """The case's status, only for the worker who reported it.
+
+    None both for a reference that does not exist and for someone else's
+    case: the caller must answer the two alike, so that nobody learns
+    whether a case exists.
+    """
+    normalised = normalise_reference(reference)
+    if normalised is None:
+        return None
+    query = select(Case.status).where(Case.reference == normalised, Case.worker_id == worker.id)
+    status = (await session.execute(query)).scalar_one_or_none()
+    return None if status is None else CaseStatus(status)
+
+
+async def attachments_since(
+    *, session: AsyncSession, conversation_id: int, since: datetime
+) -> list[int]:
+    """The worker's photos, voice notes and files in a conversation since a moment."""
+    query = (
+        select(Attachment.id)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.INBOUND.value,
+            Message.created_at >= since,
+        )
+        .order_by(Attachment.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+# The staff side: finding, reading and changing cases as staff work on them.
+# Who reaches which case is decided in `bot/access.py`.
 
 # Where a case may go next. Reopening a closed case is allowed: a worker may
 # come back with more.
@@ -96,7 +219,7 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-async def list_cases(
+async def find_cases(
     *, session: AsyncSession, viewer: Viewer, wanted: CaseFilter, limit: int = LIST_LIMIT
 ) -> list[Case]:
     """The cases the viewer may see that match, newest first."""
@@ -116,17 +239,7 @@ async def list_cases(
     result = await session.execute(
         query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)
     )
-    cases = list(result.scalars())
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.list",
-        object_type="case",
-        object_id=None,
-        detail={"filter": wanted.as_detail(), "count": len(cases)},
-    )
-    await session.commit()
-    return cases
+    return list(result.scalars())
 
 
 async def provinces_in_use(*, session: AsyncSession) -> list[str]:
@@ -137,7 +250,7 @@ async def provinces_in_use(*, session: AsyncSession) -> list[str]:
     return [province for province in result.scalars() if province]
 
 
-async def _case_for(session: AsyncSession, viewer: Viewer, case_id: int, action: str) -> Case:
+async def case_for(*, session: AsyncSession, viewer: Viewer, case_id: int, action: str) -> Case:
     """The case if the viewer may reach it (`bot.access` refuses otherwise)."""
     case = await session.get(Case, case_id)
     if case is None:
@@ -152,7 +265,8 @@ async def _staff_names(session: AsyncSession) -> dict[int, str]:
     return dict(result.tuples().all())
 
 
-async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
+async def case_file(*, session: AsyncSession, case: Case) -> CaseFile:
+    """The case with its timeline: messages (decrypted), notes and events."""
     names = await _staff_names(session)
     entries: list[TimelineEntry] = []
     location: dict[str, Any] | None = None
@@ -207,46 +321,10 @@ async def _case_file(session: AsyncSession, case: Case) -> CaseFile:
     )
 
 
-async def open_case(*, session: AsyncSession, viewer: Viewer, case_id: int) -> CaseFile:
-    """The case with its timeline, decrypted for the viewer; the view is audited."""
-    case = await _case_for(session, viewer, case_id, "view")
-    case_file = await _case_file(session, case)
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.view",
-        object_type="case",
-        object_id=str(case.id),
-    )
-    await session.commit()
-    return case_file
-
-
-async def export_case(
-    *, session: AsyncSession, viewer: Viewer, case_id: int, form: str
-) -> CaseFile:
-    """The case for a referral (`form`: json or pdf); the export is audited."""
-    case = await _case_for(session, viewer, case_id, f"export.{form}")
-    case_file = await _case_file(session, case)
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.export",
-        object_type="case",
-        object_id=str(case.id),
-        detail={"format": form},
-    )
-    await session.commit()
-    return case_file
-
-
 async def assign(
-    *, session: AsyncSession, viewer: Viewer, case_id: int, staff_id: int | None
-) -> Case:
-    """Give the case to a staff member (or to nobody). Supervisors and admins only."""
-    if not access.sees_everything(viewer):
-        raise Forbidden("only supervisors assign cases")
-    case = await _case_for(session, viewer, case_id, "assign")
+    *, session: AsyncSession, viewer: Viewer, case: Case, staff_id: int | None
+) -> int | None:
+    """Give the case to a staff member (or to nobody), with its event; who had it before."""
     if staff_id is not None:
         assignee = await session.get(Staff, staff_id)
         if assignee is None or not assignee.active:
@@ -262,22 +340,11 @@ async def assign(
             at=utcnow(),
         )
     )
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.assign",
-        object_type="case",
-        object_id=str(case.id),
-        detail={"from": previous, "to": staff_id},
-    )
-    await session.commit()
-    return case
+    return previous
 
 
-async def set_status(
-    *, session: AsyncSession, viewer: Viewer, case_id: int, status: CaseStatus
-) -> Case:
-    case = await _case_for(session, viewer, case_id, "status")
+def move(*, session: AsyncSession, viewer: Viewer, case: Case, status: CaseStatus) -> CaseStatus:
+    """Move the case along, if it may go there, with its event; the status it had."""
     current = CaseStatus(case.status)
     if status not in NEXT_STATUSES[current]:
         raise InvalidInput(
@@ -294,44 +361,29 @@ async def set_status(
             at=utcnow(),
         )
     )
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.status",
-        object_type="case",
-        object_id=str(case.id),
-        detail={"from": current.value, "to": status.value},
-    )
-    await session.commit()
-    return case
+    return current
 
 
-async def add_note(*, session: AsyncSession, viewer: Viewer, case_id: int, text: str) -> Note:
-    """An internal note on the case; the worker never sees it. Stored encrypted."""
+def note_text(text: str) -> str:
+    """A note as it is kept, if it is one."""
     text = text.strip()
     if not text or len(text) > MAX_NOTE_CHARS:
         raise InvalidInput("a note is 1 to %(count)s characters", count=MAX_NOTE_CHARS)
-    case = await _case_for(session, viewer, case_id, "note")
+    return text
+
+
+async def add_note(*, session: AsyncSession, viewer: Viewer, case: Case, text: str) -> Note:
+    """An internal note on the case (the worker never sees it), staged with its id."""
     note = Note(case_id=case.id, staff_id=viewer.id, text=text, created_at=utcnow())
     session.add(note)
     await session.flush()
-    # The audit entry names the note, never its words.
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="case.note",
-        object_type="case",
-        object_id=str(case.id),
-        detail={"note_id": note.id},
-    )
-    await session.commit()
     return note
 
 
-async def attachment_for(
-    *, session: AsyncSession, viewer: Viewer, attachment_id: int
-) -> Attachment:
-    """A worker's file, if the viewer may see it (`bot.access`); the view is audited."""
+async def attachment_with_conversation(
+    *, session: AsyncSession, attachment_id: int
+) -> tuple[Attachment, Conversation]:
+    """A worker's file and the conversation it came in."""
     found = await session.execute(
         select(Attachment, Conversation)
         .join(Message, Message.id == Attachment.message_id)
@@ -342,18 +394,7 @@ async def attachment_for(
     if row is None:
         raise NotFound(access.MISSING_FILE)
     attachment, conversation = row
-    if not await access.may_see_files_of(session, viewer, conversation):
-        raise access.refused(viewer, "attachment", attachment.id, "view")
-    await audit.record(
-        session=session,
-        staff_id=viewer.id,
-        action="attachment.view",
-        object_type="attachment",
-        object_id=str(attachment.id),
-        detail={"conversation_id": conversation.id},
-    )
-    await session.commit()
-    return attachment
+    return attachment, conversation
 
 
 async def assignable_staff(*, session: AsyncSession) -> Sequence[Staff]:

@@ -1,0 +1,232 @@
+"""Staff accounts as stored: finding them, staging new ones and their changes.
+
+The functions take the caller's session (`session=`), never commit and
+write no audit entry: `StaffAccounts` (`service.py`) owns each unit of work.
+Only hashes of secrets are stored: argon2id for passwords (`passwords.py`),
+SHA-256 for session cookies and API tokens (both are long random values, so
+a fast hash is enough and lets them be looked up by index).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.staff import passwords
+from bot.staff.models import ApiToken, LoginAttempt, Role, Staff, StaffSession
+from core.clock import utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def secret_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "a password needs at least %(count)s characters", count=MIN_PASSWORD_LENGTH
+        )
+
+
+def check_username(username: str) -> None:
+    if not 1 <= len(username) <= 64 or not set(username) <= USERNAME_CHARACTERS:
+        raise InvalidInput("a username is 1 to 64 lower-case letters, digits, '.', '_' or '-'")
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(
+            "a role is one of %(roles)s", roles=", ".join(r.value for r in Role)
+        ) from None
+
+
+async def staff_by_username(*, session: AsyncSession, username: str) -> Staff | None:
+    result = await session.execute(select(Staff).where(Staff.username == username))
+    return result.scalar_one_or_none()
+
+
+async def staff_named(*, session: AsyncSession, username: str) -> Staff:
+    staff = await staff_by_username(session=session, username=username)
+    if staff is None:
+        raise NotFound("no staff member '%(username)s'", username=username)
+    return staff
+
+
+async def staff_with_id(*, session: AsyncSession, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("no such staff member")
+    return staff
+
+
+async def add_staff(
+    *, session: AsyncSession, username: str, display_name: str, role: Role, password: str
+) -> Staff:
+    """A new, active staff member, checked and staged (with its id)."""
+    check_username(username)
+    check_password(password)
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 100:
+        raise InvalidInput("a display name is 1 to 100 characters")
+    if await staff_by_username(session=session, username=username) is not None:
+        raise Conflict("the username '%(username)s' is taken", username=username)
+    staff = Staff(
+        username=username,
+        display_name=display_name,
+        role=role.value,
+        password_hash=await passwords.hash_password(password),
+        failed_logins=0,
+        active=True,
+    )
+    session.add(staff)
+    await session.flush()
+    return staff
+
+
+async def end_sessions_of(*, session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+async def forget_old_sign_ins(*, session: AsyncSession, before: datetime) -> None:
+    """Attempts and ended sessions are needed only for a while (the audit log keeps logins)."""
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < before))
+    await session.execute(delete(StaffSession).where(StaffSession.expires_at < before))
+
+
+async def recent_failures_from(*, session: AsyncSession, address: str, since: datetime) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.address == address,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= since,
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def count_failed_login(*, session: AsyncSession, staff_id: int) -> int:
+    """One more failure on the account, counted in the database, so that
+    guesses sent in parallel are all counted rather than overwriting each
+    other's count; the new count."""
+    counted = await session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id)
+        .values(failed_logins=Staff.failed_logins + 1)
+        .returning(Staff.failed_logins)
+    )
+    return int(counted.scalar_one())
+
+
+def add_session(
+    *, session: AsyncSession, staff_id: int, now: datetime, expires_at: datetime
+) -> str:
+    """A new console session; its cookie value, which is stored only hashed."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(
+            token_hash=secret_hash(token),
+            staff_id=staff_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+async def session_for_token(
+    *, session: AsyncSession, token: str
+) -> tuple[Staff, StaffSession] | None:
+    """The open session a cookie names, and its staff member, if both are still valid."""
+    result = await session.execute(
+        select(StaffSession, Staff)
+        .join(Staff, Staff.id == StaffSession.staff_id)
+        .where(StaffSession.token_hash == secret_hash(token))
+    )
+    row = result.one_or_none()
+    if row is None:
+        return None
+    staff_session, staff = row
+    if staff_session.ended_at is not None or staff_session.expires_at <= utcnow():
+        return None
+    if not staff.active:
+        return None
+    return staff, staff_session
+
+
+async def open_session(*, session: AsyncSession, token: str) -> StaffSession | None:
+    """The session a cookie names, if it has not ended (expired or not)."""
+    result = await session.execute(
+        select(StaffSession).where(
+            StaffSession.token_hash == secret_hash(token), StaffSession.ended_at.is_(None)
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_api_token(*, session: AsyncSession, username: str, name: str) -> tuple[ApiToken, str]:
+    """A new token for an integration acting as `username`, staged (with its
+    id), and the token itself, which is stored only hashed."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a token name is 1 to 100 characters")
+    staff = await staff_named(session=session, username=username)
+    token = "hlt_" + secrets.token_urlsafe(32)
+    api_token = ApiToken(token_hash=secret_hash(token), staff_id=staff.id, name=name)
+    session.add(api_token)
+    await session.flush()
+    return api_token, token
+
+
+async def api_token_with_id(*, session: AsyncSession, token_id: int) -> ApiToken:
+    api_token = await session.get(ApiToken, token_id)
+    if api_token is None:
+        raise NotFound("no such token")
+    return api_token
+
+
+async def api_tokens_of(*, session: AsyncSession, username: str) -> list[ApiToken]:
+    staff = await staff_named(session=session, username=username)
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.staff_id == staff.id).order_by(ApiToken.id)
+    )
+    return list(result.scalars())
+
+
+async def staff_for_api_token(*, session: AsyncSession, token: str) -> Staff | None:
+    result = await session.execute(
+        select(Staff)
+        .join(ApiToken, ApiToken.staff_id == Staff.id)
+        .where(ApiToken.token_hash == secret_hash(token), ApiToken.revoked_at.is_(None))
+    )
+    staff = result.scalar_one_or_none()
+    if staff is None or not staff.active:
+        return None
+    return staff
+
+
+async def all_staff(*, session: AsyncSession) -> list[Staff]:
+    result = await session.execute(select(Staff).order_by(Staff.username))
+    return list(result.scalars())
+
+
+async def set_console_language(*, session: AsyncSession, staff_id: int, language: str) -> None:
+    await session.execute(
+        update(Staff).where(Staff.id == staff_id).values(console_language=language)
+    )
