@@ -16,12 +16,12 @@ from cryptography.fernet import Fernet
 from api import console_wording, schema
 from api.app import create_app
 from api.staff_cli import staff_app
-from api.state import engine_client
 from bot import evaluation, tables
 from bot.attachments import AttachmentStore
 from bot.channels.telegram import TelegramChannel
 from bot.danger import DangerDetector
 from bot.danger import evaluation as danger_evaluation
+from bot.leases import Leases, holder_name
 from bot.privacy.queries import Removed
 from bot.privacy.service import DataKeeping
 from bot.texts import Texts, write_template
@@ -60,17 +60,17 @@ def retention_run() -> None:
 async def _run_retention(settings: Settings) -> Removed:
     vault = settings.vault()
     database = create_engine(settings.hotline_database_url, vault)
-    engine = engine_client(settings)
+    sessions = create_sessionmaker(database)
     keeping = DataKeeping(
-        sessions=create_sessionmaker(database),
+        sessions=sessions,
         attachments=AttachmentStore(settings.hotline_attachments_dir, vault),
-        engine=engine,
+        # Run by hand: at once, whichever process leads the daily round.
+        leases=Leases(sessions=sessions, holder=holder_name(), enabled=False),
         settings=settings,
     )
     try:
         return await keeping.run_retention()
     finally:
-        await engine.close()
         await database.dispose()
 
 

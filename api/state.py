@@ -132,6 +132,7 @@ async def open_state(
         texts=texts,
         engine=engine,
         outbox=outbox,
+        leases=leases,
         settings=settings,
     )
     actions = ActionExecutor()
@@ -196,7 +197,7 @@ async def open_state(
         handoff=handoff,
         attachments=attachments,
         keeping=DataKeeping(
-            sessions=sessions, attachments=attachments, engine=engine, settings=settings
+            sessions=sessions, attachments=attachments, leases=leases, settings=settings
         ),
         accounts=StaffAccounts(sessions=sessions, policy=LoginPolicy.from_settings(settings)),
         cases=CaseWork(sessions=sessions),

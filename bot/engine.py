@@ -110,10 +110,6 @@ class EngineClient:
                     found.append(str(intent["name"]))
         return found
 
-    async def forget(self, *, sender_id: str) -> None:
-        """Empty a conversation's tracker: the worker's words leave the engine too."""
-        await self._tracker_call("PUT", sender_id, [])
-
     async def _tracker_call(
         self, method: str, sender_id: str, events: list[dict[str, Any]]
     ) -> None:

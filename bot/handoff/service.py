@@ -57,6 +57,7 @@ from bot.handoff.events import HandoffEvents
 from bot.handoff.hours import BusinessHours
 from bot.handoff.models import HandoffRecord, Outcome
 from bot.handoff.queries import ConversationView, QueueItem, StaffMember
+from bot.leases import Leases
 from bot.outbox import Outbox
 from bot.responses import Reply
 from bot.staff import audit
@@ -145,9 +146,11 @@ class Handoff:
         texts: Texts,
         engine: EngineClient,
         outbox: Outbox,
+        leases: Leases,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
+        self._leases = leases
         self.events = events
         self._texts = texts
         self._engine = engine
@@ -661,7 +664,11 @@ class Handoff:
         while True:
             await asyncio.sleep(self._settings.hotline_queue_sweep_seconds)
             try:
-                await self.alert_overdue()
+                # One process sweeps (the alerts are once per wait anyway);
+                # another leads within three rounds if it is gone.
+                round_time = timedelta(seconds=self._settings.hotline_queue_sweep_seconds * 3)
+                if await self._leases.lead("round:overdue", lease_time=round_time):
+                    await self.alert_overdue()
             except Exception:
                 logger.exception("queue sweep failed")
 

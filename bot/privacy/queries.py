@@ -22,6 +22,7 @@ from bot.conversations.models import (
     Attachment,
     ChannelEvent,
     Conversation,
+    EngineTracker,
     Message,
     Owner,
     Worker,
@@ -45,9 +46,8 @@ class Removed:
     messages: int = 0
     attachments: int = 0
     cases: int = 0
-    # Files and engine trackers to clear once the rows are committed away.
+    # Files to clear once the rows are committed away.
     storage_keys: set[str] = field(default_factory=set)
-    engine_conversations: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -132,10 +132,15 @@ async def _remove_conversations(
             select(func.count(Message.id)).where(Message.conversation_id.in_(ids))
         )
     ).scalar_one()
-    public_ids = (
-        await session.execute(select(Conversation.public_id).where(Conversation.id.in_(ids)))
-    ).scalars()
-    removed.engine_conversations.extend(public_ids)
+    # What the engine remembers of them (its trackers) goes in the same
+    # transaction, whether the engine runs or not.
+    await session.execute(
+        delete(EngineTracker).where(
+            EngineTracker.sender_id.in_(
+                select(Conversation.public_id).where(Conversation.id.in_(ids))
+            )
+        )
+    )
     # Explicit deletes rather than relying on ON DELETE CASCADE alone, which
     # SQLite honours only with its foreign-key switch on.
     await session.execute(

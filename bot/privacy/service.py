@@ -3,22 +3,22 @@
 `DataKeeping` runs retention on a schedule and carries out the decisions on
 deletion requests. Each public method is one unit of work: it opens the
 transaction, calls `queries.py`, and records the audit entry in the same
-transaction, so the rows go and the entry stays together; afterwards the
-files no attachment names any more are removed and the engine forgets the
-conversations (it holds a copy of what the worker wrote).
+transaction, so the rows go and the entry stays together (the engine's
+memory of the conversations among them); afterwards the files no attachment
+names any more are removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.attachments import AttachmentStore
 from bot.background import stop_tasks
-from bot.engine import EngineClient, EngineUnavailable
+from bot.leases import Leases
 from bot.privacy import queries
 from bot.privacy.models import DeletionRequest
 from bot.privacy.queries import Held, Removed
@@ -35,12 +35,12 @@ class DataKeeping:
         *,
         sessions: async_sessionmaker[AsyncSession],
         attachments: AttachmentStore,
-        engine: EngineClient,
+        leases: Leases,
         settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._attachments = attachments
-        self._engine = engine
+        self._leases = leases
         self._settings = settings
         self._schedule: asyncio.Task[None] | None = None
 
@@ -99,18 +99,6 @@ class DataKeeping:
             orphans = await queries.unreferenced(session=session, storage_keys=removed.storage_keys)
         for key in orphans:
             self._attachments.delete(key)
-        forgotten = 0
-        for public_id in removed.engine_conversations:
-            try:
-                await self._engine.forget(sender_id=public_id)
-                forgotten += 1
-            except EngineUnavailable as error:
-                # The engine keeps trackers in memory: a restart empties them too.
-                logger.warning("engine did not forget a conversation: %s", error)
-        if removed.engine_conversations:
-            logger.info(
-                "engine forgot %s of %s conversations", forgotten, len(removed.engine_conversations)
-            )
 
     def start(self) -> None:
         self._schedule = asyncio.create_task(self._daily(), name="retention-schedule")
@@ -121,7 +109,12 @@ class DataKeeping:
             # First run after a pause, so a restart loop does not hammer the database.
             await asyncio.sleep(min(interval, 600))
             try:
-                await self.run_retention()
+                # Once a day across app processes: the process leading it
+                # runs it, another takes over if that one is gone a day.
+                if await self._leases.lead(
+                    "round:retention", lease_time=timedelta(seconds=interval + 3600)
+                ):
+                    await self.run_retention()
             except Exception:
                 logger.exception("retention run failed")
             await asyncio.sleep(max(0.0, interval - 600))

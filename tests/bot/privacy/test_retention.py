@@ -22,7 +22,7 @@ from core.clock import utcnow
 from core.database import sync_url
 from core.settings import Settings
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually, stored_conversation, stored_messages
+from tests.support import TEST_VAULT, eventually, execute, stored_conversation, stored_messages
 
 
 def _post(client: TestClient, *events: dict[str, Any]) -> None:
@@ -220,6 +220,17 @@ def test_a_confirmed_deletion_request_removes_the_worker_and_keeps_only_that_it_
             return first.id, staff.id
 
     request_id, staff_id = client.portal.call(ask_and_add_staff)
+    # What the engine remembers of each worker's conversation (written by the
+    # engine; here it is down, as it may be when staff confirm).
+    for user in ("U-forget-me", "U-stays"):
+        public_id = stored_conversation(settings.hotline_database_url, user)["public_id"]
+        execute(
+            settings.hotline_database_url,
+            "INSERT INTO engine_trackers (sender_id, tracker, updated_at) "
+            "VALUES (:id, :tracker, '2026-12-07 10:00:00')",
+            id=public_id,
+            tracker=TEST_VAULT.encrypt_text(f'{{"events": ["{user} said"]}}'),
+        )
     _, removed = client.portal.call(
         lambda: state.keeping.decide_deletion(
             request_id=request_id, staff_id=staff_id, confirm=True
@@ -231,6 +242,11 @@ def test_a_confirmed_deletion_request_removes_the_worker_and_keeps_only_that_it_
     assert len(stored_messages(settings.hotline_database_url, "U-stays")) == 4
     assert _sql(settings, "SELECT id FROM workers WHERE channel_user_id = 'U-forget-me'") == []
     assert len(_files(settings)) == 1
+    # The engine's memory of the worker went with the rows, the other's stays.
+    trackers = [
+        TEST_VAULT.decrypt_text(t) for (t,) in _sql(settings, "SELECT tracker FROM engine_trackers")
+    ]
+    assert trackers == ['{"events": ["U-stays said"]}']
     # The report stays, anonymous: no contact details, no way back to the worker.
     [case] = _sql(
         settings, "SELECT worker_id, conversation_id, contact FROM cases WHERE id = :id", id=case_id
