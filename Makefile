@@ -8,12 +8,13 @@ APP_PYTHON ?= python3
 APP := $(APP_VENV)/bin
 ENGINE := $(ENGINE_VENV)/bin
 
-.PHONY: help run test install model lint check-docs clean
+.PHONY: help run test install model lint check-docs clean cluster
 
 help:
 	@echo "make run    install what is missing, train the model if its data changed, start engine and app"
 	@echo "make test   the whole test suite (real engine, real database, real browser)"
 	@echo "make lint   ruff and mypy"
+	@echo "make cluster  two apps, two engines, PostgreSQL, Redis and nginx as plain processes (Ctrl-C stops)"
 
 # Each venv is brought up to date when its requirements change; the stamp
 # records it. The constraints files pin every transitive package to the
@@ -46,6 +47,10 @@ run: model
 
 test: model
 	@scripts/test
+
+# The topology of docker-compose.yml and deploy/kubernetes/, as processes here.
+cluster: model
+	@scripts/cluster
 
 lint: install
 	$(APP)/ruff check .
