@@ -50,7 +50,7 @@ test: model
 
 # The topology of docker-compose.yml and deploy/kubernetes/, as processes here.
 cluster: model
-	@scripts/cluster
+	@ENGINE_VENV=$(ENGINE_VENV) scripts/cluster
 
 lint: install
 	$(APP)/ruff check .
