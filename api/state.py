@@ -34,7 +34,7 @@ from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.staff.service import LoginPolicy, StaffAccounts
 from bot.texts import Texts
-from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker
+from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker, libpq_url
 from core.settings import Settings
 from flows.actions import build_actions
 from flows.actions.context import ActionContext
@@ -104,15 +104,19 @@ async def open_state(
     engine = engine_client(settings)
     channels = await open_channels(settings, polling=telegram_polling)
     attachments = AttachmentStore(settings.hotline_attachments_dir, vault)
-    # The console's live events: the outbox tells of replies sent and failed.
-    events = HandoffEvents()
-    # Work that one app process among several must do alone. PostgreSQL is
-    # what several app processes share; the embedded default runs one.
-    leases = Leases(
-        sessions=sessions,
-        holder=holder_name(),
-        enabled=database.dialect.name == "postgresql",
+    # PostgreSQL is what several app processes share; the embedded default
+    # runs one.
+    shared = database.dialect.name == "postgresql"
+    this_process = holder_name()
+    # The console's live events: the outbox tells of replies sent and failed;
+    # with several processes they reach consoles connected to any of them.
+    events = HandoffEvents(
+        shared_through=libpq_url(settings.hotline_database_url) if shared else None,
+        origin=this_process,
     )
+    await events.open()
+    # Work that one app process among several must do alone.
+    leases = Leases(sessions=sessions, holder=this_process, enabled=shared)
     # The one way replies leave: bot answers, staff replies, closings,
     # alerts and retries alike.
     outbox = Outbox(
@@ -223,6 +227,7 @@ async def open_state(
         await state.intake.close()
         await answering.close()
         await outbox.close()
+        await events.close()
         await close_channels(channels)
         await engine.close()
         await database.dispose()

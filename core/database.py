@@ -57,6 +57,11 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq (and psycopg used directly) reads it."""
+    return str(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
 def async_url(url: str) -> str:
     parsed = make_url(sync_url(url))
     if parsed.drivername == "sqlite":
