@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,7 +17,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from api import access_log, console, engine_hooks, health, webchat, webhooks
 from api.limits import BodySizeLimit
 from api.state import open_state
+from bot.background import stop_tasks
 from bot.channels.telegram import TelegramChannel
+from bot.leases import Leases, NotLeading, keep_leading
 from core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +67,9 @@ def create_app(
                 gc.collect()
                 gc.freeze()
             telegram = state.channels.get(TelegramChannel.name)
+            poller: asyncio.Task[None] | None = None
             if telegram_polling and isinstance(telegram, TelegramChannel):
+                poller = await _lead_telegram_polling(state.leases, telegram)
                 await telegram.start_polling(state.intake)
             try:
                 yield
@@ -71,6 +77,10 @@ def create_app(
                 # No update is fetched while the rest closes.
                 if isinstance(telegram, TelegramChannel):
                     await telegram.stop_polling()
+                await stop_tasks([poller])
+                if poller is not None:
+                    # The next process (a restart, a new version) polls at once.
+                    await state.leases.drop("poll:telegram")
 
     # Swagger UI and ReDoc load their scripts from a CDN, on the console's own
     # origin: in production the API is described by /openapi.json alone.
@@ -98,3 +108,27 @@ def create_app(
     app.mount("/chat/static", StaticFiles(directory=webchat.STATIC_DIR), name="chat-static")
     console.install(app)
     return app
+
+
+# Telegram hands each update to whichever poller asks: two would split a
+# worker's messages between them. A poller that dies is replaced this soon.
+POLLING_LEASE = timedelta(seconds=60)
+
+
+async def _lead_telegram_polling(leases: Leases, telegram: TelegramChannel) -> asyncio.Task[None]:
+    """Refuse to poll Telegram beside another app process that does; keep the
+    lease while polling, and stop polling if it is ever lost."""
+    if not await leases.lead("poll:telegram", lease_time=POLLING_LEASE):
+        raise NotLeading(
+            "another app process polls Telegram: poll from one process only, "
+            "or give Telegram the webhook"
+        )
+
+    async def keep() -> None:
+        try:
+            await keep_leading(leases, "poll:telegram", lease_time=POLLING_LEASE)
+        except NotLeading:
+            logger.critical("Telegram polling lease lost to another process: polling stops here")
+            await telegram.stop_polling()
+
+    return asyncio.create_task(keep(), name="telegram-polling-lease")

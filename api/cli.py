@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from api import console_wording, schema
 from api.app import create_app
 from api.staff_cli import staff_app
+from api.state import open_state
 from bot import evaluation, tables
 from bot.attachments import AttachmentStore
 from bot.channels.telegram import TelegramChannel
@@ -39,6 +40,10 @@ danger_app = typer.Typer(help="Reading when a worker is in danger.", no_args_is_
 app.add_typer(danger_app, name="danger")
 telegram_app = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
 app.add_typer(telegram_app, name="telegram")
+inbox_app = typer.Typer(
+    help="Messages kept between a webhook's answer and the database.", no_args_is_help=True
+)
+app.add_typer(inbox_app, name="inbox")
 content_app = typer.Typer(help="What the hotline says.", no_args_is_help=True)
 app.add_typer(content_app, name="content")
 keys_app = typer.Typer(help="Encryption keys for what workers write.", no_args_is_help=True)
@@ -270,3 +275,26 @@ def danger_evaluate(
 
 def main() -> None:
     app()
+
+
+@inbox_app.command("drain")
+def inbox_drain(folder: Path) -> None:
+    """Store, answer and send what waits in FOLDER: the inbox of an app process
+    that never came back (each process drains only its own at start)."""
+    _configure_logging()
+    settings = get_settings().model_copy(update={"hotline_inbox_dir": folder})
+    waiting = asyncio.run(_drain_inbox(settings))
+    if waiting is None:
+        typer.echo("the database could not be reached; nothing was taken from the folder")
+        raise typer.Exit(1)
+    typer.echo(f"stored and answered the messages of {waiting} inbox file(s)")
+
+
+async def _drain_inbox(settings: Settings) -> int | None:
+    async with open_state(settings) as state:
+        waiting = len(state.inbox.waiting())
+        if not await state.intake.store_waiting():
+            return None
+        # Answered and sent here, not left for another process's sweep.
+        await state.answering.idle()
+        return waiting

@@ -64,6 +64,8 @@ class AppState:
     # Workers' files, decrypted for staff by the console's attachment endpoint.
     attachments: AttachmentStore
     keeping: DataKeeping
+    # Work one app process among several does alone (bot/leases.py).
+    leases: Leases
     # Staff accounts, sign-in and API tokens.
     accounts: StaffAccounts
     # Cases as staff find, read, change and export them.
@@ -200,6 +202,7 @@ async def open_state(
         intake=Intake(inbox=inbox, dialogue=dialogue, answering=answering),
         handoff=handoff,
         attachments=attachments,
+        leases=leases,
         keeping=DataKeeping(
             sessions=sessions, attachments=attachments, leases=leases, settings=settings
         ),

@@ -16,6 +16,7 @@ single-machine path costs nothing more. With PostgreSQL it is on.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 import secrets
@@ -181,3 +182,20 @@ class Leases:
             await session.execute(
                 delete(Lease).where(Lease.name == name, Lease.holder == self.holder)
             )
+
+
+class NotLeading(RuntimeError):
+    """Another app process does this work (it holds the lease)."""
+
+
+async def keep_leading(leases: Leases, name: str, *, lease_time: timedelta) -> None:
+    """Lead `name` for as long as this runs, renewing a third into each lease.
+
+    Raises NotLeading at once if another process leads it, or later if the
+    lease was lost (a database out of reach for a whole lease time): the
+    caller stops the work rather than do it beside another process.
+    """
+    while True:
+        if not await leases.lead(name, lease_time=lease_time):
+            raise NotLeading(name)
+        await asyncio.sleep(lease_time.total_seconds() / 3)

@@ -1,11 +1,14 @@
 """`hotline telegram set-webhook` and `hotline telegram poll` (same pipeline)."""
 
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
+from bot.leases import NotLeading
 from core.settings import Settings, get_settings
 from tests.fakes.telegram_api import BOT_TOKEN, WEBHOOK_SECRET, FakeTelegram, text_update
 from tests.support import eventually, stored_messages
@@ -40,3 +43,22 @@ def test_polling_feeds_the_same_pipeline(settings: Settings, telegram_api: FakeT
     stored = stored_messages(settings.hotline_database_url, "901")
     assert stored[0]["original_text"] == "hello by polling"
     assert len([m for m in stored if m["direction"] == "inbound"]) == 1
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HOTLINE_TEST_POSTGRES_URL"),
+    reason="several app processes share PostgreSQL; the embedded default runs one",
+)
+def test_a_second_process_refuses_to_poll_telegram_beside_the_first(
+    settings: Settings, telegram_api: FakeTelegram
+) -> None:
+    # Telegram would hand each update to one of the two at random.
+    with (
+        TestClient(create_app(settings, telegram_polling=True)),
+        pytest.raises(NotLeading, match="another app process polls Telegram"),
+        TestClient(create_app(settings, telegram_polling=True)),
+    ):
+        pass
+    # Stopped, the first lets go: the next process polls at once.
+    with TestClient(create_app(settings, telegram_polling=True)):
+        pass
