@@ -11,6 +11,9 @@ import aiohttp
 
 logger = logging.getLogger(__name__)
 
+# What a reverse proxy answers when the engine behind it failed.
+RETRIED = frozenset({502, 503, 504})
+
 
 class EngineUnavailable(Exception):
     """The engine did not answer: down, restarting, overloaded or broken."""
@@ -78,7 +81,23 @@ class EngineClient:
         self, *, sender_id: str, text: str, metadata: dict[str, Any]
     ) -> list[EngineReply]:
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        status, items = await self._call("POST", "/webhooks/rest/webhook", body=body)
+        # Behind a proxy balancing several engines, a turn that reached an
+        # engine as it died comes back as 502 or a dropped connection. That
+        # engine kept nothing of it (a tracker is saved at a turn's end), so
+        # another takes it, once. Not after a timeout: the engine may still
+        # be working on the turn.
+        for attempt in (1, 2):
+            try:
+                status, items = await self._call("POST", "/webhooks/rest/webhook", body=body)
+            except EngineUnavailable as error:
+                dropped = isinstance(error.__cause__, aiohttp.ClientConnectionError) and not (
+                    isinstance(error.__cause__, TimeoutError)
+                )
+                if attempt == 2 or not dropped:
+                    raise
+                continue
+            if status not in RETRIED or attempt == 2:
+                break
         if status != 200:
             raise EngineUnavailable(f"status {status}")
         if not isinstance(items, list):
