@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import engine_memory
 from bot.attachments import AttachmentStore
 from bot.channels.base import (
     ENGINE_KINDS,
@@ -44,7 +45,7 @@ from bot.conversations.models import (
 )
 from bot.danger import CALM, Assessment, DangerDetector, Level, Signal, alarms
 from bot.danger.replies import DANGER_YES, DOUBT_PAYLOADS, DangerReplies
-from bot.engine import EngineClient, EngineUnavailable
+from bot.engine import EngineClient, EngineReply, EngineUnavailable
 from bot.handoff.service import Handoff
 from bot.language import detect_by_script, effective_language
 from bot.latin_language import LatinLanguageModel
@@ -65,6 +66,9 @@ SHARE_LOCATION_PAYLOAD = "/share_location"
 # Inbound messages in these states still need an answer.
 UNANSWERED = (MessageStatus.RECEIVED.value, MessageStatus.ENGINE_UNAVAILABLE.value)
 SLOW_DOWN = "slow_down"
+# A message answered this long after it was stored is being taken up after a
+# failure, not answered in its turn: the engine may have answered it already.
+TAKEN_UP_AFTER = timedelta(seconds=10)
 
 # What the engine made of a turn: the replies, and the turn's status.
 EngineAnswer = tuple[list[Reply], MessageStatus]
@@ -83,6 +87,7 @@ _TURN_OF_MESSAGE = (
         Message.payload,
         Message.platform_message_id,
         Message.status,
+        Message.created_at,
         Conversation.public_id,
         Conversation.channel,
         Conversation.owner,
@@ -149,6 +154,9 @@ class Turn:
     status: str
     # Messages the worker sent within the flood window, this one included.
     sent_lately: int
+    # Taken up long after it was stored (after a restart, by the sweep): the
+    # engine may have answered it already, for a process that died.
+    taken_up: bool = False
     # What the danger detector made of the message alone (None: not read yet).
     assessment: Assessment | None = field(default=None, compare=False)
     # The engine's answer, asked for while the message was being stored
@@ -577,6 +585,7 @@ class Dialogue:
             platform_message_id=row.platform_message_id,
             status=row.status,
             sent_lately=row.sent_lately,
+            taken_up=utcnow() - row.created_at > TAKEN_UP_AFTER,
         )
 
     def _engine_text(self, turn: Turn) -> str:
@@ -598,11 +607,7 @@ class Dialogue:
             # numbers, so a second failure sends nothing new.
             fallback = []
         try:
-            answers = await self._engine.send(
-                sender_id=turn.public_id,
-                text=self._engine_text(turn),
-                metadata={"channel": turn.channel, "language": turn.language},
-            )
+            answers = await self._engine_answer(turn)
         except EngineUnavailable as error:
             logger.warning(
                 "engine unavailable for conversation %s: %s", turn.conversation_id, error
@@ -622,6 +627,40 @@ class Dialogue:
             logger.error("engine gave no reply for conversation %s", turn.conversation_id)
             return fallback, MessageStatus.ENGINE_UNAVAILABLE
         return replies, MessageStatus.ANSWERED
+
+    async def _engine_answer(self, turn: Turn) -> list[EngineReply]:
+        if turn.taken_up and (found := await self._remembered(turn)) is not None:
+            return found
+        try:
+            return await self._send_to_engine(turn)
+        except EngineUnavailable as error:
+            if not error.dropped:
+                raise
+        # The engine died during the turn. Another takes it, once, unless the
+        # dying one answered it: then its answer is in its memory.
+        if (found := await self._remembered(turn)) is not None:
+            return found
+        return await self._send_to_engine(turn)
+
+    async def _send_to_engine(self, turn: Turn) -> list[EngineReply]:
+        return await self._engine.send(
+            sender_id=turn.public_id,
+            text=self._engine_text(turn),
+            metadata={
+                "channel": turn.channel,
+                "language": turn.language,
+                engine_memory.MESSAGE_ID: turn.message_id,
+            },
+        )
+
+    async def _remembered(self, turn: Turn) -> list[EngineReply] | None:
+        async with self._reading() as session:
+            found = await engine_memory.remembered_answer(
+                session=session, public_id=turn.public_id, message_id=turn.message_id
+            )
+        if found is not None:
+            logger.info("message %s: the engine's answer taken from its memory", turn.message_id)
+        return found
 
     async def _store_replies(
         self, turn: Turn, replies: list[Reply], *, delivered: bool, alarm: Assessment

@@ -12,11 +12,20 @@ import aiohttp
 logger = logging.getLogger(__name__)
 
 # What a reverse proxy answers when the engine behind it failed.
-RETRIED = frozenset({502, 503, 504})
+DROPPED = frozenset({502, 503, 504})
 
 
 class EngineUnavailable(Exception):
-    """The engine did not answer: down, restarting, overloaded or broken."""
+    """The engine did not answer: down, restarting, overloaded or broken.
+
+    `dropped`: the turn reached an engine that died (a proxy's 502, 503 or
+    504, or a connection cut), so another engine may take it; not after a
+    timeout, when the engine may still be working on it.
+    """
+
+    def __init__(self, reason: str, *, dropped: bool = False) -> None:
+        super().__init__(reason)
+        self.dropped = dropped
 
 
 @dataclass(frozen=True)
@@ -81,23 +90,16 @@ class EngineClient:
         self, *, sender_id: str, text: str, metadata: dict[str, Any]
     ) -> list[EngineReply]:
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        # Behind a proxy balancing several engines, a turn that reached an
-        # engine as it died comes back as 502 or a dropped connection. That
-        # engine kept nothing of it (a tracker is saved at a turn's end), so
-        # another takes it, once. Not after a timeout: the engine may still
-        # be working on the turn.
-        for attempt in (1, 2):
-            try:
-                status, items = await self._call("POST", "/webhooks/rest/webhook", body=body)
-            except EngineUnavailable as error:
-                dropped = isinstance(error.__cause__, aiohttp.ClientConnectionError) and not (
-                    isinstance(error.__cause__, TimeoutError)
-                )
-                if attempt == 2 or not dropped:
-                    raise
-                continue
-            if status not in RETRIED or attempt == 2:
-                break
+        try:
+            status, items = await self._call("POST", "/webhooks/rest/webhook", body=body)
+        except EngineUnavailable as error:
+            cause = error.__cause__
+            error.dropped = isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
+                cause, TimeoutError
+            )
+            raise
+        if status in DROPPED:
+            raise EngineUnavailable(f"status {status}", dropped=True)
         if status != 200:
             raise EngineUnavailable(f"status {status}")
         if not isinstance(items, list):

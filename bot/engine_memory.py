@@ -1,0 +1,56 @@
+"""What the engine remembers of a conversation, read from the hotline's
+database (the engine's tracker store, `flows/stores.py`).
+
+A message whose turn was cut short (the app process answering it died after
+the engine had answered) is taken up again later. Asking the engine again
+would make it hear the worker twice and move a report form on by one
+question; its answer is in its memory instead, behind the worker's message
+(found by the message id the app sends with each turn).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversations.models import EngineTracker
+from bot.engine import EngineReply
+
+# Sent with every message to the engine, kept on the worker's event.
+MESSAGE_ID = "hotline_message_id"
+
+
+async def remembered_answer(
+    *, session: AsyncSession, public_id: str, message_id: int
+) -> list[EngineReply] | None:
+    """The engine's replies to the message, if it answered it; else None."""
+    stored = await session.scalar(
+        select(EngineTracker.tracker).where(EngineTracker.sender_id == public_id)
+    )
+    if stored is None:
+        return None
+    events: list[dict[str, Any]] = json.loads(stored).get("events") or []
+    heard = [
+        index
+        for index, event in enumerate(events)
+        if event.get("event") == "user"
+        and (event.get("metadata") or {}).get(MESSAGE_ID) == message_id
+    ]
+    if not heard:
+        return None
+    replies = []
+    for event in events[heard[-1] + 1 :]:
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            buttons = [
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in data.get("buttons") or []
+                if isinstance(b, dict)
+            ]
+            replies.append(EngineReply(text=str(event.get("text") or ""), buttons=buttons))
+    return replies
