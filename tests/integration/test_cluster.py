@@ -3,7 +3,9 @@ app processes, two engines, each a real process), its LINE and Telegram
 webhooks alternating between the two app processes. Mid-run one app
 process and one engine are killed with SIGKILL and started again.
 
-Nothing is lost, nothing is sent twice, every worker is answered in order,
+Nothing is lost, nothing is sent twice (but for the one reply Telegram may
+have taken from the killed process just before it recorded that: sending is
+at least once), every worker is answered in order,
 a report begun before the kill is filed after it, and a staff member whose
 console is connected to one process sees live what happens through the
 other.
@@ -365,10 +367,18 @@ def test_killing_an_app_process_and_an_engine_mid_run_loses_and_repeats_nothing(
         assert Counter({(user, t): n for t, n in Counter(stored).items()}) == Counter(
             {k: v for k, v in line_sent.items() if k[0] == user}
         ), user
+    repeated = 0
     for chat in [*map(str, telegram_workers), str(reporter)]:
         stored = [m["text"] for m in _messages(cluster, chat) if m["direction"] == "outbound"]
-        # Once each, in the order stored.
-        assert _telegram_deliveries(fake_telegram, chat) == stored, chat
+        delivered = _telegram_deliveries(fake_telegram, chat)
+        # In the order stored. Sending is at least once: a reply Telegram
+        # accepted from the killed process in the instant before it recorded
+        # that may come again, right after (Telegram has no retry key, as
+        # LINE has). That instant is one per killed process, at most.
+        once = [text for n, text in enumerate(delivered) if n == 0 or delivered[n - 1] != text]
+        assert once == [t for n, t in enumerate(stored) if n == 0 or stored[n - 1] != t], chat
+        repeated += len(delivered) - len(stored)
+    assert 0 <= repeated <= 1
     # The report begun before the kill was filed after it, its answers kept.
     [(reference, answers)] = rows(
         cluster.database_url, "SELECT reference, answers FROM cases WHERE channel = 'telegram'"
