@@ -189,7 +189,7 @@ class Processes:
         self.engine = subprocess.Popen(
             [
                 str(ENGINE_PYTHON), "-m", "rasa", "run", "--enable-api",
-                "--auth-token", self.environment["HOTLINE_ENGINE_TOKEN"],
+                f"--auth-token={self.environment['HOTLINE_ENGINE_TOKEN']}",
                 "--interface", "127.0.0.1", "--port", str(self.engine_port),
                 "--model", str(self.model), "--endpoints", "flows/endpoints.yml",
                 "--credentials", "flows/credentials.yml",

@@ -43,7 +43,7 @@ def start_engine_process(stack: Stack) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [
                 str(ENGINE_PYTHON), "-m", "rasa", "run", "--enable-api",
-                "--auth-token", stack.token, "--interface", "127.0.0.1",
+                f"--auth-token={stack.token}", "--interface", "127.0.0.1",
                 "--port", port, "--model", str(stack.model),
                 "--endpoints", "flows/endpoints.yml",
                 "--credentials", "flows/credentials.yml",
