@@ -54,6 +54,7 @@ from core.settings import PROJECT_ROOT
 from core.vault import Vault
 from tests.fakes import telegram_api
 from tests.fakes.telegram_api import FakeTelegram, text_update
+from tests.support import cluster_state, free_port_block
 
 SCRIPT = PROJECT_ROOT / "scripts" / "cluster"
 DOCS = PROJECT_ROOT / "docs" / "cluster.md"
@@ -126,33 +127,6 @@ class Round:
         }
 
 
-def _free_block(size: int) -> int:
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = int(probe.getsockname()[1])
-        if base + size > 65000:
-            continue
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free block of ports")
-
-
-def _state(run: Path) -> dict[str, str]:
-    found = {}
-    for line in (run / "cluster.env").read_text().splitlines():
-        name, _, value = line.partition("=")
-        found[name] = value.strip('"')
-    return found
-
-
 def _kind_of(pid: int) -> str | None:
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -201,8 +175,8 @@ class Bench:
             **os.environ,
             "HOTLINE_CLUSTER_DIR": str(self.run / "run"),
             "HOTLINE_CLUSTER_LOGS": str(self.run / "logs"),
-            "HOTLINE_CLUSTER_PORT": str(_free_block(10)),
-            "HOTLINE_CLUSTER_ENGINE_PORT": str(_free_block(7)),
+            "HOTLINE_CLUSTER_PORT": str(free_port_block(10)),
+            "HOTLINE_CLUSTER_ENGINE_PORT": str(free_port_block(7)),
             "HOTLINE_ENCRYPTION_KEYS": self.key,
             "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
             "TELEGRAM_BOT_TOKEN": telegram_api.BOT_TOKEN,
@@ -214,7 +188,7 @@ class Bench:
 
     def start(self) -> None:
         subprocess.run([str(SCRIPT), "--background"], env=self.environment, check=True)
-        self.state = _state(self.run / "run")
+        self.state = cluster_state(self.run / "run" / "cluster.env")
         self.apps = [
             f"http://127.0.0.1:{p}" for p in self.state["HOTLINE_CLUSTER_APP_PORTS"].split()
         ]
@@ -229,7 +203,7 @@ class Bench:
 
     def revive(self, member: str) -> None:
         subprocess.run([str(SCRIPT), "revive", member], env=self.environment, check=True)
-        self.state = _state(self.run / "run")
+        self.state = cluster_state(self.run / "run" / "cluster.env")
 
     def stop_member(self, member: str) -> None:
         pid = int(self.state[f"PID_{member}"])

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -36,7 +35,7 @@ from core.settings import PROJECT_ROOT
 from tests.conftest import channel_environment
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
 from tests.fakes.telegram_api import WEBHOOK_SECRET, FakeTelegram, callback_update, text_update
-from tests.support import TEST_VAULT, eventually, rows
+from tests.support import TEST_VAULT, cluster_state, eventually, free_port_block, rows
 
 pytestmark = [pytest.mark.engine, pytest.mark.cluster]
 
@@ -73,32 +72,6 @@ class Cluster:
         )
 
 
-def _free_block(size: int) -> int:
-    """The first of `size` consecutive ports nothing listens on."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size > 65000:
-            continue
-        try:
-            for port in range(base, base + size):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free block of ports")
-
-
-def _read_state(path: Path) -> dict[str, str]:
-    state = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition("=")
-        state[name] = value.strip('"')
-    return state
-
-
 @pytest.fixture(scope="module")
 def cluster(fake_line: FakeLine, fake_telegram: FakeTelegram) -> Iterator[Cluster]:
     # Not under pytest's own temporary folder, which its user alone may
@@ -110,8 +83,8 @@ def cluster(fake_line: FakeLine, fake_telegram: FakeTelegram) -> Iterator[Cluste
         **channel_environment(fake_line, fake_telegram),
         "HOTLINE_CLUSTER_DIR": str(run / "run"),
         "HOTLINE_CLUSTER_LOGS": str(run / "logs"),
-        "HOTLINE_CLUSTER_PORT": str(_free_block(10)),
-        "HOTLINE_CLUSTER_ENGINE_PORT": str(_free_block(7)),
+        "HOTLINE_CLUSTER_PORT": str(free_port_block(10)),
+        "HOTLINE_CLUSTER_ENGINE_PORT": str(free_port_block(7)),
         # Work left by a killed process is taken up within seconds of its
         # leases running out.
         "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
@@ -124,7 +97,7 @@ def cluster(fake_line: FakeLine, fake_telegram: FakeTelegram) -> Iterator[Cluste
         timeout=420,
     )
     assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
-    state = _read_state(run / "run" / "cluster.env")
+    state = cluster_state(run / "run" / "cluster.env")
     apps = [f"http://127.0.0.1:{port}" for port in state["HOTLINE_CLUSTER_APP_PORTS"].split()]
     try:
         yield Cluster(environment, state, apps, state["HOTLINE_DATABASE_URL"])
@@ -336,7 +309,7 @@ def test_killing_an_app_process_and_an_engine_mid_run_loses_and_repeats_nothing(
         revived = [pool.submit(cluster.revive, m) for m in ("APP_2", "ENGINE_1")]
         for done in revived:
             done.result()
-    cluster.state = _read_state(Path(cluster.environment["HOTLINE_CLUSTER_DIR"]) / "cluster.env")
+    cluster.state = cluster_state(Path(cluster.environment["HOTLINE_CLUSTER_DIR"]) / "cluster.env")
     send(len(SAID) - 1)
 
     # The report goes on from the next question, through the revived process.

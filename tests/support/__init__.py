@@ -28,6 +28,31 @@ def free_port() -> int:
         return port
 
 
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive ports nothing listens on."""
+    for _ in range(50):
+        base = free_port()
+        if base + size > 65000:
+            continue
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free block of ports")
+
+
+def cluster_state(path: Path) -> dict[str, str]:
+    """What `scripts/cluster --background` wrote: ports, process ids, settings."""
+    state = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition("=")
+        state[name] = value.strip('"')
+    return state
+
+
 def closed_port() -> int:
     """A port nothing listens on (bound and released at once)."""
     return free_port()
