@@ -39,6 +39,10 @@ from core.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
+# A message waiting for its worker's turn: its id, whether to show the
+# working sign, and the turn as stored (when answered at once).
+Queued = tuple[int, bool, Turn | None]
+
 # An answer still not sent by then shows the platform's "working on it" sign.
 TYPING_AFTER_SECONDS = 0.5
 T = TypeVar("T")
@@ -191,7 +195,8 @@ class Answering:
         Their webhooks may reach any process. The one holding the worker's
         lease answers, lowest stored message first, whichever process stored
         it; a process finding the lease taken leaves a note, and the holder
-        looks for new messages again before it lets go.
+        looks for new messages again before it lets go. The lease is renewed
+        while a turn runs, however long it waits for the engine.
         """
         lease = f"turn:{key[0]}:{key[1]}"
         queue = self._queues[key]
@@ -201,19 +206,9 @@ class Answering:
                 return
             try:
                 while True:
-                    asked = _take_all(queue)
-                    waiting = await self._waiting_messages(*key)
-                    typing = {message_id for message_id, shown, _ in asked if shown}
-                    for message_id in sorted(waiting | {message_id for message_id, _, _ in asked}):
-                        try:
-                            await self._answer(
-                                key, message_id, typing=message_id in typing, stored=None
-                            )
-                        except Exception:
-                            logger.exception("answering message %s failed", message_id)
-                    if not queue.empty():
-                        continue
-                    if await self._leases.release(lease) is not Release.AGAIN:
+                    async with self._leases.renewed(lease):
+                        await self._answer_in_order(key, queue)
+                    if queue.empty() and await self._leases.release(lease) is not Release.AGAIN:
                         break
             except Exception:
                 await self._leases.drop(lease)
@@ -221,6 +216,17 @@ class Answering:
             if queue.empty():
                 return
             # Queued here while the lease was let go: take it up again.
+
+    async def _answer_in_order(self, key: tuple[str, str], queue: asyncio.Queue[Queued]) -> None:
+        """What the worker sent and nobody answered yet, lowest stored first."""
+        asked = _take_all(queue)
+        waiting = await self._waiting_messages(*key)
+        typing = {message_id for message_id, shown, _ in asked if shown}
+        for message_id in sorted(waiting | {message_id for message_id, _, _ in asked}):
+            try:
+                await self._answer(key, message_id, typing=message_id in typing, stored=None)
+            except Exception:
+                logger.exception("answering message %s failed", message_id)
 
     async def _waiting_messages(self, channel: str, channel_user_id: str) -> set[int]:
         """The worker's stored messages no turn has taken up yet."""
@@ -369,9 +375,8 @@ class Answering:
         await stop_tasks([*self._tasks.values(), *self._side_tasks, self._sweeper])
 
 
-def _take_all(
-    queue: asyncio.Queue[tuple[int, bool, Turn | None]],
-) -> list[tuple[int, bool, Turn | None]]:
+def _take_all(queue: asyncio.Queue[Queued]) -> list[Queued]:
+    """Everything queued for a worker so far (message id, typing, stored turn)."""
     taken = []
     while not queue.empty():
         taken.append(queue.get_nowait())

@@ -17,11 +17,15 @@ single-machine path costs nothing more. With PostgreSQL it is on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import logging
 import os
 import secrets
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, delete, update
@@ -31,6 +35,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.database import Base
+
+logger = logging.getLogger(__name__)
 
 # Long enough for a platform to accept a message, short enough that a dead
 # holder's work is taken up within a minute. Holders renew before anything
@@ -147,6 +153,32 @@ class Leases:
         if time.monotonic() - self._refreshed.get(name, 0.0) < half:
             return True
         return await self.renew(name)
+
+    @asynccontextmanager
+    async def renewed(self, name: str) -> AsyncIterator[None]:
+        """Keep a lease held (renewed a third into each lease time) while the
+        work inside runs, however long one step of it takes (an engine turn
+        that waits out a dead engine's lock)."""
+        if not self.enabled:
+            yield
+            return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._lease_time.total_seconds() / 3)
+                try:
+                    await self.renew(name)
+                except Exception:
+                    # Tried again next time; the lease still has two thirds.
+                    logger.warning("renewing lease %s failed", name)
+
+        keeping = asyncio.create_task(renew(), name=f"lease-{name}")
+        try:
+            yield
+        finally:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
 
     async def release(self, name: str) -> Release:
         """Let go, unless another process asked meanwhile: then keep it

@@ -118,7 +118,8 @@ class Outbox:
                 return
             try:
                 while True:
-                    await self._send(conversation_id, lease)
+                    async with self._leases.renewed(lease):
+                        await self._send(conversation_id, lease)
                     if await self._leases.release(lease) is not Release.AGAIN:
                         return
             except Exception:
