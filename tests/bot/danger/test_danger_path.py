@@ -162,6 +162,10 @@ def test_doubt_answered_yes_takes_the_emergency_path(
 ) -> None:
     says(doubtful, "U-doubt-yes", UNSURE)
     line_api.wait_for(REPLY)
+    # The engine's part of the first message (down here) comes before the
+    # answer to the button, in the order the worker wrote: wait for it, or
+    # it may take the button's reply token.
+    eventually(lambda: texts.get("en", "engine_unavailable") in line_api.texts(PUSH))
     line_api.reset()
     presses(doubtful, "U-doubt-yes", DANGER_YES)
     [reply] = line_api.wait_for(REPLY)
