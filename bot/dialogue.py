@@ -629,18 +629,28 @@ class Dialogue:
         return replies, MessageStatus.ANSWERED
 
     async def _engine_answer(self, turn: Turn) -> list[EngineReply]:
-        if turn.taken_up and (found := await self._remembered(turn)) is not None:
+        # A message asked before (the asking timed out) or taken up late (the
+        # process that asked may have died) may be in the engine's hands
+        # still: a turn once begun is finished (flows/channels.py).
+        heard_before = turn.taken_up or turn.status == MessageStatus.ENGINE_UNAVAILABLE
+        if heard_before and (found := await self._settled_memory(turn)) is not None:
             return found
         try:
             return await self._send_to_engine(turn)
         except EngineUnavailable as error:
             if not error.dropped:
                 raise
-        # The engine died during the turn. Another takes it, once, unless the
-        # dying one answered it: then its answer is in its memory.
-        if (found := await self._remembered(turn)) is not None:
+        # The engine died during the turn, or the proxy before it gave up.
+        # Another takes it, once, unless the turn was answered after all.
+        if (found := await self._settled_memory(turn)) is not None:
             return found
         return await self._send_to_engine(turn)
+
+    async def _settled_memory(self, turn: Turn) -> list[EngineReply] | None:
+        """The engine's answer to the turn once every turn of the
+        conversation it began is done; None if it never heard the message."""
+        await self._engine.settle(sender_id=turn.public_id)
+        return await self._remembered(turn)
 
     async def _send_to_engine(self, turn: Turn) -> list[EngineReply]:
         return await self._engine.send(

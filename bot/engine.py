@@ -13,6 +13,9 @@ logger = logging.getLogger(__name__)
 
 # What a reverse proxy answers when the engine behind it failed.
 DROPPED = frozenset({502, 503, 504})
+# An event the engine applies under the conversation's lock and that changes
+# nothing the dialogue reads (a reminder that never was, cancelled).
+SETTLE_EVENT = {"event": "cancel_reminder", "name": "hotline_settle"}
 
 
 class EngineUnavailable(Exception):
@@ -109,6 +112,12 @@ class EngineClient:
     async def append_events(self, *, sender_id: str, events: list[dict[str, Any]]) -> None:
         """Add events to a conversation's tracker (e.g. to end a form after a handoff)."""
         await self._tracker_call("POST", sender_id, events)
+
+    async def settle(self, *, sender_id: str) -> None:
+        """Return once the engine has finished every turn of the conversation
+        it began (on any engine): it takes the conversation's turn lock, as a
+        turn does, by adding an event that changes nothing."""
+        await self._tracker_call("POST", sender_id, [SETTLE_EVENT])
 
     async def intents(self, *, sender_id: str) -> list[str]:
         """The intents the engine recognised in a conversation so far, oldest first."""

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bot.engine import SETTLE_EVENT
 from core.clock import utcnow
 from core.settings import Settings
 from tests.fakes.line_api import FakeLine
@@ -45,6 +46,13 @@ class EnginesBehindAProxy:
                 return JSONResponse({"detail": "bad gateway"}, status_code=self.statuses.pop(0))
             return [{"recipient_id": body["sender"], "text": f"echo {body['message']}"}]
 
+        @app.post("/conversations/{sender}/tracker/events")
+        async def settle(sender: str, request: Request) -> dict[str, Any]:
+            # The engine's answer once its turns of the conversation are done.
+            self.settled.append(await request.json())
+            return {}
+
+        self.settled: list[Any] = []
         self.server = FakeServer(app).start()
 
 
@@ -73,6 +81,8 @@ def test_a_turn_lost_with_a_dying_engine_is_taken_by_another_once(
     finally:
         engines.server.stop()
     assert engines.heard == ["hello", "hello"]
+    # Asked again only once the engines had finished the conversation's turns.
+    assert engines.settled == [[SETTLE_EVENT]]
 
 
 def test_engines_that_keep_failing_are_not_asked_a_third_time(
@@ -143,5 +153,7 @@ def test_a_turn_the_engine_answered_for_a_dead_process_is_answered_from_its_memo
             eventually(lambda: _replies(settings, "U-remembered")[-1] == "its earlier answer")
     finally:
         engines.server.stop()
-    # Taken from the engine's memory: the engine did not hear the worker twice.
+    # Taken from the engine's memory, read once the engine had finished the
+    # conversation's turns: the engine did not hear the worker twice.
     assert engines.heard == heard_before
+    assert engines.settled == [[SETTLE_EVENT]]

@@ -47,6 +47,16 @@ class SlowEngine:
                 self.by_sender[body["sender"]] -= 1
             return [{"recipient_id": body["sender"], "text": f"echo {body['message']}"}]
 
+        @app.post("/conversations/{sender}/tracker/events")
+        async def settle(sender: str) -> dict[str, Any]:
+            # As the engine: once the conversation's turns in flight are done.
+            while self.by_sender.get(sender, 0) > 0:
+                await asyncio.sleep(0.01)
+            with self._lock:
+                self.settled.append(sender)
+            return {}
+
+        self.settled: list[str] = []
         self.server = FakeServer(app)
 
 

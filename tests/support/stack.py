@@ -34,6 +34,8 @@ class Stack:
     model: Path
     token: str
     environment: dict[str, str]
+    # Settings for the engine alone (where it reaches the app, say).
+    engine_environment: dict[str, str] = field(default_factory=dict)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
 
@@ -49,7 +51,7 @@ def start_engine_process(stack: Stack) -> subprocess.Popen[bytes]:
                 "--credentials", "flows/credentials.yml",
             ],
             cwd=PROJECT_ROOT,
-            env=stack.environment,
+            env={**stack.environment, **stack.engine_environment},
             stdout=engine_out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -81,6 +83,7 @@ def running_stack(
     *,
     token: str = "integration-token",
     environment: dict[str, str] | None = None,
+    engine_environment: dict[str, str] | None = None,
     start_engine: bool = True,
 ) -> Iterator[Stack]:
     """Engine and app as separate processes; `start_engine=False` leaves the
@@ -116,6 +119,7 @@ def running_stack(
         model=model,
         token=token,
         environment=environment,
+        engine_environment=engine_environment or {},
     )
     if start_engine:
         start_engine_process(stack)
