@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.channels import close_channels, open_channels
 from api.console_wording import ConsoleWording
-from api.rate_limit import WebchatLimits
+from api.rate_limit import WebchatLimits, buckets_for
 from bot.answering import Answering
 from bot.attachments import AttachmentStore
 from bot.cases.contact import PhoneNumbers
@@ -218,6 +218,7 @@ async def open_state(
             overall_per_minute=settings.hotline_webchat_messages_per_minute,
             overall_burst=settings.hotline_webchat_burst,
             polls_per_minute=settings.hotline_webchat_address_polls_per_minute,
+            buckets=buckets_for(settings.hotline_redis_url),
         ),
         danger=danger,
         danger_replies=danger_replies,
@@ -225,6 +226,7 @@ async def open_state(
     try:
         yield state
     finally:
+        await state.webchat_limits.close()
         await state.keeping.close()
         await handoff.close_background()
         await state.intake.close()

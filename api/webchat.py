@@ -205,7 +205,7 @@ async def post_message(
 ) -> WebchatReplies | JSONResponse:
     """A worker's message and the hotline's answer; the first message without
     the identity cookie makes a new worker and sets it."""
-    wait = state.webchat_limits.message(request.client.host if request.client else None)
+    wait = await state.webchat_limits.message(request.client.host if request.client else None)
     if wait > 0:
         return _refused(state, wait, message.text, accept_language)
     token = presented_identity(request)
@@ -227,7 +227,7 @@ async def waiting_messages(
 ) -> WebchatReplies | JSONResponse:
     """What staff (or the hotline) wrote to the cookie's worker since the page
     last asked (every few seconds). Without the cookie: nothing."""
-    wait = state.webchat_limits.poll(request.client.host if request.client else None)
+    wait = await state.webchat_limits.poll(request.client.host if request.client else None)
     if wait > 0:
         return _refused(state, wait, None, None)
     response.headers.update(_PRIVATE)

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # too small opens and closes connections all the time (a new server
     # process each on PostgreSQL).
     hotline_database_connections: int = 20
+    # Where several app processes share what must be counted across them
+    # (the web chat's limits); several engines order turns there too. Unset
+    # for one process: kept in its memory.
+    hotline_redis_url: str | None = None
     hotline_port: int = 8000
     hotline_host: str = "127.0.0.1"
     # Shared secret that the engine presents when it calls the app's NLG and

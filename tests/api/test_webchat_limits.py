@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,13 +19,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.rate_limit import RateLimiter, WebchatLimits, address_key
+from api.rate_limit import LocalBuckets, RateLimiter, WebchatLimits, address_key
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
 from tests.conftest import OPEN_WEBCHAT
 from tests.fakes.line_api import FakeLine, sign, text_event, webhook_body
-from tests.support import ChatWorker, rows, stored_from_inbox
+from tests.redis_server import running_redis
+from tests.support import ChatWorker, closed_port, rows, stored_from_inbox
 from tests.support.console import add_staff, state_of
 
 # The limits as shipped, which the other tests open wide.
@@ -229,12 +231,55 @@ def test_token_buckets_refill_with_time() -> None:
         overall_per_minute=60,
         overall_burst=5,
         polls_per_minute=60,
-        clock=lambda: now[0],
+        buckets=LocalBuckets(clock=lambda: now[0]),
     )
-    assert limits.message("10.0.0.1") == 0
-    # A refused message spends nothing of the overall allowance.
-    assert limits.message("10.0.0.1") > 0
-    assert [limits.message(f"10.0.0.{n}") for n in range(2, 7)] == [0, 0, 0, 0, 1.0]
+    assert asyncio.run(_refused_for(limits, ["10.0.0.1", "10.0.0.1"])) == [0, 1.0]
+    # A refused message spent nothing of the overall allowance.
+    addresses = [f"10.0.0.{n}" for n in range(2, 7)]
+    assert asyncio.run(_refused_for(limits, addresses)) == [0, 0, 0, 0, 1.0]
+
+
+async def _refused_for(limits: WebchatLimits, addresses: list[str]) -> list[float]:
+    return [await limits.message(address) for address in addresses]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    with running_redis(tmp_path) as url:
+        yield url
+
+
+def test_app_processes_sharing_redis_share_the_limits(settings: Settings, redis_url: str) -> None:
+    """Two app processes behind one proxy: a sender gets the allowance once,
+    not once per process."""
+    shared = settings.model_copy(
+        update={**SHIPPED, "hotline_business_hours": "always", "hotline_redis_url": redis_url}
+    )
+    with TestClient(create_app(shared)) as first, TestClient(create_app(shared)) as second:
+        answers = [
+            post_from((first, second)[n % 2], "198.51.100.20", f"hello {n}").status_code
+            for n in range(ADDRESS_BURST + 1)
+        ]
+        assert answers == [200] * ADDRESS_BURST + [429]
+        # Another sender is not held back by the first.
+        assert post_from(second, "198.51.100.21", "hello").status_code == 200
+
+
+def test_with_redis_away_the_web_chat_still_answers(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    away = settings.model_copy(
+        update={**SHIPPED, "hotline_redis_url": f"redis://127.0.0.1:{closed_port()}/0"}
+    )
+    with TestClient(create_app(away)) as client:
+        answers = [
+            post_from(client, "198.51.100.30", f"hello {n}").status_code
+            for n in range(ADDRESS_BURST + 1)
+        ]
+    # Refusing everyone would refuse workers in danger too.
+    assert answers == [200] * (ADDRESS_BURST + 1)
+    assert "Redis unavailable" in caplog.text
+    assert "127.0.0.1" not in caplog.text
 
 
 def test_addresses_are_counted_by_who_they_stand_for() -> None:

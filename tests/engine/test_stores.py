@@ -3,10 +3,7 @@ on a database migrated by the app, as the engine runs them."""
 
 import asyncio
 import os
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from sqlalchemy import create_engine, exc, text
 
 from core.vault import Vault
 from flows import stores
+from tests.redis_server import running_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_HOTLINE = ROOT / ".venv" / "bin" / "hotline"
@@ -193,26 +191,8 @@ def test_turn_locks_stay_in_memory_without_redis(monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    server = shutil.which("redis-server")
-    assert server, "redis-server is installed by .ci/run"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/2"
-    process.terminate()
-    process.wait(timeout=10)
+    with running_redis(tmp_path, database=2) as url:
+        yield url
 
 
 def test_two_engines_share_one_conversation_s_turn_order_in_redis(
