@@ -39,8 +39,8 @@ from core.database import Base
 logger = logging.getLogger(__name__)
 
 # Long enough for a platform to accept a message, short enough that a dead
-# holder's work is taken up within a minute. Holders renew before anything
-# that may take longer (a retry's wait).
+# holder's work is taken up within a minute. Holders renew in the background
+# while they work (`renewed`), however long one step takes.
 LEASE_TIME = timedelta(seconds=30)
 
 
@@ -132,18 +132,23 @@ class Leases:
         result = await session.execute(statement)
         return result.first() is not None
 
-    async def renew(self, name: str, *, longer: timedelta = timedelta()) -> bool:
-        """Keep holding `name` for a lease time (plus `longer`); False if lost."""
+    async def renew(self, name: str) -> bool:
+        """Keep holding `name` for another lease time; False if lost."""
         if not self.enabled:
             return True
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Lease)
                 .where(Lease.name == name, Lease.holder == self.holder)
-                .values(until=utcnow() + self._lease_time + longer)
+                .values(until=utcnow() + self._lease_time)
             )
-        self._refreshed[name] = time.monotonic() + longer.total_seconds()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        held = bool(result.rowcount)  # type: ignore[attr-defined]
+        if held:
+            self._refreshed[name] = time.monotonic()
+        else:
+            # Lost: `keep` must not answer from a renewal that did not happen.
+            self._refreshed.pop(name, None)
+        return held
 
     async def keep(self, name: str) -> bool:
         """`renew` once half the lease is gone; between, no write. False if lost."""

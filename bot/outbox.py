@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -77,6 +78,13 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay * 5)
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class Pushed(Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    # Another process took the conversation's sending over: it sends the rest.
+    LEASE_LOST = "lease_lost"
 
 
 class Outbox:
@@ -204,10 +212,14 @@ class Outbox:
                 # sends the rest; sending on would send them twice.
                 logger.warning("conversation %s: sending lease lost", conversation_id)
                 return
-            if await self._push(adapter, recipient, outbound, lease):
+            outcome = await self._push(adapter, recipient, outbound, lease)
+            if outcome is Pushed.SENT:
                 sent(outbound.id)
-            else:
+            elif outcome is Pushed.FAILED:
                 self._failed(conversation_id, outbound.id)
+            else:
+                logger.warning("conversation %s: sending lease lost", conversation_id)
+                return
 
     async def _usable_reply_token(
         self, session: AsyncSession, conversation_id: int
@@ -231,8 +243,9 @@ class Outbox:
 
     async def _push(
         self, adapter: ChannelAdapter, recipient: str, message: OutboundMessage, lease: str
-    ) -> bool:
-        """Push until the platform accepts (True) or the reply is given up on (False)."""
+    ) -> Pushed:
+        """Push until the platform accepts or the reply is given up on, or
+        the lease is lost while waiting to try again."""
         attempt = 0
         while True:
             attempt += 1
@@ -248,14 +261,15 @@ class Outbox:
                 )
                 if final:
                     logger.error("message %s failed after %s attempts", message.id, attempt)
-                    return False
-                delay = self._policy.delay(attempt, error.retry_after)
-                # Held through the wait, or another process would send it meanwhile.
-                await self._leases.renew(lease, longer=timedelta(seconds=delay))
-                await self._sleep(delay)
+                    return Pushed.FAILED
+                # The lease is renewed through the wait (`Leases.renewed`);
+                # lost meanwhile, another process sends it.
+                await self._sleep(self._policy.delay(attempt, error.retry_after))
+                if not await self._leases.keep(lease):
+                    return Pushed.LEASE_LOST
             else:
                 await self._mark([message.id], MessageStatus.SENT, attempts=attempt)
-                return True
+                return Pushed.SENT
 
     async def _mark(
         self,

@@ -98,8 +98,11 @@ def test_a_dead_holder_s_lease_expires_and_another_process_takes_the_work(
             assert not await second.claim("send:2")
             await asyncio.sleep(0.3)
             assert await second.claim("send:2")
-            # Back from a long stall, the old holder has lost it.
+            # Back from a long stall, the old holder has lost it, and knows
+            # it when it next checks before sending.
+            assert await dying.keep("send:2") is False
             assert not await dying.renew("send:2")
+            assert await dying.keep("send:2") is False
             assert await dying.release("send:2") is Release.LOST
 
     asyncio.run(run())
