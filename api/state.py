@@ -34,6 +34,7 @@ from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.staff.service import LoginPolicy, StaffAccounts
 from bot.texts import Texts
+from bot.understanding.service import Understanding
 from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker, libpq_url
 from core.settings import Settings
 from flows.actions import build_actions
@@ -79,6 +80,8 @@ class AppState:
     webchat_limits: WebchatLimits
     danger: DangerDetector
     danger_replies: DangerReplies
+    # What the engine understood of each worker message, kept as it says so.
+    understanding: Understanding
 
 
 def engine_client(settings: Settings) -> EngineClient:
@@ -221,6 +224,7 @@ async def open_state(
         ),
         danger=danger,
         danger_replies=danger_replies,
+        understanding=Understanding(sessions=sessions),
     )
     try:
         yield state
