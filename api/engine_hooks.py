@@ -20,8 +20,9 @@ from rasa_sdk.interfaces import (
     ActionMissingDomainException,
     ActionNotFoundException,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
-from api.state import StateDep
+from api.state import AppState, StateDep
 from bot.conversations import service
 from bot.responses import UnknownResponse
 
@@ -58,11 +59,21 @@ def local_value(value: Any, language: str) -> str:
     return text
 
 
+async def _keep_understanding(state: AppState, tracker: Any) -> None:
+    """What the engine understood of the worker's latest message, kept once.
+    Never in the way of the worker's answer."""
+    try:
+        await state.understanding.record(tracker if isinstance(tracker, dict) else None)
+    except (SQLAlchemyError, OSError) as error:
+        logger.warning("the engine's understanding was not kept: %s", type(error).__name__)
+
+
 @router.post("/nlg")
 async def generate_response(
     state: StateDep, request: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     """Rasa's NLG endpoint: a response name in, the words in the worker's language out."""
+    await _keep_understanding(state, request.get("tracker"))
     name = request.get("response")
     sender_id = (request.get("tracker") or {}).get("sender_id")
     if not isinstance(name, str):
@@ -103,6 +114,7 @@ async def generate_response(
 @router.post("/actions/webhook")
 async def run_action(state: StateDep, action_call: Annotated[dict[str, Any], Body()]) -> Any:
     """Rasa's action endpoint, served by rasa-sdk's executor inside the app."""
+    await _keep_understanding(state, action_call.get("tracker"))
     try:
         result = await state.actions.run(action_call)
     except ActionNotFoundException as error:

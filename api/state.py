@@ -33,7 +33,9 @@ from bot.privacy.service import DataKeeping
 from bot.provinces import ProvinceNames
 from bot.responses import Responses
 from bot.staff.service import LoginPolicy, StaffAccounts
+from bot.stats.service import Statistics
 from bot.texts import Texts
+from bot.understanding.service import Understanding
 from core.database import create_engine, create_reading_sessionmaker, create_sessionmaker, libpq_url
 from core.settings import Settings
 from flows.actions import build_actions
@@ -79,6 +81,10 @@ class AppState:
     webchat_limits: WebchatLimits
     danger: DangerDetector
     danger_replies: DangerReplies
+    # What the engine understood of each worker message, kept as it says so.
+    understanding: Understanding
+    # The supervisors' figures (counts only).
+    statistics: Statistics
 
 
 def engine_client(settings: Settings) -> EngineClient:
@@ -222,6 +228,12 @@ async def open_state(
         ),
         danger=danger,
         danger_replies=danger_replies,
+        understanding=Understanding(sessions=sessions),
+        statistics=Statistics(
+            sessions=sessions,
+            timezone=settings.hotline_timezone,
+            default_language=settings.hotline_default_language,
+        ),
     )
     try:
         yield state

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,7 @@ _TURN_OF_MESSAGE = (
         Message.text,
         Message.payload,
         Message.platform_message_id,
+        Message.engine_key,
         Message.status,
         Message.created_at,
         Conversation.public_id,
@@ -157,6 +159,9 @@ class Turn:
     # Taken up long after it was stored (after a restart, by the sweep): the
     # engine may have answered it already, for a process that died.
     taken_up: bool = False
+    # The key the engine hears the message by (`Message.engine_key`); None
+    # for a message stored before keys were given.
+    engine_key: str | None = None
     # What the danger detector made of the message alone (None: not read yet).
     assessment: Assessment | None = field(default=None, compare=False)
     # The engine's answer, asked for while the message was being stored
@@ -286,6 +291,7 @@ class Dialogue:
                     language=turn.language,
                     platform_message_id=inbound.platform_message_id,
                     reply_token=inbound.reply_token,
+                    engine_key=turn.engine_key,
                 )
                 await session.flush()
                 stored = replace(turn, message_id=message.id, answering=answering)
@@ -326,6 +332,8 @@ class Dialogue:
             platform_message_id=inbound.platform_message_id,
             status=MessageStatus.RECEIVED.value,
             sent_lately=standing.sent_lately + 1,
+            # Chosen now: the engine may hear the message before it is written.
+            engine_key=uuid.uuid4().hex,
             assessment=self._danger.assess(text) if inbound.kind is MessageKind.TEXT else None,
         )
         return turn, language != before
@@ -583,6 +591,7 @@ class Dialogue:
             text=row.text,
             payload=row.payload,
             platform_message_id=row.platform_message_id,
+            engine_key=row.engine_key,
             status=row.status,
             sent_lately=row.sent_lately,
             taken_up=utcnow() - row.created_at > TAKEN_UP_AFTER,
@@ -660,13 +669,17 @@ class Dialogue:
                 "channel": turn.channel,
                 "language": turn.language,
                 engine_memory.MESSAGE_ID: turn.message_id,
+                **({engine_memory.MESSAGE_KEY: turn.engine_key} if turn.engine_key else {}),
             },
         )
 
     async def _remembered(self, turn: Turn) -> list[EngineReply] | None:
         async with self._reading() as session:
             found = await engine_memory.remembered_answer(
-                session=session, public_id=turn.public_id, message_id=turn.message_id
+                session=session,
+                public_id=turn.public_id,
+                message_id=turn.message_id,
+                message_key=turn.engine_key,
             )
         if found is not None:
             logger.info("message %s: the engine's answer taken from its memory", turn.message_id)

@@ -21,10 +21,26 @@ from bot.engine import EngineReply
 
 # Sent with every message to the engine, kept on the worker's event.
 MESSAGE_ID = "hotline_message_id"
+# The message's key (`Message.engine_key`), chosen before it is written: a
+# returning worker's message reaches the engine while it is being stored,
+# before its id is known (then MESSAGE_ID is 0).
+MESSAGE_KEY = "hotline_message_key"
+
+
+def _heard(event: dict[str, Any], message_id: int, message_key: str | None) -> bool:
+    """Whether the engine's event is the worker's message: by its key, or by
+    its id for a message sent before keys (a key-less id 0 is any message
+    that went ahead of its commit, so none in particular)."""
+    if event.get("event") != "user":
+        return False
+    metadata = event.get("metadata") or {}
+    if message_key is not None and metadata.get(MESSAGE_KEY) is not None:
+        return bool(metadata.get(MESSAGE_KEY) == message_key)
+    return message_id != 0 and metadata.get(MESSAGE_ID) == message_id
 
 
 async def remembered_answer(
-    *, session: AsyncSession, public_id: str, message_id: int
+    *, session: AsyncSession, public_id: str, message_id: int, message_key: str | None = None
 ) -> list[EngineReply] | None:
     """The engine's replies to the message, if it answered it; else None."""
     stored = await session.scalar(
@@ -33,12 +49,7 @@ async def remembered_answer(
     if stored is None:
         return None
     events: list[dict[str, Any]] = json.loads(stored).get("events") or []
-    heard = [
-        index
-        for index, event in enumerate(events)
-        if event.get("event") == "user"
-        and (event.get("metadata") or {}).get(MESSAGE_ID) == message_id
-    ]
+    heard = [index for index, event in enumerate(events) if _heard(event, message_id, message_key)]
     if not heard:
         return None
     replies = []

@@ -9,6 +9,7 @@ from bot.danger import alarms as danger
 from bot.handoff import models as handoff
 from bot.privacy import models as privacy
 from bot.staff import models as staff
+from bot.understanding import models as understanding
 from core.database import Base
 
 # Every table above registered on it; Alembic, key rotation and tests read it.
@@ -23,4 +24,5 @@ __all__ = [
     "metadata",
     "privacy",
     "staff",
+    "understanding",
 ]

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin
+from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin, stats
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
 from api.errors import status_of
 from api.state import AppState
@@ -31,6 +31,10 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": "The audit log (admins); read only."},
     {"name": "danger", "description": "Danger alarms and what raised them (supervisors)."},
     {"name": "privacy", "description": "Workers' requests to delete their data (supervisors)."},
+    {
+        "name": "stats",
+        "description": "Counts for supervisors: messages, workers, intents, handoff times; CSV.",
+    },
     {
         "name": "handoff",
         "description": "The staff queue, claiming, live chat with workers, closing; live events.",
@@ -93,7 +97,7 @@ def install(app: FastAPI) -> None:
     app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
     app.add_exception_handler(HotlineError, _console_error)
     app.add_middleware(ApiHeaders)
-    for module in (auth, handoff, cases, alarms, deletions, staff_admin, audit_log):
+    for module in (auth, handoff, cases, alarms, deletions, staff_admin, audit_log, stats):
         for router in module.routers:
             app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

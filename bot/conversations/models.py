@@ -146,7 +146,11 @@ class Message(Base):
     """Every message in and out, stored before it is answered or sent."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_created", "conversation_id", "id"),
+        # The statistics read a period's messages.
+        Index("ix_messages_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
@@ -163,6 +167,10 @@ class Message(Base):
     # Inbound: the platform's id of the message (to fetch its media) and
     # LINE's reply token (free replies for about a minute, once).
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    # Inbound: the key the engine hears the message by (its metadata
+    # `hotline_message_key`), chosen before the message is written, since a
+    # returning worker's message reaches the engine while it is stored.
+    engine_key: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
     reply_token: Mapped[str | None] = mapped_column(String(255))
     # Outbound delivery: the key LINE uses to drop a retried push it already
     # accepted, kept across retries; how often it was tried and why it failed.

@@ -201,6 +201,7 @@ def add_message(
     reply_token: str | None = None,
     retry_key: str | None = None,
     sent_at: datetime | None = None,
+    engine_key: str | None = None,
 ) -> Message:
     message = Message(
         conversation_id=conversation_id,
@@ -216,6 +217,7 @@ def add_message(
         reply_token=reply_token,
         retry_key=retry_key,
         sent_at=sent_at,
+        engine_key=engine_key,
     )
     session.add(message)
     return message

@@ -30,6 +30,7 @@ from bot.conversations.models import (
 from bot.danger.alarms import DangerAlarm
 from bot.privacy.models import DeletionRequest, DeletionStatus
 from bot.staff.models import LoginAttempt, StaffSession
+from bot.understanding.models import MessageUnderstanding
 from core.clock import utcnow
 
 
@@ -149,6 +150,10 @@ async def _remove_conversations(
         )
     )
     await session.execute(delete(DangerAlarm).where(DangerAlarm.conversation_id.in_(ids)))
+    # What the engine understood of them (the entities are the worker's words).
+    await session.execute(
+        delete(MessageUnderstanding).where(MessageUnderstanding.conversation_id.in_(ids))
+    )
     await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
     # Staff notes in the chat may hold what the worker told them (a number to call).
     await session.execute(delete(Note).where(Note.conversation_id.in_(ids)))

@@ -1,0 +1,1 @@
+"""Counts for supervisors: messages, workers, intents, handoffs; never words."""

@@ -1,0 +1,1 @@
+"""What the engine understood of each worker message: intent, confidence, entities."""
