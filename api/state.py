@@ -20,6 +20,7 @@ from bot.cases.contact import PhoneNumbers
 from bot.cases.service import CaseWork
 from bot.channels.base import ChannelAdapter
 from bot.danger import DangerDetector
+from bot.danger.alarms import AlarmReview
 from bot.danger.replies import DangerReplies
 from bot.dialogue import Dialogue
 from bot.engine import EngineClient
@@ -72,6 +73,7 @@ class AppState:
     accounts: StaffAccounts
     # Cases as staff find, read, change and export them.
     cases: CaseWork
+    alarm_review: AlarmReview
     # The staff console's own words, in English and each catalogued language.
     console_wording: ConsoleWording
     # Phone numbers as the engine reads them: kept out of referrals without consent.
@@ -214,6 +216,7 @@ async def open_state(
         ),
         accounts=StaffAccounts(sessions=sessions, policy=LoginPolicy.from_settings(settings)),
         cases=CaseWork(sessions=sessions),
+        alarm_review=AlarmReview(sessions=sessions),
         console_wording=ConsoleWording(settings.hotline_locales_dir),
         phone_numbers=PhoneNumbers.from_training_data(
             settings.hotline_nlu_data_dir / "patterns.yml"

@@ -22,8 +22,7 @@ api = APIRouter(prefix="/api/danger-alarms", tags=["danger"])
 
 
 async def _latest(state: AppState, caller: SupervisorDep) -> list[alarms.AlarmLine]:
-    async with state.sessions.begin() as session:
-        return await alarms.for_review(session=session, reviewer_id=caller.id)
+    return await state.alarm_review.latest(reviewer_id=caller.id)
 
 
 @api.get("")

@@ -8,14 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.deps import AdminDep
 from api.console.pages import render
 from api.state import StateDep
 from bot.staff import audit
-from bot.staff.models import Staff
 
 pages = APIRouter(prefix="/console/audit", include_in_schema=False)
 api = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -35,20 +32,14 @@ class AuditEntryOut(BaseModel):
 
 
 def _filter(
-    staff: str | None,
     action: str | None,
     object_type: str | None,
     object_id: str | None,
     since: datetime | None,
     until: datetime | None,
-    staff_ids: dict[str, int],
 ) -> audit.AuditFilter:
-    staff_id = None
-    if staff:
-        # An unknown username matches nothing rather than everything.
-        staff_id = staff_ids.get(staff.strip().lower(), -1)
     return audit.AuditFilter(
-        staff_id=staff_id,
+        staff_id=None,
         action=action or None,
         object_type=object_type or None,
         object_id=object_id or None,
@@ -77,14 +68,12 @@ async def audit_page(
     since_at = _day(since)
     until_day = _day(until)
     until_at = until_day + timedelta(days=1) if until_day else None
-    async with state.sessions() as session:
-        staff_ids = await _staff_ids(session)
-        lines = await audit.entries(
-            session=session,
-            wanted=_filter(staff, action, object_type, object_id, since_at, until_at, staff_ids),
-            limit=PAGE_SIZE,
-            before_id=before,
-        )
+    lines = await state.accounts.audit_entries(
+        wanted=_filter(action, object_type, object_id, since_at, until_at),
+        username=staff,
+        limit=PAGE_SIZE,
+        before_id=before,
+    )
     query = {
         "staff": staff or "",
         "action": action or "",
@@ -112,11 +101,6 @@ def _day(value: str | None) -> datetime | None:
         return None
 
 
-async def _staff_ids(session: AsyncSession) -> dict[str, int]:
-    result = await session.execute(select(Staff.username, Staff.id))
-    return dict(result.tuples().all())
-
-
 @api.get("")
 async def audit_entries(
     state: StateDep,
@@ -131,14 +115,12 @@ async def audit_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
 ) -> list[AuditEntryOut]:
     """Audit entries newest first (admins). Page back with `before` = the last id seen."""
-    async with state.sessions() as session:
-        staff_ids = await _staff_ids(session)
-        lines = await audit.entries(
-            session=session,
-            wanted=_filter(staff, action, object_type, object_id, since, until, staff_ids),
-            limit=limit,
-            before_id=before,
-        )
+    lines = await state.accounts.audit_entries(
+        wanted=_filter(action, object_type, object_id, since, until),
+        username=staff,
+        limit=limit,
+        before_id=before,
+    )
     return [AuditEntryOut(**line.__dict__) for line in lines]
 
 

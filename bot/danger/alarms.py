@@ -2,7 +2,8 @@
 
 Supervisors review these to find misses and false alarms (a doubt answered
 "no", a danger the engine saw but the detector did not). Functions take the
-session and do not commit: the caller owns the transaction.
+session and do not commit: the caller owns the transaction (the turn that
+raised the alarm, or `AlarmReview` for supervisors' reading).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, String, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.conversations.models import Conversation, Message
@@ -113,11 +114,8 @@ class AlarmLine:
     text: str | None
 
 
-async def for_review(
-    *, session: AsyncSession, reviewer_id: int, limit: int = 200
-) -> list[AlarmLine]:
-    """The latest alarms, newest first; the reading is audited, as it shows
-    workers' words."""
+async def latest(*, session: AsyncSession, limit: int = 200) -> list[AlarmLine]:
+    """The latest alarms, newest first, with the words that raised them."""
     query = (
         select(
             DangerAlarm,
@@ -130,7 +128,7 @@ async def for_review(
         .order_by(DangerAlarm.id.desc())
         .limit(limit)
     )
-    lines = [
+    return [
         AlarmLine(
             id=alarm.id,
             raised_at=alarm.raised_at,
@@ -146,12 +144,24 @@ async def for_review(
         )
         for alarm, channel, language, text in (await session.execute(query)).all()
     ]
-    await audit.record(
-        session=session,
-        staff_id=reviewer_id,
-        action="danger_alarms.list",
-        object_type="danger_alarm",
-        object_id=None,
-        detail={"count": len(lines)},
-    )
-    return lines
+
+
+class AlarmReview:
+    """Supervisors reading the alarms: each reading is a unit of work with
+    its audit entry, as the list shows workers' words."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def latest(self, *, reviewer_id: int, limit: int = 200) -> list[AlarmLine]:
+        async with self._sessions.begin() as session:
+            lines = await latest(session=session, limit=limit)
+            await audit.record(
+                session=session,
+                staff_id=reviewer_id,
+                action="danger_alarms.list",
+                object_type="danger_alarm",
+                object_id=None,
+                detail={"count": len(lines)},
+            )
+        return lines

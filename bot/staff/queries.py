@@ -230,3 +230,10 @@ async def set_console_language(*, session: AsyncSession, staff_id: int, language
     await session.execute(
         update(Staff).where(Staff.id == staff_id).values(console_language=language)
     )
+
+
+async def staff_id_named(*, session: AsyncSession, username: str) -> int | None:
+    found: int | None = await session.scalar(
+        select(Staff.id).where(Staff.username == username.strip().lower())
+    )
+    return found

@@ -8,7 +8,7 @@ still counts towards the lock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -86,6 +86,24 @@ class StaffAccounts:
     async def member(self, staff_id: int) -> Staff | None:
         async with self._sessions() as session:
             return await session.get(Staff, staff_id)
+
+    async def audit_entries(
+        self,
+        *,
+        wanted: audit.AuditFilter,
+        username: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[audit.AuditLine]:
+        """Audit entries newest first, of one staff member when `username` is given."""
+        async with self._sessions() as session:
+            if username:
+                staff_id = await queries.staff_id_named(session=session, username=username)
+                # An unknown username matches nothing rather than everything.
+                wanted = replace(wanted, staff_id=-1 if staff_id is None else staff_id)
+            return await audit.entries(
+                session=session, wanted=wanted, limit=limit, before_id=before_id
+            )
 
     async def api_tokens_of(self, username: str) -> list[ApiToken]:
         async with self._sessions() as session:

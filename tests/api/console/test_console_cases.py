@@ -90,6 +90,10 @@ def test_the_audit_log_records_each_case_view_and_admins_read_it(
     page = client.get("/console/audit", params={"action": "case.view", "staff": "sup"})
     assert page.status_code == 200
     assert page.text.count("case.view") >= 4
+    # By staff member: theirs only, and an unknown name matches nothing.
+    for staff, views in (("SUP ", 4), ("admin", 0), ("nobody", 0)):
+        entries = client.get("/api/audit", params={"action": "case.view", "staff": staff}).json()
+        assert len(entries) == views, staff
     # No worker words in the log.
     assert BURMESE not in json.dumps(client.get("/api/audit").json(), ensure_ascii=False)
 
