@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff import passwords
@@ -120,17 +120,50 @@ async def recent_failures_from(*, session: AsyncSession, address: str, since: da
     return int(result.scalar_one())
 
 
-async def count_failed_login(*, session: AsyncSession, staff_id: int) -> int:
-    """One more failure on the account, counted in the database, so that
-    guesses sent in parallel are all counted rather than overwriting each
-    other's count; the new count."""
+async def count_attempt(
+    *, session: AsyncSession, staff_id: int, now: datetime
+) -> tuple[int, datetime | None]:
+    """One more attempt on the account, counted in the database before its
+    password is checked, in one statement: of guesses sent in parallel, the
+    n-th sees n, so no more than the lock allows reach the password. A lock
+    that ran out starts the count again; a lock in force counts nothing.
+    The count and the lock in force."""
+    locked = Staff.locked_until.is_not(None) & (Staff.locked_until > now)
     counted = await session.execute(
         update(Staff)
         .where(Staff.id == staff_id)
-        .values(failed_logins=Staff.failed_logins + 1)
-        .returning(Staff.failed_logins)
+        .values(
+            failed_logins=case(
+                (locked, Staff.failed_logins),
+                (Staff.locked_until.is_not(None), 1),
+                else_=Staff.failed_logins + 1,
+            ),
+            locked_until=case((locked, Staff.locked_until), else_=None),
+        )
+        .returning(Staff.failed_logins, Staff.locked_until)
     )
-    return int(counted.scalar_one())
+    count, locked_until = counted.one()
+    return int(count), locked_until
+
+
+async def lock_account(*, session: AsyncSession, staff_id: int, until: datetime) -> bool:
+    """Locked until then, unless a lock is in force already (False); the
+    count starts again for after the lock."""
+    locked = await session.execute(
+        update(Staff)
+        .where(
+            Staff.id == staff_id,
+            Staff.locked_until.is_(None) | (Staff.locked_until <= utcnow()),
+        )
+        .values(locked_until=until, failed_logins=0)
+    )
+    return bool(locked.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_attempt_succeeded(*, session: AsyncSession, attempt_id: int) -> None:
+    await session.execute(
+        update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(succeeded=True)
+    )
 
 
 def add_session(

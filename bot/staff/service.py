@@ -9,7 +9,7 @@ still counts towards the lock.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -214,19 +214,33 @@ class StaffAccounts:
     # Signing in and out
 
     async def sign_in(self, *, username: str, password: str, address: str) -> SignIn:
-        """Check a console sign-in and start a session; every attempt is kept and committed."""
+        """Check a console sign-in and start a session; every attempt is kept and committed.
+
+        Two steps. First the attempt is counted, against the address and the
+        account, and committed: of many guesses sent at once each sees those
+        before it, so no more than the limits allow get as far as the
+        password. Then the password is checked (in a thread, with no
+        transaction open) and the outcome written.
+        """
         policy = self._policy
         now = utcnow()
         username = username.strip().lower()[:64]
         address = address[:64]
         async with self._sessions.begin() as session:
+            await queries.forget_old_sign_ins(
+                session=session, before=now - max(policy.window, KEEP_SIGN_INS)
+            )
+            attempt = LoginAttempt(address=address, username=username, succeeded=False, at=now)
+            session.add(attempt)
+        # Committed before counting: the n-th attempt committed sees at
+        # least n, however many are counted at once.
+        attempt_id = attempt.id
+        async with self._sessions.begin() as session:
+            # This attempt included: counted as failed until it succeeds.
             failures = await queries.recent_failures_from(
                 session=session, address=address, since=now - policy.window
             )
-            if failures >= policy.address_limit:
-                session.add(
-                    LoginAttempt(address=address, username=username, succeeded=False, at=now)
-                )
+            if failures > policy.address_limit:
                 await audit.record(
                     session=session,
                     staff_id=None,
@@ -235,45 +249,39 @@ class StaffAccounts:
                     object_id=address,
                 )
                 return SignIn(refused="address")
-
             staff = await queries.staff_by_username(session=session, username=username)
-            matches = await passwords.matches(
-                staff.password_hash if staff is not None else passwords.UNKNOWN_ACCOUNT_HASH,
-                password,
+            staff_id = staff.id if staff is not None else None
+            password_hash = (
+                staff.password_hash if staff is not None else passwords.UNKNOWN_ACCOUNT_HASH
             )
-            # Writes only from here on: on SQLite the first write takes the
-            # database's one write lock, which nobody else (a worker's message
-            # being stored) must wait for while the password is hashed.
-            await queries.forget_old_sign_ins(
-                session=session, before=now - max(policy.window, KEEP_SIGN_INS)
+            active = staff is not None and staff.active
+            count, locked_until = (
+                await queries.count_attempt(session=session, staff_id=staff_id, now=now)
+                if staff_id is not None
+                else (0, None)
             )
-            locked = (
-                staff is not None and staff.locked_until is not None and staff.locked_until > now
-            )
-            if staff is None or not staff.active or locked or not matches:
-                session.add(
-                    LoginAttempt(address=address, username=username, succeeded=False, at=now)
-                )
-                if staff is not None and not matches and not locked:
-                    counted = await queries.count_failed_login(session=session, staff_id=staff.id)
-                    if counted >= policy.lock_after:
-                        staff.locked_until = now + policy.lock_for
-                        staff.failed_logins = 0
-                        await audit.record(
-                            session=session,
-                            staff_id=None,
-                            action="staff.locked",
-                            object_type="staff",
-                            object_id=str(staff.id),
-                            detail={"until": staff.locked_until.isoformat()},
-                        )
+            if staff_id is not None and locked_until is None and count > policy.lock_after:
+                # Past the lock among tries sent at once (or left counted by a
+                # process that died mid-way): locked, so that the count
+                # starts again once the lock runs out.
+                await self._lock(session, staff_id, now + policy.lock_for)
+        if locked_until is not None or count > policy.lock_after:
+            # Refused without spending a hash on it.
+            return SignIn(refused="wrong")
+        matches = await passwords.matches(password_hash, password)
+
+        async with self._sessions.begin() as session:
+            if staff_id is None or not active or not matches:
+                if staff_id is not None and count >= policy.lock_after:
+                    await self._lock(session, staff_id, now + policy.lock_for)
                 return SignIn(refused="wrong")
 
+            staff = await queries.staff_with_id(session=session, staff_id=staff_id)
             if passwords.needs_rehash(staff.password_hash):
                 staff.password_hash = await passwords.hash_password(password)
             staff.failed_logins = 0
             staff.locked_until = None
-            session.add(LoginAttempt(address=address, username=username, succeeded=True, at=now))
+            await queries.mark_attempt_succeeded(session=session, attempt_id=attempt_id)
             token = queries.add_session(
                 session=session,
                 staff_id=staff.id,
@@ -288,6 +296,18 @@ class StaffAccounts:
                 object_id=None,
             )
         return SignIn(staff_id=staff.id, token=token, console_language=staff.console_language)
+
+    @staticmethod
+    async def _lock(session: AsyncSession, staff_id: int, until: datetime) -> None:
+        if await queries.lock_account(session=session, staff_id=staff_id, until=until):
+            await audit.record(
+                session=session,
+                staff_id=None,
+                action="staff.locked",
+                object_type="staff",
+                object_id=str(staff_id),
+                detail={"until": until.isoformat()},
+            )
 
     async def sign_out(self, *, token: str) -> None:
         async with self._sessions.begin() as session:

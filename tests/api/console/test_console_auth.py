@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,15 @@ from bot.staff.models import Role, Staff
 from bot.staff.service import KEEP_SIGN_INS, LoginPolicy, SignIn, StaffAccounts
 from core.database import sync_url
 from core.settings import Settings
-from tests.support.console import PASSWORD, add_staff, csrf_of, hidden, sign_in, state_of
+from tests.support.console import (
+    PASSWORD,
+    add_staff,
+    audit_actions,
+    csrf_of,
+    hidden,
+    sign_in,
+    state_of,
+)
 
 
 def test_staff_sign_in_and_out(client: TestClient) -> None:
@@ -312,6 +321,71 @@ def test_guesses_sent_in_parallel_are_all_counted(client: TestClient, settings: 
     # Locked, and the count starts again for after the lock.
     assert locked_until is not None and failed_logins == 0
     assert sign_in(client, "mya").status_code == 401
+
+
+def test_a_try_past_the_lock_among_tries_at_once_is_refused_even_with_the_password(
+    client: TestClient, settings: Settings, database_url: str
+) -> None:
+    """Guesses sent at once are each counted before any password is
+    checked: with as many in flight as the lock allows, one more is refused
+    even if it has the password, and the account is locked."""
+    add_staff(client, "mya", Role.AGENT)
+    policy = LoginPolicy.from_settings(settings)
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as connection:
+        # As many tries counted as the lock allows, their outcomes pending.
+        connection.execute(
+            text("UPDATE staff SET failed_logins = :n WHERE username = 'mya'"),
+            {"n": policy.lock_after},
+        )
+    assert sign_in(client, "mya").status_code == 401
+    with engine.connect() as connection:
+        locked_until = connection.execute(
+            text("SELECT locked_until FROM staff WHERE username = 'mya'")
+        ).scalar_one()
+    engine.dispose()
+    assert locked_until is not None
+
+
+def test_thirty_guesses_at_once_lock_the_account_once(
+    client: TestClient, settings: Settings, database_url: str
+) -> None:
+    staff_id = add_staff(client, "mya", Role.AGENT)
+    policy = LoginPolicy.from_settings(settings)
+    accounts = StaffAccounts(sessions=state_of(client).sessions, policy=policy)
+
+    async def tries() -> list[SignIn]:
+        return await asyncio.gather(
+            *(
+                accounts.sign_in(username="mya", password=f"guess {n}", address=f"10.0.1.{n}")
+                for n in range(30)
+            )
+        )
+
+    assert not any(outcome.ok for outcome in client.portal.call(tries))
+    assert audit_actions(client, "staff.locked", str(staff_id)) == [None]
+    # Locked: the password itself is refused now.
+    assert sign_in(client, "mya").status_code == 401
+
+
+def test_guesses_at_once_from_one_address_stop_at_its_limit(
+    client: TestClient, settings: Settings
+) -> None:
+    policy = LoginPolicy.from_settings(settings)
+    accounts = StaffAccounts(sessions=state_of(client).sessions, policy=policy)
+    guesses = policy.address_limit + 10
+
+    async def tries() -> list[SignIn]:
+        return await asyncio.gather(
+            *(
+                accounts.sign_in(username=f"guess{n}", password="wrong guess", address="10.0.2.1")
+                for n in range(guesses)
+            )
+        )
+
+    refusals = Counter(outcome.refused for outcome in client.portal.call(tries))
+    assert refusals["wrong"] <= policy.address_limit
+    assert refusals["address"] >= guesses - policy.address_limit
 
 
 def test_old_sign_in_attempts_are_forgotten(
