@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from PIL import Image
 
 from bot.cases import contact
 from bot.cases.contact import PhoneNumbers
@@ -40,6 +42,12 @@ FONT_FAMILIES = {
     "noto-lo": "NotoSansLao",
     "noto-th": "NotoSansThai",
 }
+
+
+# More than any phone camera takes; a photo claiming more is not decoded.
+MAX_PICTURE_PIXELS = 60_000_000
+# 90 mm at 300 dots an inch, the most a print of it shows.
+PRINT_PIXELS = 1063
 
 
 def _time(value: datetime | None) -> str | None:
@@ -188,11 +196,26 @@ def _contact(contact: dict[str, Any] | None, _: Say) -> str:
     return str(contact.get("phone") or (_(word("contact", way)) if way else "-"))
 
 
+def _printable(picture: bytes) -> Image.Image:
+    """The photo at print size, checked by its header before it is decoded:
+    a small file can claim billions of pixels (a decompression bomb) and
+    would take the app's memory with it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(picture))
+        if image.width * image.height > MAX_PICTURE_PIXELS:
+            raise ValueError(f"{image.width}x{image.height} pixels is too many to draw")
+        # JPEGs are decoded straight at the smaller size.
+        image.thumbnail((PRINT_PIXELS, PRINT_PIXELS))
+    return image
+
+
 def _draw(pdf: _CasePdf, picture: bytes) -> None:
     """A worker's photo, at most 90 mm wide; one that cannot be read is listed only."""
     try:
-        pdf.image(io.BytesIO(picture), x=pdf.l_margin + 6, w=90, keep_aspect_ratio=True)
-    except (OSError, ValueError, RuntimeError, SyntaxError):
+        printable = _printable(picture)
+        pdf.image(printable, x=pdf.l_margin + 6, w=90, keep_aspect_ratio=True)
+    except (OSError, ValueError, RuntimeError, SyntaxError, Image.DecompressionBombError):
         pdf.set_x(pdf.l_margin + 6)
         _ = pdf.say
         pdf.multi_cell(0, 5, _("(this image could not be drawn)"), new_x="LMARGIN", new_y="NEXT")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from bot.staff.models import Role
@@ -291,6 +293,32 @@ def test_export_as_json_and_pdf_for_a_referral(
     ).stdout
     assert "0899999999" not in withheld_text and "Withheld" in withheld_text
     assert audit_actions(client, "case.export", str(case_id)) == [team["sup"]] * 2
+
+
+def test_a_photo_claiming_too_many_pixels_is_listed_not_drawn(
+    client: TestClient, line_api: FakeLine, team: dict[str, int], tmp_path: Path
+) -> None:
+    """A few kilobytes that decode to 80 million pixels (a decompression
+    bomb) must not take the export, or the app, down."""
+    out = io.BytesIO()
+    Image.new("1", (10_000, 8_000)).save(out, format="PNG")
+    bomb = out.getvalue()
+    assert len(bomb) < 100_000
+    worker_writes(client, line_api, "U-bomb", BURMESE, photo=bomb)
+    case_id = open_report(client, "U-bomb")
+    as_staff(client, "sup")
+    pdf = client.get(f"/api/cases/{case_id}/export.pdf")
+    assert pdf.status_code == 200
+    path = tmp_path / "case.pdf"
+    path.write_bytes(pdf.content)
+    extracted = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    assert "could not be drawn" in extracted
+    listed = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True
+    ).stdout.splitlines()[2:]
+    assert listed == []
 
 
 def test_a_workers_photo_is_served_decrypted_only_to_staff_who_handle_it(
