@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import typer
@@ -87,11 +88,16 @@ def staff_passwd(username: str, password_stdin: PasswordStdin = False) -> None:
 def staff_token(
     username: str,
     name: Annotated[str, typer.Argument(help="what the token is for, e.g. the integration")],
+    days: Annotated[int, typer.Option(help="days until it stops working (1 to 365)")] = 90,
+    read_only: Annotated[bool, typer.Option("--read-only", help="it may only read")] = False,
 ) -> None:
-    """Print a new API token acting as USERNAME. It is shown once and stored only hashed."""
+    """Print a new API token acting as USERNAME. It is shown once and stored only hashed;
+    it stops working after DAYS, when revoked, or when USERNAME's password changes."""
 
     async def create(accounts: StaffAccounts) -> str:
-        return await accounts.create_api_token(username=username, name=name)
+        return await accounts.create_api_token(
+            username=username, name=name, lifetime=timedelta(days=days), read_only=read_only
+        )
 
     typer.echo(_in_database(create))
 
@@ -115,7 +121,8 @@ def staff_tokens(username: str) -> None:
         found = await accounts.api_tokens_of(username)
         return [
             f"{token.id}\t{token.name}\t"
-            f"{'revoked' if token.revoked_at else 'active'}\t{token.created_at:%Y-%m-%d}"
+            f"{'revoked' if token.revoked_at else 'active'}\t{token.created_at:%Y-%m-%d}\t"
+            f"until {token.expires_at:%Y-%m-%d}\t{'read-only' if token.read_only else 'full'}"
             for token in found
         ]
 

@@ -95,9 +95,12 @@ async def optional_staff(request: Request, state: StateDep) -> SignedIn | None:
     """The caller if signed in (and, for changes, with the right CSRF token), else None."""
     token = bearer_token(request)
     if token is not None:
-        staff = await state.accounts.staff_for_api_token(token)
-        if staff is None:
+        by_token = await state.accounts.staff_for_api_token(token)
+        if by_token is None:
             return None
+        staff, api_token = by_token
+        if api_token.read_only and request.method not in SAFE_METHODS:
+            raise Forbidden()
         return _signed_in(staff, csrf_token=None, session_id=None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:

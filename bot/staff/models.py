@@ -68,6 +68,9 @@ class ApiToken(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    # Limited to reading (GET): for dashboards and exports that change nothing.
+    read_only: Mapped[bool] = mapped_column(default=False)
     revoked_at: Mapped[datetime | None]
 
 

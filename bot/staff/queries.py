@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,11 @@ from core.errors import Conflict, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+# An integration's token is made again at least this often.
+MAX_TOKEN_LIFETIME = timedelta(days=365)
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
 
 
 def secret_hash(token: str) -> str:
@@ -213,15 +218,25 @@ async def open_session(*, session: AsyncSession, token: str) -> StaffSession | N
     return result.scalar_one_or_none()
 
 
-async def add_api_token(*, session: AsyncSession, username: str, name: str) -> tuple[ApiToken, str]:
+async def add_api_token(
+    *, session: AsyncSession, username: str, name: str, lifetime: timedelta, read_only: bool
+) -> tuple[ApiToken, str]:
     """A new token for an integration acting as `username`, staged (with its
     id), and the token itself, which is stored only hashed."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a token name is 1 to 100 characters")
+    if not timedelta(days=1) <= lifetime <= MAX_TOKEN_LIFETIME:
+        raise InvalidInput(f"a token lasts 1 to {MAX_TOKEN_LIFETIME.days} days")
     staff = await staff_named(session=session, username=username)
     token = "hlt_" + secrets.token_urlsafe(32)
-    api_token = ApiToken(token_hash=secret_hash(token), staff_id=staff.id, name=name)
+    api_token = ApiToken(
+        token_hash=secret_hash(token),
+        staff_id=staff.id,
+        name=name,
+        expires_at=utcnow() + lifetime,
+        read_only=read_only,
+    )
     session.add(api_token)
     await session.flush()
     return api_token, token
@@ -242,16 +257,31 @@ async def api_tokens_of(*, session: AsyncSession, username: str) -> list[ApiToke
     return list(result.scalars())
 
 
-async def staff_for_api_token(*, session: AsyncSession, token: str) -> Staff | None:
+async def staff_for_api_token(
+    *, session: AsyncSession, token: str
+) -> tuple[Staff, ApiToken] | None:
+    """The staff member a token acts for, and the token, while it is valid."""
     result = await session.execute(
-        select(Staff)
+        select(Staff, ApiToken)
         .join(ApiToken, ApiToken.staff_id == Staff.id)
-        .where(ApiToken.token_hash == secret_hash(token), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == secret_hash(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+        )
     )
-    staff = result.scalar_one_or_none()
-    if staff is None or not staff.active:
+    found = result.tuples().one_or_none()
+    if found is None or not found[0].active:
         return None
-    return staff
+    return found
+
+
+async def revoke_api_tokens_of(*, session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.staff_id == staff_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 async def all_staff(*, session: AsyncSession) -> list[Staff]:

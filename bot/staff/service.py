@@ -75,7 +75,7 @@ class StaffAccounts:
         async with self._sessions() as session:
             return await queries.session_for_token(session=session, token=token)
 
-    async def staff_for_api_token(self, token: str) -> Staff | None:
+    async def staff_for_api_token(self, token: str) -> tuple[Staff, ApiToken] | None:
         async with self._sessions() as session:
             return await queries.staff_for_api_token(session=session, token=token)
 
@@ -149,6 +149,8 @@ class StaffAccounts:
             staff.failed_logins = 0
             staff.locked_until = None
             await queries.end_sessions_of(session=session, staff_id=staff.id)
+            # A token made by whoever knew the old password must not outlive it.
+            await queries.revoke_api_tokens_of(session=session, staff_id=staff.id)
             await audit.record(
                 session=session,
                 staff_id=by_staff_id,
@@ -326,12 +328,22 @@ class StaffAccounts:
     # API tokens
 
     async def create_api_token(
-        self, *, username: str, name: str, by_staff_id: int | None = None
+        self,
+        *,
+        username: str,
+        name: str,
+        lifetime: timedelta = queries.DEFAULT_TOKEN_LIFETIME,
+        read_only: bool = False,
+        by_staff_id: int | None = None,
     ) -> str:
         """A new token for an integration acting as `username`; returned once, stored hashed."""
         async with self._sessions.begin() as session:
             api_token, token = await queries.add_api_token(
-                session=session, username=username, name=name
+                session=session,
+                username=username,
+                name=name,
+                lifetime=lifetime,
+                read_only=read_only,
             )
             await audit.record(
                 session=session,
@@ -339,7 +351,11 @@ class StaffAccounts:
                 action="token.create",
                 object_type="api_token",
                 object_id=str(api_token.id),
-                detail={"for_staff_id": api_token.staff_id},
+                detail={
+                    "for_staff_id": api_token.staff_id,
+                    "expires_at": api_token.expires_at.isoformat(),
+                    "read_only": read_only,
+                },
             )
         return token
 

@@ -189,6 +189,52 @@ def test_an_api_token_works_until_revoked(client: TestClient) -> None:
     assert client.get("/api/me", headers={"Authorization": "Bearer hlt_made_up"}).status_code == 401
 
 
+def test_an_api_token_stops_at_its_expiry_and_at_a_password_change(
+    client: TestClient, database_url: str
+) -> None:
+    add_staff(client, "bot-sync", Role.SUPERVISOR)
+    accounts = state_of(client).accounts
+
+    async def issue(name: str) -> str:
+        return await accounts.create_api_token(username="bot-sync", name=name)
+
+    expiring, kept = client.portal.call(issue, "expiring"), client.portal.call(issue, "kept")
+    for token in (expiring, kept):
+        assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).is_success
+    engine = create_engine(sync_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE api_tokens SET expires_at = :past WHERE name = 'expiring'"),
+            {"past": datetime.now(UTC) - timedelta(minutes=1)},
+        )
+    engine.dispose()
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {expiring}"}).status_code == 401
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {kept}"}).is_success
+
+    async def change_password() -> None:
+        await accounts.change_password(username="bot-sync", password="a new long password")
+
+    client.portal.call(change_password)
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {kept}"}).status_code == 401
+
+
+def test_a_read_only_api_token_reads_and_changes_nothing(client: TestClient) -> None:
+    add_staff(client, "dashboard", Role.SUPERVISOR)
+
+    async def issue(read_only: bool) -> str:
+        return await state_of(client).accounts.create_api_token(
+            username="dashboard", name=f"read only {read_only}", read_only=read_only
+        )
+
+    reading = {"Authorization": f"Bearer {client.portal.call(issue, True)}"}
+    full = {"Authorization": f"Bearer {client.portal.call(issue, False)}"}
+    assert client.get("/api/handoff/queue", headers=reading).status_code == 200
+    claim = "/api/handoff/conversations/999999/claim"
+    # The full token reaches the claim (no such conversation); the reading one is refused.
+    assert client.post(claim, headers=full).status_code == 404
+    assert client.post(claim, headers=reading).status_code == 403
+
+
 def test_only_hashes_of_secrets_are_stored(client: TestClient, database_url: str) -> None:
     add_staff(client, "mya", Role.AGENT)
     sign_in(client, "mya")
