@@ -207,7 +207,7 @@ async def open_state(
         answering=answering,
         outbox=outbox,
         inbox=inbox,
-        intake=Intake(inbox=inbox, dialogue=dialogue, answering=answering),
+        intake=Intake(inbox=inbox, dialogue=dialogue, answering=answering, texts=texts),
         handoff=handoff,
         attachments=attachments,
         leases=leases,

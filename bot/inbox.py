@@ -31,6 +31,7 @@ from bot.background import stop_tasks
 from bot.channels.base import ENGINE_KINDS, InboundMessage
 from bot.conversations.models import MessageKind
 from bot.dialogue import Dialogue
+from bot.texts import Texts
 from core.vault import Vault, VaultError
 
 T = TypeVar("T")
@@ -43,6 +44,9 @@ SUFFIX = ".inbound"
 # so is a message the hotline failed on for another reason than the database.
 UNREADABLE = ".unreadable"
 UNSTORED = ".unstored"
+# Said once in a group chat the bot was added to, before it leaves.
+GROUP_NOTICE = "group_not_supported"
+GROUP_NOTICE_LANGUAGES = ("th", "en")
 
 
 class Inbox:
@@ -134,9 +138,11 @@ class Intake:
         inbox: Inbox,
         dialogue: Dialogue,
         answering: Answering,
+        texts: Texts,
         retry_seconds: float = 2.0,
     ) -> None:
         self._inbox = inbox
+        self._texts = texts
         self._dialogue = dialogue
         self._answering = answering
         self._retry_seconds = retry_seconds
@@ -152,6 +158,14 @@ class Intake:
 
     def spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         return self._answering.spawn(work)
+
+    def group_notice(self, link: str | None) -> str:
+        # Nobody in a group has chosen a language: Thai, which everybody
+        # there may read, and English.
+        parts = [self._texts.get(language, GROUP_NOTICE) for language in GROUP_NOTICE_LANGUAGES]
+        if link:
+            parts.append(link)
+        return "\n\n".join(parts)
 
     async def store_waiting(self) -> bool:
         """Store every waiting file; False when the database could not be reached.

@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     line_channel_secret: SecretStr | None = None
     line_channel_access_token: SecretStr | None = None
     line_api_base_url: str = "https://api.line.me"
+    # The LINE Official Account's add-friend link (https://line.me/R/ti/p/@...),
+    # given in a group the bot was added to, so that members write to it alone.
+    line_add_friend_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"

@@ -6,11 +6,18 @@ hands those to a narrow `ChannelSink` (kept on disk before the platform gets
 its 200), and delivers stored replies in the platform's own form. A refused
 webhook raises `WebhookRefused`; the app's edge answers it with a status.
 Adding a channel touches its module and the registry (`api/channels.py`).
+
+Group chats are recognised before anything reaches the sink: added to one,
+the bot says once that it works only in private chats (`group_notice`) and
+leaves; whatever still comes from a group is dropped and the bot leaves
+again. Nothing of a group is kept: no worker, no message, no inbox file.
 """
 
 from __future__ import annotations
 
 import enum
+import time
+from collections import OrderedDict
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -94,6 +101,36 @@ class ChannelSink(Protocol):
     def spawn(self, work: Coroutine[Any, Any, Any]) -> Any:
         """Side work (answering a button press) the hotline keeps track of."""
         ...
+
+    def group_notice(self, link: str | None) -> str:
+        """What the bot says once in a group it was added to, before leaving:
+        that it works only in private chats, with `link` to one."""
+        ...
+
+
+class RecentChats:
+    """Group chats told of late, so that a redelivered join is not told twice.
+
+    Only the chats' platform ids, in memory, for a while: nothing of a
+    group is kept.
+    """
+
+    def __init__(self, *, seconds: float = 600.0, most: int = 1000) -> None:
+        self._seconds = seconds
+        self._most = most
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first(self, chat_id: str) -> bool:
+        """True the first time `chat_id` is named within the while."""
+        now = time.monotonic()
+        while self._seen and next(iter(self._seen.values())) < now - self._seconds:
+            self._seen.popitem(last=False)
+        if chat_id in self._seen:
+            return False
+        self._seen[chat_id] = now
+        while len(self._seen) > self._most:
+            self._seen.popitem(last=False)
+        return True
 
 
 class ChannelAdapter(Protocol):

@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import aiohttp
@@ -34,10 +35,13 @@ from linebot.v3.webhooks import (
     Event,
     FileMessageContent,
     FollowEvent,
+    GroupSource,
     ImageMessageContent,
+    JoinEvent,
     LocationMessageContent,
     MessageEvent,
     PostbackEvent,
+    RoomSource,
     StickerMessageContent,
     TextMessageContent,
     UnfollowEvent,
@@ -51,6 +55,7 @@ from bot.channels.base import (
     InboundMessage,
     Media,
     OutboundMessage,
+    RecentChats,
     Refusal,
     WebhookRefused,
 )
@@ -72,7 +77,14 @@ SIGNATURE_HEADER = "X-Line-Signature"
 class LineChannel:
     name = CHANNEL
 
-    def __init__(self, *, channel_secret: str, access_token: str, api_base_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        channel_secret: str,
+        access_token: str,
+        api_base_url: str,
+        add_friend_url: str | None = None,
+    ) -> None:
         # The SDK's Configuration host overrides every LINE host; set it only
         # for a stand-in, since LINE itself serves content from api-data.
         host = api_base_url.rstrip("/")
@@ -92,6 +104,9 @@ class LineChannel:
         self._messaging = AsyncMessagingApi(self._client)
         self._blob = AsyncMessagingApiBlob(self._client)
         self._parser = WebhookParser(channel_secret)
+        # Where a group member can add the bot as a friend and write to it alone.
+        self._add_friend_url = add_friend_url
+        self._told = RecentChats()
 
     @classmethod
     async def open(cls, settings: Settings, *, polling: bool = False) -> Self | None:
@@ -104,6 +119,7 @@ class LineChannel:
             channel_secret=secret.get_secret_value(),
             access_token=token.get_secret_value(),
             api_base_url=settings.line_api_base_url,
+            add_friend_url=settings.line_add_friend_url,
         )
 
     async def close(self) -> None:
@@ -125,7 +141,11 @@ class LineChannel:
             raise WebhookRefused(Refusal.MALFORMED, "malformed body") from None
         raw_events: dict[Any, Any] | None = None
         inbound_messages = []
+        # Groups and rooms to leave, each with the reply token of its join
+        # (None: leave without a word).
+        groups: dict[GroupChat, str | None] = {}
         for event in events:
+            raw: dict[str, Any] | None = None
             if isinstance(event, UnknownEvent):
                 # Read by hand only when the SDK could not (rare: parsing
                 # twice costs every webhook).
@@ -135,12 +155,56 @@ class LineChannel:
                         for raw in json.loads(text).get("events", [])
                         if isinstance(raw, dict)
                     }
-                inbound = self.inbound_raw(raw_events.get(event.webhook_event_id) or {})
-            else:
-                inbound = self.inbound(event)
+                raw = raw_events.get(event.webhook_event_id) or {}
+            group = group_chat(event, raw)
+            if group is not None:
+                # Recognised and dropped here, before anything is kept.
+                if event.type == "join":
+                    groups[group] = _join_reply_token(event, raw) or groups.get(group) or ""
+                elif event.type in GROUP_EVENTS_TO_LEAVE_ON:
+                    groups.setdefault(group, None)
+                continue
+            inbound = self.inbound(event) if raw is None else self.inbound_raw(raw)
             if inbound is not None:
                 inbound_messages.append(inbound)
         sink.keep(inbound_messages)
+        for group, reply_token in groups.items():
+            sink.spawn(self.leave_group(group, reply_token, sink))
+
+    async def leave_group(
+        self, group: GroupChat, reply_token: str | None, sink: ChannelSink
+    ) -> None:
+        """Say once that the hotline works only in private chats (when the
+        bot has just joined: `reply_token` is not None), then leave."""
+        if reply_token is not None:
+            if not self._told.first(group.chat_id):
+                return  # a join redelivered: told and left already
+            notice = sink.group_notice(self._add_friend_url)
+            message = OutboundMessage(id=0, text=notice, buttons=[], retry_key=str(uuid.uuid4()))
+            try:
+                if not reply_token or not await self._reply_or_not(reply_token, message):
+                    await self.push(group.chat_id, message)
+            except DeliveryError as error:
+                logger.warning("group notice not sent: %s", error.reason)
+        leave = (
+            self._messaging.leave_group(group.chat_id)
+            if group.kind == "group"
+            else self._messaging.leave_room(group.chat_id)
+        )
+        try:
+            await self._call(leave)
+        except DeliveryError as error:
+            # Tried again when the group's next message comes.
+            logger.warning("leaving a LINE %s failed: %s", group.kind, error.reason)
+        else:
+            logger.info("left a LINE %s", group.kind)
+
+    async def _reply_or_not(self, reply_token: str, message: OutboundMessage) -> bool:
+        try:
+            return bool(await self.reply(reply_token, [message]))
+        except DeliveryError as error:
+            logger.info("group notice by reply refused (%s), pushed", error.reason)
+            return False
 
     def parse(self, body: str, signature: str) -> list[Event]:
         events: list[Event] = self._parser.parse(body, signature)
@@ -340,6 +404,42 @@ class LineChannel:
             # again would show it twice.
             logger.warning("unreadable LINE response taken as accepted: %s", type(error).__name__)
             return None
+
+
+@dataclass(frozen=True)
+class GroupChat:
+    kind: str  # "group" or "room" (a chat of several people without a group)
+    chat_id: str
+
+
+# A group's events that show the bot is still in it; others (members
+# joining or leaving, the bot removed) need nothing.
+GROUP_EVENTS_TO_LEAVE_ON = frozenset({"message", "postback"})
+
+
+def group_chat(event: Event, raw: dict[str, Any] | None = None) -> GroupChat | None:
+    """The group or room an event comes from; None for a one-to-one chat.
+
+    `raw` is the event as LINE sent it, for an event the SDK could not read.
+    """
+    if raw is None:
+        source = event.source
+        if isinstance(source, GroupSource) and source.group_id:
+            return GroupChat("group", source.group_id)
+        if isinstance(source, RoomSource) and source.room_id:
+            return GroupChat("room", source.room_id)
+        return None
+    found = raw.get("source")
+    fields: dict[str, Any] = found if isinstance(found, dict) else {}
+    kind = fields.get("type")
+    chat_id = _text(fields.get(f"{kind}Id")) if kind in ("group", "room") else None
+    return GroupChat(str(kind), chat_id) if chat_id else None
+
+
+def _join_reply_token(event: Event, raw: dict[str, Any] | None) -> str | None:
+    if raw is not None:
+        return _text(raw.get("replyToken"))
+    return event.reply_token if isinstance(event, JoinEvent) else None
 
 
 def _text(value: Any) -> str | None:

@@ -13,11 +13,12 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Self
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatAction, ChatType
+from telegram import Bot, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, TypeHandler
 
@@ -27,6 +28,7 @@ from bot.channels.base import (
     InboundMessage,
     Media,
     OutboundMessage,
+    RecentChats,
     Refusal,
     WebhookRefused,
 )
@@ -59,6 +61,7 @@ class TelegramChannel:
     def __init__(self, *, application: Application, webhook_secret: str | None) -> None:  # type: ignore[type-arg]
         self.application = application
         self._secret = webhook_secret
+        self._told = RecentChats()
 
     @classmethod
     async def open(cls, settings: Settings, *, polling: bool = False) -> Self | None:
@@ -124,8 +127,61 @@ class TelegramChannel:
         """One update kept for storing and answering (webhook and polling alike)."""
         if update.callback_query is not None:
             sink.spawn(self.answer_callback(update))
+        group = self.group_chat(update)
+        if group is not None:
+            # Recognised and dropped here, before anything is kept.
+            if group.leave:
+                sink.spawn(self.leave_group(group, sink))
+            return
         if inbound is not None:
             sink.keep([inbound])
+
+    def group_chat(self, update: Update) -> GroupChat | None:
+        """The group, supergroup or channel an update comes from, and what to
+        do there; None for a private chat (or an update without a chat)."""
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return None
+        membership = update.my_chat_member
+        if membership is not None:
+            now_in = _in_chat(membership.new_chat_member)
+            joined = now_in and not _in_chat(membership.old_chat_member)
+            # Removed from the chat: nothing to do.
+            return GroupChat(chat.id, joined=joined, leave=now_in)
+        message = update.effective_message
+        left = message.left_chat_member if message is not None else None
+        if left is not None and left.id == self.bot.id:
+            return GroupChat(chat.id, joined=False, leave=False)  # out already
+        if message is not None and (
+            any(member.id == self.bot.id for member in message.new_chat_members or ())
+            or message.group_chat_created
+            or message.supergroup_chat_created
+            or message.channel_chat_created
+        ):
+            # The bot added: told as when `my_chat_member` says so (whichever
+            # comes first; the other is then passed over).
+            return GroupChat(chat.id, joined=True, leave=True)
+        # Anything else from a group shows the bot is still there.
+        return GroupChat(chat.id, joined=False, leave=True)
+
+    async def leave_group(self, group: GroupChat, sink: ChannelSink) -> None:
+        """Say once that the hotline works only in private chats (when the
+        bot has just been added), then leave."""
+        if group.joined:
+            if not self._told.first(str(group.chat_id)):
+                return  # told and left already (or being told now)
+            notice = sink.group_notice(self.bot.link if self.bot.username else None)
+            try:
+                await self._call(self.bot.send_message(chat_id=group.chat_id, text=notice))
+            except DeliveryError as error:
+                logger.warning("group notice not sent: %s", error.reason)
+        try:
+            await self._call(self.bot.leave_chat(chat_id=group.chat_id))
+        except DeliveryError as error:
+            # Tried again when the group's next update comes.
+            logger.warning("leaving a Telegram group failed: %s", error.reason)
+        else:
+            logger.info("left a Telegram group")
 
     async def start_polling(self, sink: ChannelSink, *, attempts: int = 5) -> None:
         """Fetch updates by long polling instead of a webhook, into the same pipeline."""
@@ -290,4 +346,28 @@ class TelegramChannel:
             ) from None
 
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+@dataclass(frozen=True)
+class GroupChat:
+    chat_id: int
+    # The bot has just been added: it says once that it works only in
+    # private chats.
+    joined: bool
+    # The bot is (still) in the chat.
+    leave: bool
+
+
+IN_CHAT = frozenset(
+    {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+)
+
+
+def _in_chat(member: ChatMember) -> bool:
+    if member.status == ChatMemberStatus.RESTRICTED:
+        # Restricted, and still a member or not.
+        return bool(getattr(member, "is_member", False))
+    return member.status in IN_CHAT
+
+
+# `my_chat_member` tells of the bot added to a group (Telegram sends only the
+# kinds listed once a list is given).
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]

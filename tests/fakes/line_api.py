@@ -1,4 +1,4 @@
-"""A stand-in for LINE's Messaging API (reply, push, loading, content)."""
+"""A stand-in for LINE's Messaging API (reply, push, loading, content, leaving groups)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ def event(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
 def text_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
     message = {"type": "text", "id": uuid.uuid4().hex[:18], "quoteToken": "q", "text": text}
     return event("message", user_id, replyToken=uuid.uuid4().hex, message=message, **fields)
+
+
+def in_group(event: dict[str, Any], chat_id: str, kind: str = "group") -> dict[str, Any]:
+    """The event as LINE sends it from a group or a room (`kind`)."""
+    source: dict[str, Any] = {"type": kind, f"{kind}Id": chat_id}
+    if "userId" in event["source"]:
+        source["userId"] = event["source"]["userId"]
+    return {**event, "source": source}
+
+
+def join_event(chat_id: str, kind: str = "group", **fields: Any) -> dict[str, Any]:
+    """The bot added to a group or a room."""
+    joined = event("join", "", replyToken=fields.pop("replyToken", uuid.uuid4().hex), **fields)
+    return in_group({**joined, "source": {}}, chat_id, kind)
 
 
 def webhook_body(*events: dict[str, Any]) -> bytes:
@@ -117,6 +131,16 @@ class FakeLine(FakeServer):
         async def loading(request: Request) -> Response:
             refused = await handle(request, "/v2/bot/chat/loading/start")
             return refused or JSONResponse({}, status_code=202)
+
+        @app.post("/v2/bot/group/{group_id}/leave")
+        async def leave_group(group_id: str, request: Request) -> Response:
+            refused = await handle(request, f"/v2/bot/group/{group_id}/leave")
+            return refused or JSONResponse({})
+
+        @app.post("/v2/bot/room/{room_id}/leave")
+        async def leave_room(room_id: str, request: Request) -> Response:
+            refused = await handle(request, f"/v2/bot/room/{room_id}/leave")
+            return refused or JSONResponse({})
 
         @app.get("/v2/bot/message/{message_id}/content")
         async def content(message_id: str, request: Request) -> Response:

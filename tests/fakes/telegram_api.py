@@ -27,6 +27,23 @@ BOT_USER = {
 }
 
 
+# What the Bot API always says of an administrator's rights.
+ADMINISTRATOR_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+)
+
+
 def private_chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "Worker"}
 
@@ -40,6 +57,45 @@ def text_update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
             "chat": private_chat(chat_id),
             "from": {"id": chat_id, "is_bot": False, "first_name": "Worker"},
             "text": text,
+        },
+    }
+
+
+def group_chat(chat_id: int, kind: str = "group") -> dict[str, Any]:
+    return {"id": chat_id, "type": kind, "title": "boat crew"}
+
+
+def group_text_update(
+    update_id: int, chat_id: int, user_id: int, text: str, kind: str = "group"
+) -> dict[str, Any]:
+    """A member's message in a group (or supergroup) the bot is in."""
+    update = text_update(update_id, user_id, text)
+    update["message"]["chat"] = group_chat(chat_id, kind)
+    return update
+
+
+def my_chat_member_update(
+    update_id: int,
+    chat_id: int,
+    *,
+    new_status: str = "member",
+    old_status: str = "left",
+    kind: str = "group",
+    by: int = 777,
+) -> dict[str, Any]:
+    """The bot's own membership of a chat changed (added by `by`, say)."""
+    bot = {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")}
+    new_member: dict[str, Any] = {"status": new_status, "user": bot}
+    if new_status == "administrator":
+        new_member |= dict.fromkeys(ADMINISTRATOR_RIGHTS, False)
+    return {
+        "update_id": update_id,
+        "my_chat_member": {
+            "chat": group_chat(chat_id, kind),
+            "from": {"id": by, "is_bot": False, "first_name": "Member"},
+            "date": int(time.time()),
+            "old_chat_member": {"status": old_status, "user": bot},
+            "new_chat_member": new_member,
         },
     }
 
@@ -134,10 +190,11 @@ class FakeTelegram(FakeServer):
         if method == "getMe":
             return BOT_USER
         if method == "sendMessage":
+            chat_id = int(body["chat_id"])
             return {
                 "message_id": next(self._message_ids),
                 "date": int(time.time()),
-                "chat": private_chat(int(body["chat_id"])),
+                "chat": private_chat(chat_id) if chat_id > 0 else group_chat(chat_id),
                 "from": BOT_USER,
                 "text": str(body.get("text", "")),
             }
@@ -153,4 +210,4 @@ class FakeTelegram(FakeServer):
         if method == "getUpdates":
             offset = int(body.get("offset") or 0)
             return [u for u in self.updates if u["update_id"] >= offset]
-        return True  # setWebhook, deleteWebhook, answerCallbackQuery, sendChatAction
+        return True  # setWebhook, deleteWebhook, answerCallbackQuery, sendChatAction, leaveChat

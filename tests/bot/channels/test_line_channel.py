@@ -21,13 +21,22 @@ from bot.texts import Texts
 from core.database import sync_url
 from core.settings import Settings
 from core.sqlite_driver import BUSY_MILLISECONDS
-from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.line_api import (
+    FakeLine,
+    event,
+    in_group,
+    join_event,
+    sign,
+    text_event,
+    webhook_body,
+)
 from tests.support import (
     TEST_ENCRYPTION_KEY,
     TEST_VAULT,
     eventually,
     rows,
     stored_conversation,
+    stored_from_inbox,
     stored_messages,
 )
 
@@ -254,14 +263,129 @@ def test_sticker_gets_a_kind_reply_and_unfollow_sends_nothing(
     assert line_api.calls("/message/reply") == [] and line_api.calls("/message/push") == []
 
 
-def test_group_chats_are_ignored(
+ADD_FRIEND_URL = "https://line.me/R/ti/p/@hotline-test"
+
+
+def nothing_stored(settings: Settings) -> bool:
+    """No worker, conversation or message in the database, no inbox file."""
+    url = settings.hotline_database_url
+    tables = ("workers", "conversations", "messages")
+    return (
+        all(rows(url, f"SELECT id FROM {table}") == [] for table in tables)
+        and list(settings.hotline_inbox_dir.iterdir()) == []
+    )
+
+
+def group_notice(settings: Settings, link: str | None) -> str:
+    texts = Texts(settings.hotline_locales_dir)
+    parts = [texts.get("th", "group_not_supported"), texts.get("en", "group_not_supported")]
+    return "\n\n".join([*parts, link] if link else parts)
+
+
+@pytest.mark.parametrize("kind", ["group", "room"])
+def test_added_to_a_group_or_room_the_bot_says_once_in_thai_and_english_and_leaves(
+    line_api: FakeLine, settings: Settings, kind: str
+) -> None:
+    with_link = settings.model_copy(update={"line_add_friend_url": ADD_FRIEND_URL})
+    with TestClient(create_app(with_link)) as client:
+        joined = join_event("C-crew", kind, replyToken="rt-join")
+        assert post_events(client, joined).status_code == 200
+        # Nothing of the group was written, not even to the inbox.
+        assert nothing_stored(settings)
+        [leave] = line_api.wait_for(f"/v2/bot/{kind}/C-crew/leave")
+        [reply] = line_api.calls("/message/reply")
+        assert reply.body["replyToken"] == "rt-join"
+        assert [m["text"] for m in reply.body["messages"]] == [
+            group_notice(settings, ADD_FRIEND_URL)
+        ]
+        assert line_api.requests.index(reply) < line_api.requests.index(leave)
+        # LINE delivers the join again: said once only.
+        post_events(client, {**joined, "deliveryContext": {"isRedelivery": True}})
+        post_events(client, in_group(text_event("U-member", "hello?"), "C-crew", kind))
+        line_api.wait_for(f"/v2/bot/{kind}/C-crew/leave", 2)
+        stored_from_inbox(client)
+    assert len(line_api.calls("/message/reply")) == 1
+    assert line_api.calls("/message/push") == []
+    assert nothing_stored(settings)
+
+
+def test_the_notice_is_pushed_when_the_reply_token_is_refused(
     client: TestClient, line_api: FakeLine, settings: Settings
 ) -> None:
-    group_message = text_event("U-in-group", "hello")
-    group_message["source"] = {"type": "group", "groupId": "G1", "userId": "U-in-group"}
-    assert post_events(client, group_message).status_code == 200
-    assert stored_messages(settings.hotline_database_url, "U-in-group") == []
+    line_api.fail("/message/reply", 400, body={"message": "Invalid reply token"})
+    post_events(client, join_event("C-late"))
+    line_api.wait_for("/v2/bot/group/C-late/leave")
+    [push] = line_api.calls("/message/push")
+    assert push.body["to"] == "C-late"
+    # Without an add-friend link the notice goes without one.
+    assert [m["text"] for m in push.body["messages"]] == [group_notice(settings, None)]
+
+
+@pytest.mark.parametrize("kind", ["group", "room"])
+def test_what_still_comes_from_a_group_is_not_answered_nor_kept_and_the_bot_leaves(
+    client: TestClient, line_api: FakeLine, settings: Settings, kind: str
+) -> None:
+    said = in_group(text_event("U-in-group", "my boss keeps my passport"), "C-old", kind)
+    pressed = in_group(
+        event("postback", "U-in-group", replyToken="rt-pb", postback={"data": "/ask_wage"}),
+        "C-old",
+        kind,
+    )
+    assert post_events(client, said, pressed).status_code == 200
+    assert list(settings.hotline_inbox_dir.iterdir()) == []
+    # Both events show the bot is still there: it leaves once per delivery.
+    [leave] = line_api.wait_for(f"/v2/bot/{kind}/C-old/leave")
+    assert leave.method == "POST"
+    stored_from_inbox(client)
+    assert nothing_stored(settings)
+    assert line_api.calls("/message/reply") == [] and line_api.calls("/message/push") == []
+
+
+def test_a_failed_leave_is_tried_again_at_the_next_message(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    line_api.fail("/leave", 500)
+    post_events(client, in_group(text_event("U-a", "hi"), "C-stuck"))
+    line_api.wait_for("/v2/bot/group/C-stuck/leave")
+    post_events(client, in_group(text_event("U-b", "anyone?"), "C-stuck"))
+    line_api.wait_for("/v2/bot/group/C-stuck/leave", 2)
+    stored_from_inbox(client)
+    assert nothing_stored(settings)
     assert line_api.calls("/message/reply") == []
+
+
+def test_a_private_chat_beside_a_group_event_is_answered_as_ever(
+    client: TestClient, line_api: FakeLine, settings: Settings
+) -> None:
+    texts = Texts(settings.hotline_locales_dir)
+    members_joined = in_group(
+        event(
+            "memberJoined",
+            "",
+            replyToken="rt-mj",
+            joined={"members": [{"type": "user", "userId": "U-new"}]},
+        ),
+        "C-mixed",
+    )
+    post_events(
+        client,
+        members_joined,
+        in_group(text_event("U-both", "in the group"), "C-mixed"),
+        text_event("U-both", "hello alone"),
+    )
+    [reply] = line_api.wait_for("/message/reply")
+    assert [m["text"] for m in reply.body["messages"]] == [texts.get("en", "engine_unavailable")]
+    line_api.wait_for("/v2/bot/group/C-mixed/leave")
+    stored_from_inbox(client)
+    inbound = [
+        m["original_text"]
+        for m in stored_messages(settings.hotline_database_url, "U-both")
+        if m["direction"] == "inbound"
+    ]
+    assert inbound == ["hello alone"]
+    assert rows(settings.hotline_database_url, "SELECT channel_user_id FROM workers") == [
+        ("U-both",)
+    ]
 
 
 def test_line_is_off_without_credentials(database_url: str) -> None:

@@ -2,19 +2,23 @@
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bot.texts import Texts
 from core.database import sync_url
 from core.settings import Settings
 from tests.fakes.telegram_api import (
+    BOT_USER,
     WEBHOOK_SECRET,
     FakeTelegram,
     callback_update,
+    group_text_update,
+    my_chat_member_update,
     private_chat,
     text_update,
 )
-from tests.support import TEST_VAULT, eventually, stored_from_inbox, stored_messages
+from tests.support import TEST_VAULT, eventually, rows, stored_from_inbox, stored_messages
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -174,18 +178,13 @@ def test_voice_note_is_downloaded_and_kept(
     assert row.content_type == "audio/ogg" and row.size == len(b"OggS fake voice note")
 
 
-def test_start_with_a_deep_link_and_group_messages(
+def test_start_with_a_deep_link(
     client: TestClient, telegram_api: FakeTelegram, settings: Settings
 ) -> None:
     post_update(client, text_update(60, 560, "/start from-poster-mahachai"))
     telegram_api.wait_for("/sendMessage")
     stored = stored_messages(settings.hotline_database_url, "560")
     assert stored[0]["payload"] == "from-poster-mahachai"
-
-    group = text_update(61, -100, "hello")
-    group["message"]["chat"] = {"id": -100, "type": "group", "title": "boat crew"}
-    assert post_update(client, group).status_code == 200
-    assert stored_messages(settings.hotline_database_url, "-100") == []
 
 
 def test_photo_and_location_are_kept(
@@ -231,3 +230,111 @@ def test_photo_and_location_are_kept(
     assert value["latitude"] == 9.96
     stored = stored_messages(settings.hotline_database_url, "580")
     assert stored[0]["original_text"] == "my payslip"
+
+
+BOT_LINK = f"https://t.me/{BOT_USER['username']}"
+
+
+def nothing_stored(settings: Settings) -> bool:
+    """No worker, conversation or message in the database, no inbox file."""
+    url = settings.hotline_database_url
+    tables = ("workers", "conversations", "messages")
+    return (
+        all(rows(url, f"SELECT id FROM {table}") == [] for table in tables)
+        and list(settings.hotline_inbox_dir.iterdir()) == []
+    )
+
+
+def group_notice(settings: Settings) -> str:
+    texts = Texts(settings.hotline_locales_dir)
+    thai, english = (texts.get(language, "group_not_supported") for language in ("th", "en"))
+    return f"{thai}\n\n{english}\n\n{BOT_LINK}"
+
+
+def post_raw(client: TestClient, update: dict[str, Any]) -> int:
+    """Posted without storing the inbox after, to see that nothing was written."""
+    headers = {SECRET_HEADER: WEBHOOK_SECRET}
+    return client.post("/webhooks/telegram", json=update, headers=headers).status_code
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("member", "group"), ("administrator", "supergroup"), ("administrator", "channel")],
+)
+def test_added_to_a_group_the_bot_says_once_in_thai_and_english_and_leaves(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings, status: str, kind: str
+) -> None:
+    added = my_chat_member_update(70, -1070, new_status=status, kind=kind)
+    assert post_raw(client, added) == 200
+    assert nothing_stored(settings)
+    [leave] = telegram_api.wait_for("/leaveChat")
+    assert str(leave.body["chat_id"]) == "-1070"
+    [notice] = telegram_api.calls("/sendMessage")
+    assert str(notice.body["chat_id"]) == "-1070"
+    assert notice.body["text"] == group_notice(settings)
+    assert "reply_markup" not in notice.body
+    assert telegram_api.requests.index(notice) < telegram_api.requests.index(leave)
+    # Telegram delivers the update again: said once only.
+    post_update(client, added)
+    post_update(client, group_text_update(71, -1070, 571, "still here?", kind=kind))
+    telegram_api.wait_for("/leaveChat", 2)
+    assert len(telegram_api.calls("/sendMessage")) == 1
+    assert nothing_stored(settings)
+
+
+def test_the_service_message_of_being_added_and_my_chat_member_tell_once(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings
+) -> None:
+    added = group_text_update(72, -1072, 572, "")
+    del added["message"]["text"]
+    added["message"]["new_chat_members"] = [
+        {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")}
+    ]
+    post_update(client, added)
+    post_update(client, my_chat_member_update(73, -1072))
+    telegram_api.wait_for("/leaveChat")
+    [notice] = telegram_api.wait_for("/sendMessage")
+    assert notice.body["text"] == group_notice(settings)
+    assert len(telegram_api.calls("/leaveChat")) == 1
+    assert nothing_stored(settings)
+
+
+@pytest.mark.parametrize("kind", ["group", "supergroup"])
+def test_a_group_message_is_not_answered_nor_kept_and_the_bot_leaves(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings, kind: str
+) -> None:
+    said = group_text_update(74, -1074, 574, "my boss keeps my passport", kind=kind)
+    assert post_raw(client, said) == 200
+    # Nothing of it reached the inbox, let alone the database.
+    assert list(settings.hotline_inbox_dir.iterdir()) == []
+    [leave] = telegram_api.wait_for("/leaveChat")
+    assert str(leave.body["chat_id"]) == "-1074"
+    stored_from_inbox(client)
+    assert nothing_stored(settings)
+    assert telegram_api.calls("/sendMessage") == []
+
+
+def test_a_failed_leave_is_tried_again_and_removal_needs_nothing(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings
+) -> None:
+    telegram_api.fail(
+        "/leaveChat", 500, body={"ok": False, "error_code": 500, "description": "Bad Gateway"}
+    )
+    post_update(client, group_text_update(75, -1075, 575, "hi"))
+    telegram_api.wait_for("/leaveChat")
+    post_update(client, group_text_update(76, -1075, 576, "hello?"))
+    telegram_api.wait_for("/leaveChat", 2)
+    # Removed by a member (or left): nothing to say, nothing to leave.
+    post_update(client, my_chat_member_update(77, -1075, new_status="left", old_status="member"))
+    post_update(client, my_chat_member_update(78, -1075, new_status="kicked", old_status="member"))
+    removed = group_text_update(80, -1075, 575, "")
+    del removed["message"]["text"]
+    removed["message"]["left_chat_member"] = {
+        key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")
+    }
+    post_update(client, removed)
+    post_update(client, text_update(79, 579, "hello"))  # a private chat, answered as ever
+    telegram_api.wait_for("/sendMessage")
+    assert len(telegram_api.calls("/leaveChat")) == 2
+    assert [str(call.body["chat_id"]) for call in telegram_api.calls("/sendMessage")] == ["579"]
+    assert rows(settings.hotline_database_url, "SELECT channel_user_id FROM workers") == [("579",)]
