@@ -1,7 +1,10 @@
 """Where the photos, voice notes and files workers send are kept.
 
-Files are named by their SHA-256, so the same evidence sent twice is kept
-once and its hash shows later that it was not changed.
+Files are encrypted and named by a keyed hash of their content
+(`Vault.name_for`), so the same evidence sent twice is kept once, and a
+copy of the folder tells nothing of which known files were sent. The plain
+SHA-256, which shows a referral partner that the evidence was not changed,
+is kept encrypted with the attachment's row.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class AttachmentStore:
 
     def save(self, content: bytes) -> StoredFile:
         digest = hashlib.sha256(content).hexdigest()
-        key = f"{digest[:2]}/{digest}"
+        name = self._vault.name_for(content)
+        key = f"{name[:2]}/{name}"
         path = self._root / key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,9 @@ way into the database are in `core.encrypted_columns`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import time
@@ -28,11 +31,25 @@ class VaultError(RuntimeError):
     pass
 
 
+# What the key for naming files is derived for: a name of its own, so that
+# it can never be taken for the key that encrypts.
+_NAMING = b"hotline attachment names"
+
+
 class Vault:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise VaultError("no encryption key")
         self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+        self._naming_key = hmac.new(
+            base64.urlsafe_b64decode(keys[0].encode()), _NAMING, hashlib.sha256
+        ).digest()
+
+    def name_for(self, content: bytes) -> str:
+        """A file's name from its content, keyed with the newest key: the same
+        file is kept once, and a holder of the files without the key cannot
+        test whether a file they know was sent (as a plain hash would let them)."""
+        return hmac.new(self._naming_key, content, hashlib.sha256).hexdigest()
 
     def encrypt(self, data: bytes) -> bytes:
         return self._fernet.encrypt(data)

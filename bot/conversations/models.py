@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -160,7 +160,11 @@ class Message(Base):
     # what the worker sent, kept for staff and for evidence.
     text: Mapped[str] = mapped_column(EncryptedText, default="")
     original_text: Mapped[str | None] = mapped_column(EncryptedText)
-    payload: Mapped[str | None] = mapped_column(Text)
+    # Inbound: the button's data, a deep link's parameter or the media's
+    # description (file names): the worker's, so encrypted.
+    payload: Mapped[str | None] = mapped_column(EncryptedText)
+    # Outbound: what the hotline itself said (`Reply.tag`), looked up by value.
+    tag: Mapped[str | None] = mapped_column(String(32))
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24))
@@ -202,7 +206,10 @@ class Attachment(Base):
     )
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(String(64))
+    # The original's SHA-256, for whoever receives the evidence to check it;
+    # encrypted, as a plain hash would tell a backup's holder which known
+    # file was sent.
+    sha256: Mapped[str] = mapped_column(EncryptedText)
     storage_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -196,6 +196,7 @@ def add_message(
     kind: MessageKind = MessageKind.TEXT,
     original_text: str | None = None,
     payload: str | None = None,
+    tag: str | None = None,
     buttons: Sequence[dict[str, str]] | None = None,
     platform_message_id: str | None = None,
     reply_token: str | None = None,
@@ -211,6 +212,7 @@ def add_message(
         text=text,
         original_text=original_text,
         payload=payload,
+        tag=tag,
         buttons=list(buttons) if buttons else None,
         language=language,
         platform_message_id=platform_message_id,
@@ -260,7 +262,8 @@ async def add_replies(
                 "status": (MessageStatus.SENT if delivered else MessageStatus.QUEUED).value,
                 "text": reply.text,
                 "original_text": None,
-                "payload": reply.tag,
+                "payload": None,
+                "tag": reply.tag,
                 "buttons": reply.buttons or None,
                 "language": language,
                 "retry_key": None if delivered else str(uuid.uuid4()),
@@ -359,7 +362,7 @@ async def asked_to_slow_down_since(
         .where(
             Message.conversation_id == conversation_id,
             Message.direction == Direction.OUTBOUND.value,
-            Message.payload == tag,
+            Message.tag == tag,
         )
         .order_by(Message.id.desc())
         .limit(1)

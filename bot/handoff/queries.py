@@ -268,7 +268,7 @@ async def last_told_waiting(
             .where(
                 Message.conversation_id == conversation_id,
                 Message.direction == Direction.OUTBOUND.value,
-                Message.payload == tag,
+                Message.tag == tag,
             )
             .order_by(Message.id.desc())
             .limit(1)

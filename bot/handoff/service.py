@@ -734,7 +734,7 @@ class Handoff:
                 direction=Direction.OUTBOUND,
                 status=MessageStatus.QUEUED,
                 text=self._texts.get(language, text_id),
-                payload=WAITING_TAG,
+                tag=WAITING_TAG,
                 language=language,
                 retry_key=str(uuid.uuid4()),
             )

@@ -133,6 +133,7 @@ def stored_messages(database_url: str, channel_user_id: str) -> list[dict[str, A
                 message = dict(row._mapping)
                 message["text"] = decrypted(message["text"])
                 message["original_text"] = decrypted(message["original_text"])
+                message["payload"] = decrypted(message["payload"])
                 result.append(message)
             return result
     finally:

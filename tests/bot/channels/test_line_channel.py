@@ -197,7 +197,13 @@ def test_image_is_downloaded_at_once_stored_with_its_hash_and_acknowledged(
     engine.dispose()
     assert row.content_type == "image/png"
     assert row.size == len(content)
-    assert row.sha256 == hashlib.sha256(content).hexdigest()
+    # The hash that shows the evidence unchanged is kept encrypted, and the
+    # file is named by a keyed hash: neither lets a backup's holder test
+    # whether a file they know was sent.
+    plain_hash = hashlib.sha256(content).hexdigest()
+    assert row.sha256 != plain_hash and TEST_VAULT.decrypt_text(row.sha256) == plain_hash
+    assert plain_hash not in row.storage_key
+    assert row.storage_key.endswith(TEST_VAULT.name_for(content))
     on_disk = (settings.hotline_attachments_dir / row.storage_key).read_bytes()
     assert content not in on_disk  # encrypted at rest
     assert TEST_VAULT.decrypt(on_disk) == content

@@ -185,6 +185,9 @@ def test_start_with_a_deep_link(
     telegram_api.wait_for("/sendMessage")
     stored = stored_messages(settings.hotline_database_url, "560")
     assert stored[0]["payload"] == "from-poster-mahachai"
+    # Where the worker came from is theirs: not in clear at rest.
+    [(raw,)] = rows(settings.hotline_database_url, "SELECT payload FROM messages WHERE id = 1")
+    assert "mahachai" not in raw
 
 
 def test_photo_and_location_are_kept(
