@@ -19,6 +19,10 @@ Anyone can open the page, as often as they like, so messages are limited
 per client address and overall (`api/rate_limit.py`); a message over a
 limit is refused with 429 and Retry-After, and is not kept, but one the
 danger detector reads as danger still gets the emergency numbers.
+
+Replies go out in the encoding the worker's phone reads (`bot/encoding.py`):
+a worker writing Zawgyi reads Zawgyi, in the response and in what the page
+fetches, as on LINE and Telegram.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ from sqlalchemy import select
 from api.rate_limit import retry_after
 from api.state import AppState, StateDep
 from bot.channels.base import InboundMessage
+from bot.conversations import service as conversations
 from bot.conversations.models import MessageKind, Worker
+from bot.encoding import readable, readable_buttons
 from bot.language import LANGUAGES, detect_by_script
-from bot.normalise import normalise
+from bot.normalise import UNICODE, ZAWGYI, normalise
 from bot.outbox import take_waiting_replies
 from bot.responses import Reply
 
@@ -133,11 +139,16 @@ def _inbound(message: WebchatMessage, channel_user_id: str) -> InboundMessage:
     )
 
 
-def _shown(replies: list[Reply]) -> list[WebchatReply]:
+def _shown(replies: list[Reply], encoding: str) -> list[WebchatReply]:
     return [
         WebchatReply(
-            text=reply.text,
-            buttons=[WebchatButton(**button.as_dict()) for button in reply.buttons],
+            text=readable(reply.text, encoding),
+            buttons=[
+                WebchatButton(**button)
+                for button in readable_buttons(
+                    [button.as_dict() for button in reply.buttons], encoding
+                )
+            ],
         )
         for reply in replies
     ]
@@ -172,17 +183,21 @@ def _refused(
 ) -> JSONResponse:
     """429: not kept, not answered; but danger still gets the emergency numbers."""
     replies: list[Reply] = []
+    # Nothing is read from the database here: the message's own encoding.
+    encoding = UNICODE
     if text is not None:
-        normalised = normalise(text).text
-        assessment = state.danger.assess(normalised)
+        normalised = normalise(text)
+        assessment = state.danger.assess(normalised.text)
         if assessment.alarm:
             default = state.settings.hotline_default_language
-            language = detect_by_script(normalised) or _page_language(accept_language, default)
+            language = detect_by_script(normalised.text) or _page_language(accept_language, default)
             # The numbers alone: a question the hotline could not follow up.
             replies = state.danger_replies.for_alarm(assessment, language)[:1]
+            encoding = ZAWGYI if normalised.encoding == ZAWGYI else UNICODE
     seconds = retry_after(wait)
     body = WebchatRefused(
-        detail=f"Too many messages. Try again in {seconds} seconds.", replies=_shown(replies)
+        detail=f"Too many messages. Try again in {seconds} seconds.",
+        replies=_shown(replies, encoding),
     )
     return JSONResponse(
         body.model_dump(),
@@ -211,10 +226,17 @@ async def post_message(
     token = presented_identity(request)
     if token is None or not await _known(state, token):
         token = new_identity()
-    replies = await state.answering.answer_at_once(_inbound(message, channel_user_id_of(token)))
+    channel_user_id = channel_user_id_of(token)
+    replies = await state.answering.answer_at_once(_inbound(message, channel_user_id))
+    encoding = UNICODE
+    if replies:
+        async with state.reading() as session:
+            encoding = await conversations.encoding_of(
+                session=session, channel=CHANNEL, channel_user_id=channel_user_id
+            )
     _keep_identity(response, state, token)
     response.headers.update(_PRIVATE)
-    return WebchatReplies(replies=_shown(replies))
+    return WebchatReplies(replies=_shown(replies, encoding))
 
 
 @router.get(
@@ -239,9 +261,7 @@ async def waiting_messages(
             session=session, channel=CHANNEL, channel_user_id=channel_user_id_of(token)
         )
         replies = [
-            WebchatReply(
-                text=m.text, buttons=[WebchatButton(**button) for button in m.buttons or []]
-            )
+            WebchatReply(text=m.text, buttons=[WebchatButton(**button) for button in m.buttons])
             for m in waiting
         ]
     return WebchatReplies(replies=replies)

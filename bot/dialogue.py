@@ -46,6 +46,7 @@ from bot.conversations.models import (
 )
 from bot.danger import CALM, Assessment, DangerDetector, Level, Signal, alarms
 from bot.danger.replies import DANGER_YES, DOUBT_PAYLOADS, DangerReplies
+from bot.encoding import ENCODING_PAYLOADS, EncodingReplies, needs_offer
 from bot.engine import EngineClient, EngineReply, EngineUnavailable
 from bot.handoff.service import Handoff
 from bot.language import detect_by_script, effective_language
@@ -106,7 +107,15 @@ _TURN_OF_MESSAGE = (
 
 # Where a turn stands when its outcome is stored (see `Dialogue._finish`).
 _STANDING_OF_TURN = (
-    select(Worker.language_choice, Worker.language_detected, Conversation.owner, Message.status)
+    select(
+        Worker.language_choice,
+        Worker.language_detected,
+        Conversation.owner,
+        Message.status,
+        Worker.encoding_choice,
+        Worker.encoding_detected,
+        Worker.zawgyi_offered_at,
+    )
     .join(Conversation, Conversation.worker_id == Worker.id)
     .join(Message, Message.conversation_id == Conversation.id)
     .where(Message.id == bindparam("message_id"))
@@ -212,6 +221,7 @@ class Dialogue:
         self._responses = responses
         self._danger = danger
         self._danger_replies = danger_replies
+        self._encoding_replies = EncodingReplies(texts)
         # Sends urgent replies (the emergency numbers) at once.
         self._outbox = outbox
         # The staff queue: danger puts a conversation first, and it is told
@@ -263,6 +273,9 @@ class Dialogue:
                     event_id=inbound.event_id,
                 )
                 turn, language_changed = self._turn_of(inbound, normalised.text, standing)
+                if inbound.kind is MessageKind.TEXT:
+                    # Replies follow the encoding the worker's phone writes in.
+                    service.note_detected_encoding(standing.worker, normalised.encoding)
                 if start_answer is not None and self._goes_ahead(
                     inbound, turn, standing=standing, language_changed=language_changed
                 ):
@@ -361,6 +374,7 @@ class Dialogue:
             and not self._flooding(turn)
             and not (turn.assessment is not None and turn.assessment.alarm)
             and turn.payload not in DOUBT_PAYLOADS
+            and turn.payload not in ENCODING_PAYLOADS
             and not standing.event_seen
         )
 
@@ -374,6 +388,8 @@ class Dialogue:
             return []
         if turn.kind is MessageKind.BUTTON and turn.payload in DOUBT_PAYLOADS:
             return await self._answer_doubt(turn, turn.payload, delivered=delivered)
+        if turn.kind is MessageKind.BUTTON and turn.payload in ENCODING_PAYLOADS:
+            return await self._answer_encoding(turn, turn.payload, delivered=delivered)
         urgent: list[Reply] = []
         first_time = turn.status == MessageStatus.RECEIVED
         assessment = await self._assess(turn) if first_time else CALM
@@ -545,6 +561,24 @@ class Dialogue:
             )
         return replies
 
+    async def _answer_encoding(self, turn: Turn, payload: str, *, delivered: bool) -> list[Reply]:
+        """The worker pressed "Unicode" or "Zawgyi": their choice is kept
+        (their messages no longer decide), and confirmed in it, with the
+        button back. Whoever owns the conversation: it is about their phone."""
+        encoding = ENCODING_PAYLOADS[payload]
+        async with self._sessions.begin() as session:
+            await service.choose_encoding(
+                session=session, worker_id=turn.worker_id, encoding=encoding
+            )
+        status = MessageStatus.ANSWERED if turn.owner == Owner.BOT else MessageStatus.FOR_STAFF
+        reply = self._encoding_replies.chosen(encoding, turn.language)
+        replies = await self._finish(turn, [reply], status, delivered=delivered)
+        if turn.owner != Owner.BOT:
+            self._handoff.worker_wrote(
+                conversation_id=turn.conversation_id, message_id=turn.message_id, kind=turn.kind
+            )
+        return replies
+
     def _flooding(self, turn: Turn) -> bool:
         return turn.sent_lately > self._settings.hotline_flood_messages
 
@@ -690,7 +724,7 @@ class Dialogue:
     ) -> None:
         """Store urgent replies and the alarm that made them, together."""
         async with self._sessions.begin() as session:
-            choice, detected, _, _ = (
+            choice, detected, *_ = (
                 await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
             alarms.record(
@@ -718,16 +752,24 @@ class Dialogue:
         """Store the turn's outcome and its replies in one transaction.
 
         A worker waiting for staff (queued before, or by this very turn) is
-        also told their place, when it is time to. Returns the replies stored.
+        also told their place, when it is time to; a worker the turn moved
+        to Zawgyi for the first time is offered Unicode. Returns the replies
+        stored.
         """
         async with self._sessions.begin() as session:
             # Everything read before the first write (see `accept`), in one
             # query: the worker (the turn may have changed their language),
             # who owns the conversation now, and whether the turn is still
             # unanswered.
-            choice, detected, owner, status_now = (
-                await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
-            ).one()
+            (
+                choice,
+                detected,
+                owner,
+                status_now,
+                encoding_choice,
+                encoding_detected,
+                offered_at,
+            ) = (await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})).one()
             if status_now not in UNANSWERED:
                 # Answered already (the sweep took it up meanwhile): the
                 # worker has those replies, and must not get them twice.
@@ -745,6 +787,15 @@ class Dialogue:
                 await service.mark_unfollowed(session=session, worker_id=turn.worker_id)
             # The turn may have changed the language (the worker chose one).
             language = self._language(choice, detected)
+            if (
+                turn.kind is not MessageKind.UNFOLLOW
+                and needs_offer(
+                    choice=encoding_choice, detected=encoding_detected, offered_at=offered_at
+                )
+                and await service.mark_offered_unicode(session=session, worker_id=turn.worker_id)
+            ):
+                # First answered in Zawgyi: once, the way back to Unicode.
+                replies = [*replies, self._encoding_replies.offer(language)]
             await self._add_replies(
                 session, turn.conversation_id, language, replies, delivered=delivered
             )

@@ -5,7 +5,9 @@ token first, then push, retrying with exponential backoff on network
 errors, 5xx and 429 (waiting as long as the platform asks). A reply that
 keeps failing is marked failed for staff to see, and the next one is tried.
 Every reply it sends was stored before; what the platform accepted is
-marked sent, so nothing is sent twice after a restart.
+marked sent, so nothing is sent twice after a restart. Replies are stored in
+Unicode and handed over in the encoding the worker's phone reads
+(`bot/encoding.py`): this is where a Zawgyi worker's replies are converted.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
+from bot.encoding import effective_encoding, readable, readable_buttons
 from bot.handoff.events import HandoffEvents
 from bot.leases import Leases, Release
 from bot.ordering import KeyedLocks
@@ -46,7 +49,14 @@ Sleep = Callable[[float], Awaitable[None]]
 # building a query costs about as much processor time as running it.
 # What waits to be sent in a conversation, and to whom it goes.
 _QUEUED = (
-    select(Message, Conversation.channel, Worker.channel_user_id, Worker.unfollowed_at)
+    select(
+        Message,
+        Conversation.channel,
+        Worker.channel_user_id,
+        Worker.unfollowed_at,
+        Worker.encoding_choice,
+        Worker.encoding_detected,
+    )
     .join(Conversation, Conversation.id == Message.conversation_id)
     .join(Worker, Worker.id == Conversation.worker_id)
     .where(
@@ -169,7 +179,7 @@ class Outbox:
             found = (await session.execute(_QUEUED, {"conversation_id": conversation_id})).all()
             if not found:
                 return
-            _, channel, recipient, unfollowed_at = found[0]
+            _, channel, recipient, unfollowed_at, encoding_choice, encoding_detected = found[0]
             adapter = self._adapters.get(channel)
             if adapter is None:
                 return
@@ -188,9 +198,13 @@ class Outbox:
                     "delivered", conversation_id=conversation_id, message_id=message_id
                 )
 
+        encoding = effective_encoding(choice=encoding_choice, detected=encoding_detected)
         pending = [
             OutboundMessage(
-                id=m.id, text=m.text, buttons=list(m.buttons or []), retry_key=m.retry_key or ""
+                id=m.id,
+                text=readable(m.text, encoding),
+                buttons=readable_buttons(m.buttons or [], encoding),
+                retry_key=m.retry_key or "",
             )
             for m in queued
         ]
@@ -320,32 +334,47 @@ class Outbox:
                 await self._sleep(self._policy.delay(attempt, None))
 
 
+@dataclass(frozen=True)
+class WaitingReply:
+    """A reply taken by a channel that cannot push, as the worker reads it."""
+
+    text: str
+    buttons: list[dict[str, str]]
+
+
 async def take_waiting_replies(
     *, session: AsyncSession, channel: str, channel_user_id: str
-) -> list[Message]:
-    """Replies waiting for a channel that cannot push (the web chat), marked sent.
+) -> list[WaitingReply]:
+    """Replies waiting for a channel that cannot push (the web chat), marked
+    sent, in the encoding the worker reads.
 
     Staff write to a web chat worker at any moment, but the page only hears
     from the hotline when it asks: it asks now and then, and what it takes
     counts as delivered.
     """
-    rows = list(
-        (
-            await session.execute(
-                select(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(Worker, Worker.id == Conversation.worker_id)
-                .where(
-                    Worker.channel == channel,
-                    Worker.channel_user_id == channel_user_id,
-                    Message.direction == Direction.OUTBOUND.value,
-                    Message.status == MessageStatus.QUEUED.value,
-                )
-                .order_by(Message.id)
+    found = (
+        await session.execute(
+            select(Message, Worker.encoding_choice, Worker.encoding_detected)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Worker, Worker.id == Conversation.worker_id)
+            .where(
+                Worker.channel == channel,
+                Worker.channel_user_id == channel_user_id,
+                Message.direction == Direction.OUTBOUND.value,
+                Message.status == MessageStatus.QUEUED.value,
             )
-        ).scalars()
-    )
-    for message in rows:
+            .order_by(Message.id)
+        )
+    ).all()
+    taken: list[WaitingReply] = []
+    for message, encoding_choice, encoding_detected in found:
         message.status = MessageStatus.SENT.value
         message.sent_at = utcnow()
-    return rows
+        encoding = effective_encoding(choice=encoding_choice, detected=encoding_detected)
+        taken.append(
+            WaitingReply(
+                text=readable(message.text, encoding),
+                buttons=readable_buttons(message.buttons or [], encoding),
+            )
+        )
+    return taken

@@ -99,6 +99,13 @@ class Worker(Base):
     # The worker's explicit choice always wins over what the script suggests.
     language_choice: Mapped[str | None] = mapped_column(String(8))
     language_detected: Mapped[str | None] = mapped_column(String(8))
+    # The Burmese encoding replies go out in ("unicode" or "zawgyi", see
+    # `bot/encoding.py`): the worker's choice by button wins over what their
+    # messages showed; stored replies stay Unicode. Offered Unicode once,
+    # when their messages first moved them to Zawgyi.
+    encoding_choice: Mapped[str | None] = mapped_column(String(8))
+    encoding_detected: Mapped[str | None] = mapped_column(String(8))
+    zawgyi_offered_at: Mapped[datetime | None]
     welcomed_at: Mapped[datetime | None]
     # The worker blocked or left the hotline's account: nothing can be sent.
     unfollowed_at: Mapped[datetime | None]

@@ -37,7 +37,9 @@ from bot.conversations.models import (
     MessageStatus,
     Worker,
 )
+from bot.encoding import effective_encoding
 from bot.language import LANGUAGES, effective_language
+from bot.normalise import UNICODE
 from core.clock import utcnow
 
 
@@ -169,6 +171,44 @@ def note_detected_language(worker: Worker, detected: str | None) -> None:
     """Follow the script the worker writes in, unless they chose a language."""
     if detected is not None:
         worker.language_detected = detected
+
+
+def note_detected_encoding(worker: Worker, encoding: str | None) -> None:
+    """Follow the Burmese encoding the worker's phone writes in, when a
+    message shows it beyond doubt (see `bot/encoding.py`)."""
+    if encoding is not None:
+        worker.encoding_detected = encoding
+
+
+async def encoding_of(*, session: AsyncSession, channel: str, channel_user_id: str) -> str:
+    """The encoding a worker's replies go out in (Unicode for one not stored)."""
+    found = (
+        await session.execute(
+            select(Worker.encoding_choice, Worker.encoding_detected).where(
+                Worker.channel == channel, Worker.channel_user_id == channel_user_id
+            )
+        )
+    ).one_or_none()
+    if found is None:
+        return UNICODE
+    return effective_encoding(choice=found[0], detected=found[1])
+
+
+async def choose_encoding(*, session: AsyncSession, worker_id: int, encoding: str) -> None:
+    """The worker pressed a switch button: kept whatever their messages show."""
+    await session.execute(
+        update(Worker).where(Worker.id == worker_id).values(encoding_choice=encoding)
+    )
+
+
+async def mark_offered_unicode(*, session: AsyncSession, worker_id: int) -> bool:
+    """True the first time only, so a worker is offered Unicode once."""
+    marked = await session.execute(
+        update(Worker)
+        .where(Worker.id == worker_id, Worker.zawgyi_offered_at.is_(None))
+        .values(zawgyi_offered_at=utcnow())
+    )
+    return bool(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def choose_language(worker: Worker, language: str) -> None:

@@ -1,9 +1,11 @@
 import unicodedata
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.normalise import normalise
+from bot.normalise import UNICODE, ZAWGYI, normalise, unicode_to_zawgyi
+from core.settings import PROJECT_ROOT
 
 
 def test_keeps_the_original_beside_the_normalised_text() -> None:
@@ -104,3 +106,40 @@ def test_normalising_twice_changes_nothing_more_unless_zawgyi_was_converted(
     twice = normalise(once.text)
     if not once.was_zawgyi and not twice.was_zawgyi:
         assert twice.text == once.text
+
+
+def _heldout(name: str) -> list[str]:
+    path = PROJECT_ROOT / "tests" / "data" / "heldout" / f"{name}.yml"
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        entry["text"] for entry in entries if any("\u1000" <= c <= "\u109f" for c in entry["text"])
+    ]
+
+
+def test_the_encoding_a_message_shows_is_certain_or_unknown_never_wrong() -> None:
+    # Replies follow `encoding`: one Unicode message read as Zawgyi would
+    # garble every reply on that worker's phone.
+    zawgyi = [normalise(text).encoding for text in _heldout("my-zawgyi")]
+    unicode = [normalise(text).encoding for text in _heldout("my")]
+    assert UNICODE not in zawgyi and ZAWGYI not in unicode
+    # Nearly all of them tell.
+    assert zawgyi.count(ZAWGYI) >= 0.95 * len(zawgyi)
+    assert unicode.count(UNICODE) >= 0.95 * len(unicode)
+
+
+def test_burmese_that_reads_the_same_in_both_encodings_tells_nothing() -> None:
+    # The detector scores these as Zawgyi, but they are the same code
+    # points in Unicode: converting them would change nothing.
+    for text in ("မရဘူး", "မလိုဘူး", "ဘာသာစကား"):
+        result = normalise(text)
+        assert (result.was_zawgyi, result.encoding, result.text) == (True, None, text)
+    assert normalise("hello สวัสดี").encoding is None
+
+
+def test_unicode_burmese_goes_out_in_zawgyi_and_reads_back_the_same() -> None:
+    for zawgyi_text, unicode_text in ZAWGYI_PAIRS:
+        assert unicode_to_zawgyi(unicode_text) == zawgyi_text
+        assert normalise(unicode_to_zawgyi(unicode_text)).text == unicode_text
+    # Other scripts, digits, emoji and line breaks pass unchanged.
+    mixed = "สวัสดี hello 191 ၁၉၁ 🙏\n• ‹x›"
+    assert unicode_to_zawgyi(mixed) == mixed
