@@ -93,7 +93,7 @@ def test_payloads_and_file_hashes_written_in_clear_are_encrypted_and_tags_kept(
     url = fresh_database_url(tmp_path)
     engine = create_engine(sync_url(url))
     try:
-        command.upgrade(schema.alembic_config(url), "0011")
+        command.upgrade(schema.alembic_config(url), "0012")
         meta = MetaData()
         workers, conversations, messages, attachments = (
             Table(name, meta, autoload_with=engine)

@@ -1,7 +1,7 @@
 """Encrypt what was still in clear: message payloads and file hashes
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-08 03:30:00
 
 `messages.payload` held a worker's button data, Telegram deep-link
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
