@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bot.danger import DangerDetector, Thresholds  # noqa: E402
 from bot.danger import evaluation as danger_evaluation  # noqa: E402
 from bot.danger.detector import DECISION_FILE  # noqa: E402
+from bot.danger.frames import FRAMES_FILE, Frames  # noqa: E402
 from bot.danger.model import DangerModel, Example, prepared, training_examples  # noqa: E402
 from bot.language import LANGUAGES  # noqa: E402
 from bot.normalise import normalise  # noqa: E402
@@ -58,9 +59,10 @@ def _fold(example: Example) -> int:
 
 def calibrate() -> None:
     examples = training_examples(CONTENT, NLU_DATA)
+    frames = Frames.from_file(CONTENT / FRAMES_FILE)
     scored: list[tuple[Example, float]] = []
     for fold in range(FOLDS):
-        model = DangerModel([e for e in examples if _fold(e) != fold])
+        model = DangerModel([e for e in examples if _fold(e) != fold], frames)
         scored += [(e, model.urgency(prepared(e.text))) for e in examples if _fold(e) == fold]
     # The written danger data holds the hard cases; the engine's calm
     # intents are easy negatives and would make false alarms look rare.
@@ -104,7 +106,7 @@ def _percentile(values: Sequence[float], share: float) -> float:
 def benchmark(heldout: Path, *, write_docs: bool) -> None:
     started = time.perf_counter()
     examples = training_examples(CONTENT, NLU_DATA)
-    model = DangerModel(examples)
+    model = DangerModel(examples, Frames.from_file(CONTENT / FRAMES_FILE))
     training_seconds = time.perf_counter() - started
     thresholds = Thresholds.from_file(CONTENT / DECISION_FILE)
     from bot.danger.words import DangerWords

@@ -11,6 +11,13 @@ between words and workers misspell and type their language in Latin
 letters; a linear model, because it is small, fast (well under a
 millisecond a message) and trains at start-up in seconds, so the data files
 are the only thing to review and nothing trained is kept in the repository.
+
+A linear model cannot learn that the same danger words told as something
+over, a question or a joke are calm: a second stage does, a logistic
+regression over the first stage's score (out of fold on the training data),
+the message's frames (`frames.py`: past, over, question, joke, discomfort,
+grievance, story, now) and their products with the score.
+
 A second model names the situation (fire, at sea, ...) so the reply can add
 the numbers that fit it.
 """
@@ -35,6 +42,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline, make_union
 
+from bot.danger.frames import FRAMES_FILE, Frames
 from bot.normalise import normalise
 
 logger = logging.getLogger(__name__)
@@ -74,6 +82,12 @@ FEATURE_BUCKETS = 2**18
 # How much a written danger example counts against one of the engine's
 # (measured by cross-validation on the training data: bench/danger.py).
 WRITTEN_WEIGHT = 3.0
+# Folds of the first stage's out-of-fold scores the second stage learns from.
+STAGE_FOLDS = 5
+# Changes whenever the model's design changes, so that a model cached on disk
+# by an older design is never loaded (the source of this module is in the
+# cache key too).
+MODEL_VERSION = 2
 _ANNOTATION = re.compile(r"\[([^\]]+)\]\{[^}]*\}|\[([^\]]+)\]\([^)]*\)")
 
 
@@ -173,20 +187,42 @@ def _classifier() -> LogisticRegression:
     return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
 
 
+def _logit(probability: np.ndarray) -> np.ndarray:
+    clipped = np.clip(probability, 1e-6, 1 - 1e-6)
+    result: np.ndarray = np.log(clipped / (1 - clipped))
+    return result
+
+
+def _stage_fold(text: str) -> int:
+    """A fixed fold per example, the same every run."""
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % STAGE_FOLDS
+
+
+def _second_stage_rows(scores: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """The first stage's logit, the frames and the frames times the logit."""
+    logit = _logit(scores)[:, None]
+    return np.hstack([logit, frames, logit * frames])
+
+
 class DangerModel:
     """The probability that a message tells of danger now, and its likely situation."""
 
-    def __init__(self, examples: list[Example]) -> None:
+    def __init__(self, examples: list[Example], frames: Frames | None = None) -> None:
         labels = np.array([e.urgent for e in examples])
         if labels.all() or not labels.any():
             raise ValueError("the danger model needs urgent and calm examples")
         self._rows: Callable[[str], csr_matrix] | None = None
         self._features = _features()
-        matrix = self._features.fit_transform([prepared(e.text) for e in examples])
+        texts = [prepared(e.text) for e in examples]
+        matrix = self._features.fit_transform(texts)
         # The written danger examples are the hard cases, each chosen for
         # what it teaches; the engine's examples only add ordinary talk.
         weights = np.array([WRITTEN_WEIGHT if e.situation else 1.0 for e in examples])
         self._urgent = _classifier().fit(matrix, labels, sample_weight=weights)
+        self._frames = frames
+        self._stage: LogisticRegression | None = None
+        if frames is not None:
+            self._stage = self._second_stage(matrix, labels, weights, texts, frames)
         # Buckets no example reached keep a weight of exactly zero: kept
         # sparse, the model is a fraction of the size to store and load.
         self._urgent.sparsify()
@@ -200,9 +236,42 @@ class DangerModel:
             )
             self._situation.sparsify()
 
+    @staticmethod
+    def _second_stage(
+        matrix: csr_matrix,
+        labels: np.ndarray,
+        weights: np.ndarray,
+        texts: list[str],
+        frames: Frames,
+    ) -> LogisticRegression:
+        # The second stage learns from scores the first stage gave examples
+        # it was not trained on, as it will score workers' messages.
+        folds = np.array([_stage_fold(t) for t in texts])
+        scores = np.zeros(len(texts))
+        for fold in range(STAGE_FOLDS):
+            train, held = folds != fold, folds == fold
+            if not held.any():
+                continue
+            first = _classifier().fit(matrix[train], labels[train], sample_weight=weights[train])
+            urgent = list(first.classes_).index(True)
+            scores[held] = first.predict_proba(matrix[held])[:, urgent]
+        rows = _second_stage_rows(scores, np.array([frames.vector(t) for t in texts]))
+        return LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000).fit(
+            rows, labels, sample_weight=weights
+        )
+
+    def first_stage(self, text: str) -> float:
+        """The first stage's probability alone (text already `prepared`)."""
+        return float(self._urgent.predict_proba(self._row(text))[0][self._urgent_column])
+
     def urgency(self, text: str) -> float:
         """Text already `prepared`."""
-        return float(self._urgent.predict_proba(self._row(text))[0][self._urgent_column])
+        score = self.first_stage(text)
+        if self._stage is None or self._frames is None:
+            return score
+        rows = _second_stage_rows(np.array([score]), self._frames.vector(text)[None, :])
+        column = list(self._stage.classes_).index(True)
+        return float(self._stage.predict_proba(rows)[0][column])
 
     def _row(self, text: str) -> csr_matrix:
         # An alarm asks the situation of the text it just scored: the
@@ -241,12 +310,26 @@ def trained(content_dir: Path, nlu_dir: Path, *, cache_dir: Path | None = None) 
     """The model for these data files, trained once while they are unchanged.
 
     Kept in memory for the process and, when `cache_dir` is given, on disk
-    by the fingerprint of the data and the library that trained it, as
-    training takes seconds and every app process needs the model at start.
+    by the fingerprint of the data and frames, the model's code and the
+    library that trained it, as training takes a while and every app process
+    needs the model at start.
     """
-    files = training_files(content_dir) + sorted(nlu_dir.glob("*/*.yml"))
-    key = f"{fingerprint(files)[:24]}-sklearn{sklearn.__version__}"
-    return _trained(content_dir, nlu_dir, key, cache_dir)
+    return _trained(content_dir, nlu_dir, cache_key(content_dir, nlu_dir), cache_dir)
+
+
+def cache_key(content_dir: Path, nlu_dir: Path) -> str:
+    """What the cached model depends on: the data and frames, the model's code
+    (its version and the source of this module and `frames.py`: a model
+    cached by older code is never loaded) and scikit-learn's version."""
+    files = [*training_files(content_dir), content_dir / FRAMES_FILE]
+    files += sorted(nlu_dir.glob("*/*.yml"))
+    code = hashlib.sha256()
+    for module in (Path(__file__), Path(__file__).with_name("frames.py")):
+        code.update(module.read_bytes())
+    return (
+        f"{fingerprint(files)[:24]}-v{MODEL_VERSION}-{code.hexdigest()[:12]}"
+        f"-sklearn{sklearn.__version__}"
+    )
 
 
 @cache
@@ -258,7 +341,9 @@ def _trained(content_dir: Path, nlu_dir: Path, key: str, cache_dir: Path | None)
             return model
         except Exception:  # a damaged or foreign file: trained again
             logger.warning("danger model cache %s unreadable; training again", path.name)
-    model = DangerModel(training_examples(content_dir, nlu_dir))
+    model = DangerModel(
+        training_examples(content_dir, nlu_dir), Frames.from_file(content_dir / FRAMES_FILE)
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole, then renamed: another process never reads half a file.
