@@ -31,17 +31,24 @@ class AttachmentStore:
         self._root = root
         self._vault = vault
 
-    def save(self, content: bytes) -> StoredFile:
+    def describe(self, content: bytes) -> StoredFile:
+        """Where the file goes and its hash, before anything is written (so
+        that its row can be committed first: a file is never on disk without
+        a row that erasure and retention will find)."""
         digest = hashlib.sha256(content).hexdigest()
         name = self._vault.name_for(content)
-        key = f"{name[:2]}/{name}"
-        path = self._root / key
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial")
-            partial.write_bytes(self._vault.encrypt(content))
-            os.replace(partial, path)
-        return StoredFile(storage_key=key, sha256=digest, size=len(content))
+        return StoredFile(storage_key=f"{name[:2]}/{name}", sha256=digest, size=len(content))
+
+    def write(self, stored: StoredFile, content: bytes) -> None:
+        """The file, encrypted, written whole (once: the same file sent again
+        is the same name). Slow for a large file: called in a thread."""
+        path = self._path(stored.storage_key)
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(self._vault.encrypt(content))
+        os.replace(partial, path)
 
     def read(self, storage_key: str) -> bytes:
         return self._vault.decrypt(self._path(storage_key).read_bytes())

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import engine_memory
@@ -31,6 +31,7 @@ from bot.channels.base import (
     ChannelAdapter,
     DeliveryError,
     InboundMessage,
+    MediaTooLarge,
 )
 from bot.conversations import service
 from bot.conversations.models import (
@@ -432,9 +433,7 @@ class Dialogue:
         if turn.kind is MessageKind.UNFOLLOW:
             return [], MessageStatus.ANSWERED
         if turn.kind in MEDIA_KINDS:
-            received = await self._keep_media(turn)
-            text_id = "attachment_received" if received else "attachment_failed"
-            return [Reply(text=self._texts.get(turn.language, text_id))], MessageStatus.ANSWERED
+            return [await self._keep_media(turn)], MessageStatus.ANSWERED
         if turn.kind is MessageKind.LOCATION:
             # The engine decides what a location means: in a report it
             # answers "where"; otherwise it is kept and acknowledged.
@@ -447,28 +446,44 @@ class Dialogue:
         reply = Reply(text=self._texts.get(turn.language, "unsupported_message"))
         return [reply], MessageStatus.ANSWERED
 
-    async def _keep_media(self, turn: Turn) -> bool:
+    async def _keep_media(self, turn: Turn) -> Reply:
+        """The worker's file fetched and kept, and what they are told."""
+        failed = Reply(text=self._texts.get(turn.language, "attachment_failed"))
         adapter = self._adapters.get(turn.channel)
         if adapter is None or turn.platform_message_id is None:
-            return False
+            return failed
         media = json.loads(turn.payload) if turn.payload else {}
+        limit = self._settings.hotline_media_max_bytes
         try:
-            fetched = await adapter.fetch_media(turn.platform_message_id, media)
+            fetched = await adapter.fetch_media(turn.platform_message_id, media, max_bytes=limit)
+        except MediaTooLarge:
+            logger.info("media of message %s over the limit: not kept", turn.message_id)
+            megabytes = max(1, limit // (1024 * 1024))
+            text = self._texts.get(turn.language, "attachment_too_large", megabytes=str(megabytes))
+            return Reply(text=text)
         except DeliveryError as error:
             logger.warning("media of message %s not fetched: %s", turn.message_id, error.reason)
-            return False
-        stored = self._attachments.save(fetched.content)
+            return failed
+        # Hashing and encrypting a large file takes a while: not on the loop
+        # that answers every other worker.
+        stored = await asyncio.to_thread(self._attachments.describe, fetched.content)
         async with self._sessions.begin() as session:
-            session.add(
-                Attachment(
-                    message_id=turn.message_id,
-                    content_type=fetched.content_type,
-                    size=stored.size,
-                    sha256=stored.sha256,
-                    storage_key=stored.storage_key,
-                )
+            attachment = Attachment(
+                message_id=turn.message_id,
+                content_type=fetched.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.storage_key,
             )
-        return True
+            session.add(attachment)
+        try:
+            await asyncio.to_thread(self._attachments.write, stored, fetched.content)
+        except OSError:
+            logger.exception("media of message %s not written", turn.message_id)
+            async with self._sessions.begin() as session:
+                await session.execute(delete(Attachment).where(Attachment.id == attachment.id))
+            return failed
+        return Reply(text=self._texts.get(turn.language, "attachment_received"))
 
     async def _waiting_news(self, turn: Turn) -> list[Reply]:
         return await self._handoff.waiting_news(

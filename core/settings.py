@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Room for a webhook carrying the longest text a platform sends, even when the
     # platform escapes every character of a non-Latin script as \uXXXX.
     hotline_max_body_bytes: int = 1024 * 1024
+    # The largest photo, voice note, video or file a worker may send; larger
+    # ones are not downloaded (the worker is told the limit).
+    hotline_media_max_bytes: int = 25 * 1024 * 1024
     hotline_engine_timeout_seconds: float = 30.0
     hotline_attachments_dir: Path = PROJECT_ROOT / "data" / "attachments"
     # LINE and Telegram messages wait here, encrypted, between the webhook's

@@ -16,6 +16,7 @@ again. Nothing of a group is kept: no worker, no message, no inbox file.
 from __future__ import annotations
 
 import enum
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Coroutine, Mapping, Sequence
@@ -71,6 +72,26 @@ class DeliveryError(Exception):
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class MediaTooLarge(DeliveryError):
+    """A worker's file over the hotline's limit: not fetched, not retried."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"larger than {max_bytes} bytes", retryable=False)
+
+
+# A content type as platforms send it ("image/jpeg"); anything else, or
+# longer, is kept as a plain file's.
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,40}/[a-z0-9][a-z0-9!#$&^_.+-]{0,60}")
+PLAIN_FILE = "application/octet-stream"
+
+
+def content_type_of(claimed: str | None) -> str:
+    """The type a platform claims for a file, checked: what the console later
+    serves the file as must be a plain, short type."""
+    value = (claimed or "").split(";")[0].strip().lower()
+    return value if _CONTENT_TYPE.fullmatch(value) else PLAIN_FILE
 
 
 class Refusal(enum.StrEnum):
@@ -157,6 +178,9 @@ class ChannelAdapter(Protocol):
         """Let the worker see that an answer is coming."""
         ...
 
-    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
-        """The bytes of a photo, voice note, video or file the worker sent."""
+    async def fetch_media(
+        self, platform_message_id: str, media: dict[str, Any], *, max_bytes: int
+    ) -> Media:
+        """The bytes of a photo, voice note, video or file the worker sent;
+        `MediaTooLarge` (before more than `max_bytes` are read) if larger."""
         ...

@@ -54,10 +54,12 @@ from bot.channels.base import (
     DeliveryError,
     InboundMessage,
     Media,
+    MediaTooLarge,
     OutboundMessage,
     RecentChats,
     Refusal,
     WebhookRefused,
+    content_type_of,
 )
 from bot.conversations.models import MessageKind
 from bot.splitting import split_text, utf16_units
@@ -67,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "line"
 DEFAULT_API = "https://api.line.me"
+DEFAULT_DATA_API = "https://api-data.line.me"
 TEXT_LIMIT = 5000  # UTF-16 code units
 MESSAGES_PER_REQUEST = 5
 QUICK_REPLY_ITEMS = 13
@@ -100,6 +103,9 @@ class LineChannel:
         if proxy and not urllib.request.proxy_bypass(api_host):
             configuration.proxy = proxy
         self._client = AsyncApiClient(configuration)
+        # Workers' files come from api-data, or from the stand-in's one host.
+        self._data_host = DEFAULT_DATA_API if host == DEFAULT_API else host
+        self._access_token = access_token
         self._client.rest_client.pool_manager._trust_env = False
         self._messaging = AsyncMessagingApi(self._client)
         self._blob = AsyncMessagingApiBlob(self._client)
@@ -377,12 +383,35 @@ class LineChannel:
         request = ShowLoadingAnimationRequest.from_dict({"chatId": recipient, "loadingSeconds": 20})
         await self._call(self._messaging.show_loading_animation(request))
 
-    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
-        response = await self._call(
-            self._blob.get_message_content_with_http_info(platform_message_id)
-        )
-        content_type = (response.headers or {}).get("Content-Type", "application/octet-stream")
-        return Media(content=bytes(response.data), content_type=content_type)
+    async def fetch_media(
+        self, platform_message_id: str, media: dict[str, Any], *, max_bytes: int
+    ) -> Media:
+        # Read in pieces, and stopped past the limit: the SDK's content call
+        # reads a whole video into memory first (its streaming option does
+        # not work with the async client), so the content is asked for on
+        # the SDK's own HTTP session, with its token and proxy.
+        url = f"{self._data_host}/v2/bot/message/{urllib.parse.quote(platform_message_id)}/content"
+        headers = {"Authorization": f"Bearer {self._access_token}"}
+        session = self._client.rest_client.pool_manager
+        proxy = self._client.configuration.proxy
+        try:
+            async with session.get(url, headers=headers, proxy=proxy) as response:
+                if response.status != 200:
+                    raise DeliveryError(
+                        f"content: status {response.status}",
+                        retryable=response.status >= 500 or response.status == 429,
+                    )
+                if (response.content_length or 0) > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                content = bytearray()
+                async for piece in response.content.iter_chunked(64 * 1024):
+                    content += piece
+                    if len(content) > max_bytes:
+                        raise MediaTooLarge(max_bytes)
+                claimed = response.headers.get("Content-Type")
+        except aiohttp.ClientError as error:
+            raise DeliveryError(type(error).__name__, retryable=True) from error
+        return Media(content=bytes(content), content_type=content_type_of(claimed))
 
     @staticmethod
     async def _call(call: Any) -> Any:

@@ -27,10 +27,12 @@ from bot.channels.base import (
     DeliveryError,
     InboundMessage,
     Media,
+    MediaTooLarge,
     OutboundMessage,
     RecentChats,
     Refusal,
     WebhookRefused,
+    content_type_of,
 )
 from bot.conversations.models import MessageKind
 from bot.splitting import characters, split_text
@@ -271,6 +273,7 @@ class TelegramChannel:
                     "file_id": item.file_id,
                     "mime_type": getattr(item, "mime_type", None),
                     "file_name": getattr(item, "file_name", None),
+                    "file_size": getattr(item, "file_size", None),
                 }
                 return InboundMessage(kind=kind, text=caption, media=media, **base)
         if message.sticker is not None:
@@ -311,16 +314,23 @@ class TelegramChannel:
     async def show_typing(self, recipient: str) -> None:
         await self._call(self.bot.send_chat_action(chat_id=recipient, action=ChatAction.TYPING))
 
-    async def fetch_media(self, platform_message_id: str, media: dict[str, Any]) -> Media:
+    async def fetch_media(
+        self, platform_message_id: str, media: dict[str, Any], *, max_bytes: int
+    ) -> Media:
         file_id = media.get("file_id")
         if not file_id:
             raise DeliveryError("no file id", retryable=False)
+        # Telegram says a file's size in the update and again with its path:
+        # a file over the limit is never downloaded.
+        if (media.get("file_size") or 0) > max_bytes:
+            raise MediaTooLarge(max_bytes)
         telegram_file = await self._call(self.bot.get_file(file_id))
+        if (telegram_file.file_size or 0) > max_bytes:
+            raise MediaTooLarge(max_bytes)
         content = await self._call(telegram_file.download_as_bytearray())
-        return Media(
-            content=bytes(content),
-            content_type=media.get("mime_type") or "application/octet-stream",
-        )
+        if len(content) > max_bytes:
+            raise MediaTooLarge(max_bytes)
+        return Media(content=bytes(content), content_type=content_type_of(media.get("mime_type")))
 
     @staticmethod
     async def _call(call: Any) -> Any:

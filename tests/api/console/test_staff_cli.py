@@ -149,8 +149,12 @@ def test_a_token_is_printed_once_and_works_until_revoked(
 
     listed = run(hotline, "tokens", "partner")
     assert token not in listed.output
-    token_id, name, state, _ = listed.output.strip().split("\t")
-    assert (name, state) == ("case sync", "active")
+    token_id, name, state, _, until, scope = listed.output.strip().split("\t")
+    assert (name, state, scope) == ("case sync", "active", "full")
+    assert until.startswith("until ")
+    reading = run(hotline, "token", "partner", "dashboard", "--days", "7", "--read-only")
+    assert reading.exit_code == 0, reading.output
+    assert "\tread-only" in run(hotline, "tokens", "partner").output
     assert run(hotline, "revoke-token", token_id).exit_code == 0
     assert client.get("/api/me", headers=headers).status_code == 401
     assert "\trevoked\t" in run(hotline, "tokens", "partner").output

@@ -548,3 +548,25 @@ def test_a_reply_line_accepted_while_the_database_was_locked_is_not_sent_again(
         time.sleep(1.5)  # three sweeps
     assert len(line_api.calls("/message/reply")) == 1
     assert line_api.calls("/message/push") == []
+
+
+def test_a_video_over_the_limit_is_read_no_further_and_the_worker_is_told(
+    settings: Settings, line_api: FakeLine
+) -> None:
+    limited = settings.model_copy(update={"hotline_media_max_bytes": 1024 * 1024})
+    line_api.contents["m-video"] = (b"\x00" * (3 * 1024 * 1024), "video/mp4")
+    video = event(
+        "message",
+        "U-video",
+        replyToken="rt-video",
+        message={"type": "video", "id": "m-video", "duration": 60000,
+                 "contentProvider": {"type": "line"}},
+    )  # fmt: skip
+    with TestClient(create_app(limited)) as client:
+        post_events(client, video)
+        [reply] = line_api.wait_for("/message/reply")
+    texts = Texts(settings.hotline_locales_dir)
+    expected = texts.get("en", "attachment_too_large", megabytes="1")
+    assert reply.body["messages"][0]["text"] == expected
+    assert rows(settings.hotline_database_url, "SELECT id FROM attachments") == []
+    assert not any(settings.hotline_attachments_dir.rglob("*"))

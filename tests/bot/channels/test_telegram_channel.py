@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from bot.texts import Texts
 from core.database import sync_url
 from core.settings import Settings
@@ -341,3 +342,43 @@ def test_a_failed_leave_is_tried_again_and_removal_needs_nothing(
     assert len(telegram_api.calls("/leaveChat")) == 2
     assert [str(call.body["chat_id"]) for call in telegram_api.calls("/sendMessage")] == ["579"]
     assert rows(settings.hotline_database_url, "SELECT channel_user_id FROM workers") == [("579",)]
+
+
+def document_update(update_id: int, chat: int, file_id: str, **document: Any) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1764000000,
+            "chat": private_chat(chat),
+            "document": {"file_id": file_id, "file_unique_id": f"u-{file_id}", **document},
+        },
+    }
+
+
+def test_a_file_over_the_limit_is_not_downloaded_and_the_worker_is_told(
+    settings: Settings, telegram_api: FakeTelegram
+) -> None:
+    limited = settings.model_copy(update={"hotline_media_max_bytes": 1024 * 1024})
+    telegram_api.files["video-big"] = ("videos/file_2.mp4", b"not fetched")
+    with TestClient(create_app(limited)) as client:
+        post_update(client, document_update(90, 590, "video-big", file_size=80 * 1024 * 1024))
+        [sent] = telegram_api.wait_for("/sendMessage")
+    texts = Texts(settings.hotline_locales_dir)
+    assert sent.body["text"] == texts.get("en", "attachment_too_large", megabytes="1")
+    assert telegram_api.calls("/getFile") == []
+    assert rows(settings.hotline_database_url, "SELECT id FROM attachments") == []
+    assert not any(settings.hotline_attachments_dir.rglob("*"))
+
+
+def test_a_file_whose_type_is_not_a_type_is_kept_as_a_plain_file(
+    client: TestClient, telegram_api: FakeTelegram, settings: Settings
+) -> None:
+    telegram_api.files["odd-1"] = ("documents/file_3", b"%PDF fake contract")
+    odd = "application/" + "x" * 150
+    post_update(client, document_update(91, 591, "odd-1", mime_type=odd, file_size=18))
+    [sent] = telegram_api.wait_for("/sendMessage")
+    texts = Texts(settings.hotline_locales_dir)
+    assert sent.body["text"] == texts.get("en", "attachment_received")
+    [(content_type,)] = rows(settings.hotline_database_url, "SELECT content_type FROM attachments")
+    assert content_type == "application/octet-stream"
