@@ -13,7 +13,7 @@ import typer
 from bot.staff.models import Role
 from bot.staff.service import LoginPolicy, StaffAccounts
 from core.database import create_engine, create_sessionmaker
-from core.errors import HotlineError
+from core.errors import HotlineError, NotFound
 from core.settings import get_settings
 
 staff_app = typer.Typer(help="Staff accounts and API tokens.", no_args_is_help=True)
@@ -128,6 +128,21 @@ def staff_tokens(username: str) -> None:
 
     for line in _in_database(tokens):
         typer.echo(line)
+
+
+@staff_app.command("reset-2fa")
+def staff_reset_two_factor(username: str) -> None:
+    """Turn USERNAME's two-factor sign-in off (a lost phone): their sessions end,
+    and a role that must use it sets it up again at the next sign-in."""
+
+    async def reset(accounts: StaffAccounts) -> None:
+        staff_id = await accounts.staff_id_named(username)
+        if staff_id is None:
+            raise NotFound("no staff member '%(username)s'", username=username)
+        await accounts.reset_two_factor(staff_id=staff_id, by_staff_id=None)
+
+    _in_database(reset)
+    typer.echo(f"two-factor sign-in of {username} reset")
 
 
 @staff_app.command("list")

@@ -21,6 +21,8 @@ from core.vault import Vault, vault_for
 __all__ = ["PROJECT_ROOT", "Settings", "get_settings"]
 
 LanguageCode = Literal["my", "km", "lo", "th", "en"]
+# The staff roles (bot/staff/models.py's Role; the kernel imports nothing of the hotline).
+STAFF_ROLES = frozenset({"agent", "supervisor", "admin"})
 
 
 class Settings(BaseSettings):
@@ -123,6 +125,10 @@ class Settings(BaseSettings):
     hotline_login_lock_minutes: float = 15.0
     hotline_login_address_limit: int = 20
     hotline_login_window_minutes: float = 15.0
+    # Roles (comma-separated) that must sign in with a second step, a TOTP
+    # code: until they set it up, their console sign-in reaches only the
+    # setup page. Other roles may set it up; "" requires it of nobody.
+    hotline_totp_required_roles: str = "supervisor,admin"
     # Noto fonts for case exports as PDF, in every script workers write
     # (Debian: fonts-noto-core).
     hotline_pdf_fonts_dir: Path = Path("/usr/share/fonts/truetype/noto")
@@ -154,6 +160,20 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+
+    @property
+    def totp_required_roles(self) -> frozenset[str]:
+        named = self.hotline_totp_required_roles.split(",")
+        return frozenset(role.strip().lower() for role in named if role.strip())
+
+    @model_validator(mode="after")
+    def _known_totp_roles(self) -> Settings:
+        unknown = self.totp_required_roles - STAFF_ROLES
+        if unknown:
+            raise ValueError(
+                f"HOTLINE_TOTP_REQUIRED_ROLES names no such role: {', '.join(sorted(unknown))}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_open_engine_endpoints_in_production(self) -> Settings:

@@ -34,6 +34,11 @@ OPEN_WEBCHAT = {
     "hotline_webchat_address_polls_per_minute": 100_000.0,
 }
 
+# Supervisors and admins must set up two-factor sign-in before using the
+# console; the suite signs them in with passwords alone, except in the tests
+# of two-factor sign-in, which ask for it (tests/api/console/test_two_factor.py).
+NO_TWO_FACTOR = {"hotline_totp_required_roles": ""}
+
 # The engine's own tests run in the engine's environment (Python 3.10).
 collect_ignore = ["engine"]
 
@@ -100,6 +105,7 @@ def settings(
         telegram_webhook_secret=telegram_fake.WEBHOOK_SECRET,
         telegram_api_base_url=telegram_api.url,
         **OPEN_WEBCHAT,
+        **NO_TWO_FACTOR,
     )
 
 
@@ -120,7 +126,7 @@ def channel_environment(line: FakeLine, telegram: FakeTelegram) -> dict[str, str
         "HOTLINE_DELIVERY_BASE_DELAY_SECONDS": "0.1",
         "HOTLINE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "HOTLINE_DELIVERY_SWEEP_SECONDS": "2",
-        **{name.upper(): str(value) for name, value in OPEN_WEBCHAT.items()},
+        **{name.upper(): str(value) for name, value in {**OPEN_WEBCHAT, **NO_TWO_FACTOR}.items()},
     }
 
 

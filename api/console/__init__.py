@@ -15,11 +15,22 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.console import alarms, audit_log, auth, cases, deletions, handoff, staff_admin, stats
+from api.console import (
+    alarms,
+    audit_log,
+    auth,
+    cases,
+    deletions,
+    handoff,
+    staff_admin,
+    stats,
+    two_factor,
+)
 from api.console.pages import SECURITY_HEADERS, STATIC_DIR, render, wording_of
 from api.errors import status_of
 from api.state import AppState
 from bot import access
+from bot.staff.errors import TwoFactorSetupRequired
 from core.errors import HotlineError, NotSignedIn, Refused
 
 API_PREFIX = "/api/"
@@ -82,6 +93,10 @@ async def _console_error(request: Request, error: Exception) -> Response:
             return RedirectResponse(
                 f"/console/login?{urlencode({'next': request.url.path})}", status_code=303
             )
+        if isinstance(error, TwoFactorSetupRequired) and request.method == "GET":
+            return RedirectResponse(
+                f"/console/two-factor?{urlencode({'next': request.url.path})}", status_code=303
+            )
         return render(
             request,
             "error.html",
@@ -97,7 +112,17 @@ def install(app: FastAPI) -> None:
     app.openapi_tags = [*(app.openapi_tags or []), *OPENAPI_TAGS]
     app.add_exception_handler(HotlineError, _console_error)
     app.add_middleware(ApiHeaders)
-    for module in (auth, handoff, cases, alarms, deletions, staff_admin, audit_log, stats):
+    for module in (
+        auth,
+        two_factor,
+        handoff,
+        cases,
+        alarms,
+        deletions,
+        staff_admin,
+        audit_log,
+        stats,
+    ):
         for router in module.routers:
             app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

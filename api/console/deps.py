@@ -6,6 +6,12 @@ that change something (POST, PUT, PATCH, DELETE) on a cookie session must
 also carry the session's CSRF token, as the `X-CSRF-Token` header (the
 console's scripts) or the `csrf_token` form field (the console's forms): a
 cookie is sent by the browser on any site's behalf, a bearer token is not.
+
+A console sign-in of a role that must use two-factor sign-in
+(`HOTLINE_TOTP_REQUIRED_ROLES`) without it set up reaches nothing through
+`CurrentStaff` (403, or a redirect to the setup page for pages) but its setup
+page and signing out, which take `SettingUpStaff`. API tokens are separate
+credentials and are not held back.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from api.state import StateDep
 from bot import access
+from bot.staff.errors import TwoFactorSetupRequired
 from bot.staff.models import Role, Staff
 from core.errors import CsrfRefused, Forbidden, NotSignedIn
 
@@ -44,6 +51,8 @@ class SignedIn:
     # caller used an API token.
     csrf_token: str | None
     session_id: int | None
+    # A console sign-in that must set up two-factor sign-in before anything else.
+    must_set_up_two_factor: bool = False
 
     @property
     def by_api_token(self) -> bool:
@@ -58,7 +67,13 @@ class SignedIn:
         return access.sees_everything(self)
 
 
-def _signed_in(staff: Staff, *, csrf_token: str | None, session_id: int | None) -> SignedIn:
+def _signed_in(
+    staff: Staff,
+    *,
+    csrf_token: str | None,
+    session_id: int | None,
+    must_set_up_two_factor: bool = False,
+) -> SignedIn:
     return SignedIn(
         id=staff.id,
         username=staff.username,
@@ -66,6 +81,7 @@ def _signed_in(staff: Staff, *, csrf_token: str | None, session_id: int | None) 
         role=Role(staff.role),
         csrf_token=csrf_token,
         session_id=session_id,
+        must_set_up_two_factor=must_set_up_two_factor,
     )
 
 
@@ -113,7 +129,12 @@ async def optional_staff(request: Request, state: StateDep) -> SignedIn | None:
         sent = await _sent_csrf_token(request)
         if sent is None or not hmac.compare_digest(sent, staff_session.csrf_token):
             raise CsrfRefused()
-    return _signed_in(staff, csrf_token=staff_session.csrf_token, session_id=staff_session.id)
+    return _signed_in(
+        staff,
+        csrf_token=staff_session.csrf_token,
+        session_id=staff_session.id,
+        must_set_up_two_factor=state.accounts.must_set_up_two_factor(staff),
+    )
 
 
 # Declared so that the OpenAPI document (and /docs' "Authorize") shows how
@@ -131,7 +152,7 @@ CONSOLE_COOKIE = APIKeyCookie(
 )
 
 
-async def current_staff(
+async def signed_in_staff(
     caller: Annotated[SignedIn | None, Depends(optional_staff)],
     _token: Annotated[HTTPAuthorizationCredentials | None, Security(API_TOKEN)],
     _cookie: Annotated[str | None, Security(CONSOLE_COOKIE)],
@@ -141,7 +162,16 @@ async def current_staff(
     return caller
 
 
+async def current_staff(caller: Annotated[SignedIn, Depends(signed_in_staff)]) -> SignedIn:
+    if caller.must_set_up_two_factor:
+        raise TwoFactorSetupRequired()
+    return caller
+
+
 CurrentStaff = Annotated[SignedIn, Depends(current_staff)]
+# Signed in, whether or not two-factor sign-in must still be set up: only
+# for its setup page and signing out.
+SettingUpStaff = Annotated[SignedIn, Depends(signed_in_staff)]
 
 
 def require_role(role: Role) -> Callable[[SignedIn], Awaitable[SignedIn]]:

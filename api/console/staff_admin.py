@@ -1,4 +1,4 @@
-"""Admins manage staff accounts: add, change role, deactivate, unlock."""
+"""Admins manage staff accounts: add, change role, deactivate, unlock, reset two-factor sign-in."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ class StaffOut(BaseModel):
     active: bool
     locked_until: datetime | None
     created_at: datetime
+    # Two-factor sign-in set up (its secret is never shown here).
+    two_factor: bool
 
     @classmethod
     def of(cls, staff: Staff) -> StaffOut:
@@ -41,6 +43,7 @@ class StaffOut(BaseModel):
             active=staff.active,
             locked_until=staff.locked_until,
             created_at=staff.created_at,
+            two_factor=staff.two_factor_since is not None,
         )
 
 
@@ -130,6 +133,12 @@ async def unlock_form(state: StateDep, caller: AdminDep, staff_id: int) -> Respo
     return _back()
 
 
+@pages.post("/{staff_id}/two-factor/reset")
+async def reset_two_factor_form(state: StateDep, caller: AdminDep, staff_id: int) -> Response:
+    await state.accounts.reset_two_factor(staff_id=staff_id, by_staff_id=caller.id)
+    return _back()
+
+
 @api.get("")
 async def list_staff(state: StateDep, caller: AdminDep) -> list[StaffOut]:
     """Every staff account (admins)."""
@@ -169,6 +178,15 @@ async def change_staff(
 async def unlock_staff(state: StateDep, caller: AdminDep, staff_id: int) -> StaffOut:
     """Lift a lock after failed sign-ins (admins)."""
     return StaffOut.of(await state.accounts.unlock(staff_id=staff_id, by_staff_id=caller.id))
+
+
+@api.post("/{staff_id}/two-factor/reset")
+async def reset_two_factor(state: StateDep, caller: AdminDep, staff_id: int) -> StaffOut:
+    """Turn a staff member's two-factor sign-in off, after a lost phone (admins);
+    their sessions end."""
+    return StaffOut.of(
+        await state.accounts.reset_two_factor(staff_id=staff_id, by_staff_id=caller.id)
+    )
 
 
 routers = [pages, api]

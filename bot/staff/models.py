@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.database import Base
+from core.encrypted_columns import EncryptedText
 
 
 class Role(enum.StrEnum):
@@ -42,6 +43,41 @@ class Staff(Base):
     # The console's language this staff member last chose (None: their
     # browser's); it follows them to every device they sign in on.
     console_language: Mapped[str | None] = mapped_column(String(8))
+    # Two-factor sign-in (TOTP): the shared secret, encrypted with the
+    # hotline's vault and loaded only where a code is checked (deferred);
+    # the one being set up until a code confirms it; when it was confirmed
+    # (None: no second step); and the last 30-second step whose code was
+    # taken, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedText, deferred=True)
+    two_factor_since: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in without the authenticator; stored only hashed."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PendingSignIn(Base):
+    """A sign-in whose password was right, waiting a few minutes for its second
+    step. The browser holds the token (a cookie); only its hash is stored."""
+
+    __tablename__ = "staff_pending_sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 class StaffSession(Base):

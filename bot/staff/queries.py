@@ -3,8 +3,10 @@
 The functions take the caller's session (`session=`), never commit and
 write no audit entry: `StaffAccounts` (`service.py`) owns each unit of work.
 Only hashes of secrets are stored: argon2id for passwords (`passwords.py`),
-SHA-256 for session cookies and API tokens (both are long random values, so
-a fast hash is enough and lets them be looked up by index).
+SHA-256 for session cookies, API tokens, pending second steps and recovery
+codes (all long random values, so a fast hash is enough and lets them be
+looked up by index). The one secret that must be read back, a TOTP secret,
+is stored encrypted with the hotline's vault (`Staff.totp_secret`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff import passwords
-from bot.staff.models import ApiToken, LoginAttempt, Role, Staff, StaffSession
+from bot.staff.models import (
+    ApiToken,
+    LoginAttempt,
+    PendingSignIn,
+    RecoveryCode,
+    Role,
+    Staff,
+    StaffSession,
+)
 from core.clock import utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 
@@ -110,6 +120,7 @@ async def forget_old_sign_ins(*, session: AsyncSession, before: datetime) -> Non
     """Attempts and ended sessions are needed only for a while (the audit log keeps logins)."""
     await session.execute(delete(LoginAttempt).where(LoginAttempt.at < before))
     await session.execute(delete(StaffSession).where(StaffSession.expires_at < before))
+    await session.execute(delete(PendingSignIn).where(PendingSignIn.expires_at < before))
 
 
 async def recent_failures_from(*, session: AsyncSession, address: str, since: datetime) -> int:
@@ -300,3 +311,140 @@ async def staff_id_named(*, session: AsyncSession, username: str) -> int | None:
         select(Staff.id).where(Staff.username == username.strip().lower())
     )
     return found
+
+
+# Two-factor sign-in
+
+
+async def totp_secrets_of(*, session: AsyncSession, staff_id: int) -> tuple[str | None, str | None]:
+    """The staff member's TOTP secret and the one being set up (decrypted)."""
+    result = await session.execute(
+        select(Staff.totp_secret, Staff.totp_pending_secret).where(Staff.id == staff_id)
+    )
+    row = result.one_or_none()
+    if row is None:
+        raise NotFound("no such staff member")
+    return row[0], row[1]
+
+
+async def set_pending_totp_secret(*, session: AsyncSession, staff_id: int, secret: str) -> None:
+    await session.execute(
+        update(Staff).where(Staff.id == staff_id).values(totp_pending_secret=secret)
+    )
+
+
+async def turn_on_totp(
+    *, session: AsyncSession, staff_id: int, secret: str, step: int, now: datetime
+) -> None:
+    """The confirmed secret takes over; the step that confirmed it is taken."""
+    await session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id)
+        .values(
+            totp_secret=secret,
+            totp_pending_secret=None,
+            two_factor_since=now,
+            totp_last_step=step,
+        )
+    )
+
+
+async def turn_off_totp(*, session: AsyncSession, staff_id: int) -> None:
+    await session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id)
+        .values(
+            totp_secret=None, totp_pending_secret=None, two_factor_since=None, totp_last_step=None
+        )
+    )
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff_id))
+
+
+async def take_totp_step(*, session: AsyncSession, staff_id: int, step: int) -> bool:
+    """Mark a code's 30-second step as taken, in one statement: False when
+    it or a later one was taken already (a replayed code, or the same code
+    sent twice at once)."""
+    taken = await session.execute(
+        update(Staff)
+        .where(
+            Staff.id == staff_id,
+            Staff.totp_last_step.is_(None) | (Staff.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def replace_recovery_codes(
+    *, session: AsyncSession, staff_id: int, codes: list[str], now: datetime
+) -> None:
+    """Stage the new codes' hashes (the caller has removed the old ones)."""
+    for code in codes:
+        session.add(RecoveryCode(staff_id=staff_id, code_hash=secret_hash(code), created_at=now))
+
+
+async def delete_recovery_codes(*, session: AsyncSession, staff_id: int) -> None:
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff_id))
+
+
+async def use_recovery_code(
+    *, session: AsyncSession, staff_id: int, code: str, now: datetime
+) -> bool:
+    """Use up one of the staff member's recovery codes, in one statement:
+    False if no unused code of theirs matches."""
+    used = await session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.staff_id == staff_id,
+            RecoveryCode.code_hash == secret_hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    return bool(used.rowcount)  # type: ignore[attr-defined]
+
+
+async def recovery_codes_left(*, session: AsyncSession, staff_id: int) -> int:
+    result = await session.execute(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.staff_id == staff_id, RecoveryCode.used_at.is_(None))
+    )
+    return int(result.scalar_one())
+
+
+def add_pending_sign_in(
+    *, session: AsyncSession, staff_id: int, now: datetime, expires_at: datetime
+) -> str:
+    """A sign-in waiting for its second step; its cookie value, stored only hashed."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PendingSignIn(
+            token_hash=secret_hash(token), staff_id=staff_id, created_at=now, expires_at=expires_at
+        )
+    )
+    return token
+
+
+async def pending_sign_in(
+    *, session: AsyncSession, token: str, now: datetime
+) -> PendingSignIn | None:
+    """The pending sign-in a cookie names, if it has neither ended nor expired."""
+    result = await session.execute(
+        select(PendingSignIn).where(
+            PendingSignIn.token_hash == secret_hash(token),
+            PendingSignIn.ended_at.is_(None),
+            PendingSignIn.expires_at > now,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def end_pending_sign_in(*, session: AsyncSession, pending_id: int, now: datetime) -> bool:
+    """End it, in one statement: False if it had ended already (used at once twice)."""
+    ended = await session.execute(
+        update(PendingSignIn)
+        .where(PendingSignIn.id == pending_id, PendingSignIn.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return bool(ended.rowcount)  # type: ignore[attr-defined]
