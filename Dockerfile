@@ -40,6 +40,8 @@ RUN hotline danger train
 # not yet in the database) live on volumes: a new container must find them.
 ENV HOTLINE_ATTACHMENTS_DIR=/var/lib/hotline/attachments \
     HOTLINE_INBOX_DIR=/var/lib/hotline/inbox
+# The image serves workers: it refuses to start without its keys and token.
+ENV HOTLINE_ENVIRONMENT=production
 USER hotline
 
 EXPOSE 8000

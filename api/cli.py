@@ -147,6 +147,17 @@ def _configure_logging() -> None:
 def _serve(*, telegram_polling: bool) -> None:
     _configure_logging()
     settings = get_settings()
+    if "hotline_environment" not in settings.model_fields_set:
+        # Development opens what a trial needs (a key kept in a file, the API
+        # pages, cookies without Secure): never the default of a server that
+        # takes workers' words. The tools that serve nobody keep it.
+        typer.echo(
+            "HOTLINE_ENVIRONMENT is not set: set it to production to serve workers "
+            "(with HOTLINE_ENCRYPTION_KEYS and HOTLINE_ENGINE_TOKEN), or to development "
+            "for a trial on this machine (make run does)",
+            err=True,
+        )
+        raise typer.Exit(2)
     uvicorn.run(
         create_app(settings, telegram_polling=telegram_polling, freeze_start_up=True),
         host=settings.hotline_host,

@@ -278,6 +278,7 @@ async def start_hotline(
     app_url = f"http://127.0.0.1:{app_port}"
     settings = {
         **os.environ,
+        "HOTLINE_ENVIRONMENT": "development",
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(app_port),
         "HOTLINE_APP_URL": app_url,

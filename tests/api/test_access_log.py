@@ -27,6 +27,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "app.log"
     environment = {
         **os.environ,
+        "HOTLINE_ENVIRONMENT": "development",
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(port),
         "RASA_URL": f"http://127.0.0.1:{closed_port()}",

@@ -46,3 +46,21 @@ def test_retention_run_reports_what_it_removed(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "removed 0 workers, 0 conversations, 0 messages, 0 attachments, 0 cases" in result.output
+
+
+def test_serving_needs_the_environment_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Development (a key in a file, the API pages, cookies without Secure)
+    is never what a server gets by leaving the setting out."""
+    from core.settings import get_settings
+
+    monkeypatch.delenv("HOTLINE_ENVIRONMENT", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "HOTLINE_ENVIRONMENT is not set" in result.output

@@ -99,6 +99,7 @@ def running_stack(
         # Files workers send stay with this run, not in the project's data/.
         "HOTLINE_ATTACHMENTS_DIR": str(workdir / "attachments"),
         "HOTLINE_INBOX_DIR": str(workdir / "inbox"),
+        "HOTLINE_ENVIRONMENT": "development",
         **(environment or {}),
         "HOTLINE_DATABASE_URL": database_url,
         "HOTLINE_PORT": str(app_port),
