@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.webchat import COOKIE
 from bot.texts import Texts
@@ -13,29 +13,9 @@ from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 
-CHROMIUM = Path("/usr/bin/chromium")
 TEXTS = Texts(PROJECT_ROOT / "locales")
 # Without these Chromium tries to reach Google's services, which this
 # machine's closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

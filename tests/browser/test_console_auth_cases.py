@@ -7,8 +7,6 @@ needed here (the console never calls it), so it is left down.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,8 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from api.app import create_app
@@ -28,22 +25,13 @@ from bot.staff.models import Role
 from bot.staff.service import LoginPolicy, StaffAccounts
 from core.database import create_engine, create_sessionmaker
 from core.settings import Settings
+from tests.browser.conftest import served
 from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
-from tests.support import eventually, free_port, stored_messages
+from tests.support import eventually, stored_messages
 from tests.support.console import png
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery"
 PHONE = {"width": 375, "height": 740}
 ATTACK = (
@@ -163,29 +151,8 @@ class Console:
 
 @pytest.fixture
 def console(settings: Settings) -> Iterator[Console]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    yield Console(url=f"http://127.0.0.1:{port}", settings=settings)
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with served(create_app(settings)) as url:
+        yield Console(url=url, settings=settings)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.texts import Texts
 from core.settings import PROJECT_ROOT
@@ -26,19 +26,7 @@ from tests.support.stack import APP_BIN, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 
-CHROMIUM = Path("/usr/bin/chromium")
 TEXTS = Texts(PROJECT_ROOT / "locales")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # The alert beep may play without a click in a test browser.
-    "--autoplay-policy=no-user-gesture-required",
-]
 PASSWORD = "a long agent password"
 # "I want to talk to staff" in Burmese: the engine hands the worker to staff.
 ASK_FOR_STAFF = "ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်"
@@ -59,16 +47,6 @@ def photo_bytes() -> bytes:
     colour = tuple(uuid.uuid4().bytes[:3])
     Image.new("RGB", (40, 30), colour).save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

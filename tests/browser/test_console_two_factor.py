@@ -5,20 +5,18 @@ here pyotp works the codes out), confirms, and signs in with a code after.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import pyotp
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.app import create_app
 from bot.staff.models import Role
 from core.settings import Settings
-from tests.browser.test_console_auth_cases import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Console
-from tests.support import free_port
+from tests.browser.conftest import served
+from tests.browser.test_console_auth_cases import PASSWORD, Console
 
 pytestmark = pytest.mark.browser
 
@@ -27,29 +25,8 @@ pytestmark = pytest.mark.browser
 def console(settings: Settings) -> Iterator[Console]:
     """The app as shipped: supervisors and admins must use two-factor sign-in."""
     shipped = settings.model_copy(update={"hotline_totp_required_roles": "supervisor,admin"})
-    port = free_port()
-    config = uvicorn.Config(create_app(shipped), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the app did not start")
-        time.sleep(0.05)
-    yield Console(url=f"http://127.0.0.1:{port}", settings=shipped)
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `.ci/run` installs the Debian package chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with served(create_app(shipped)) as url:
+        yield Console(url=url, settings=shipped)
 
 
 @pytest.fixture
