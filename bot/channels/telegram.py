@@ -232,6 +232,11 @@ class TelegramChannel:
             "channel_user_id": str(chat.id),
             "event_id": str(update.update_id),
         }
+        # The language of the worker's Telegram app (message.from_user or
+        # callback_query.from_user), a first guess at theirs.
+        user = update.effective_user
+        if user is not None and user.language_code:
+            base["language_hint"] = user.language_code
         query = update.callback_query
         if query is not None:
             data = query.data or ""
@@ -321,6 +326,9 @@ class TelegramChannel:
             content=bytes(content),
             content_type=media.get("mime_type") or "application/octet-stream",
         )
+
+    async def language_of(self, recipient: str) -> str | None:
+        return None  # every update carries it (`inbound`)
 
     @staticmethod
     async def _call(call: Any) -> Any:
