@@ -48,7 +48,7 @@ from bot.channels.base import InboundMessage
 from bot.conversations import service as conversations
 from bot.conversations.models import MessageKind, Worker
 from bot.encoding import readable, readable_buttons
-from bot.language import LANGUAGES, detect_by_script
+from bot.language import detect_by_script, platform_language
 from bot.normalise import UNICODE, ZAWGYI, normalise
 from bot.outbox import take_waiting_replies
 from bot.responses import Reply
@@ -120,7 +120,9 @@ def presented_identity(request: Request) -> str | None:
     return token if token is not None and _TOKEN.fullmatch(token) else None
 
 
-def _inbound(message: WebchatMessage, channel_user_id: str) -> InboundMessage:
+def _inbound(
+    message: WebchatMessage, channel_user_id: str, accept_language: str | None = None
+) -> InboundMessage:
     text = message.text.strip()
     if text == START_COMMAND:
         kind, payload = MessageKind.START, None
@@ -136,6 +138,9 @@ def _inbound(message: WebchatMessage, channel_user_id: str) -> InboundMessage:
         kind=kind,
         text=message.text,
         payload=payload,
+        # The browser's languages: the page is in the first the hotline
+        # speaks, and so is the welcome of a worker nothing else tells of.
+        language_hint=accept_language,
     )
 
 
@@ -227,7 +232,9 @@ async def post_message(
     if token is None or not await _known(state, token):
         token = new_identity()
     channel_user_id = channel_user_id_of(token)
-    replies = await state.answering.answer_at_once(_inbound(message, channel_user_id))
+    replies = await state.answering.answer_at_once(
+        _inbound(message, channel_user_id, accept_language)
+    )
     encoding = UNICODE
     if replies:
         async with state.reading() as session:
@@ -274,11 +281,7 @@ def _page_template() -> Template:
 
 
 def _page_language(accept_language: str | None, default: str) -> str:
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return default
+    return platform_language(accept_language) or default
 
 
 @router.get("/chat", response_class=HTMLResponse)

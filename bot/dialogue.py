@@ -50,7 +50,7 @@ from bot.danger.replies import DANGER_YES, DOUBT_PAYLOADS, DangerReplies
 from bot.encoding import ENCODING_PAYLOADS, EncodingReplies, needs_offer
 from bot.engine import EngineClient, EngineReply, EngineUnavailable
 from bot.handoff.service import Handoff
-from bot.language import detect_by_script, effective_language
+from bot.language import detect_by_script, effective_language, platform_language
 from bot.latin_language import LatinLanguageModel
 from bot.normalise import normalise
 from bot.ordering import KeyedLocks
@@ -99,6 +99,7 @@ _TURN_OF_MESSAGE = (
         Worker.channel_user_id,
         Worker.language_choice,
         Worker.language_detected,
+        Worker.language_hint,
         service.sent_since(Message.conversation_id, since=bindparam("since")).label("sent_lately"),
     )
     .join(Conversation, Conversation.id == Message.conversation_id)
@@ -116,6 +117,7 @@ _STANDING_OF_TURN = (
         Worker.encoding_choice,
         Worker.encoding_detected,
         Worker.zawgyi_offered_at,
+        Worker.language_hint,
     )
     .join(Conversation, Conversation.worker_id == Worker.id)
     .join(Message, Message.conversation_id == Conversation.id)
@@ -172,6 +174,9 @@ class Turn:
     # The key the engine hears the message by (`Message.engine_key`); None
     # for a message stored before keys were given.
     engine_key: str | None = None
+    # Nothing says yet which language the worker reads (no choice, no
+    # script, nothing from their platform): the channel may be asked.
+    language_unset: bool = False
     # What the danger detector made of the message alone (None: not read yet).
     assessment: Assessment | None = field(default=None, compare=False)
     # The engine's answer, asked for while the message was being stored
@@ -327,6 +332,7 @@ class Dialogue:
         before = service.language_of(worker, default=default)
         if inbound.kind is MessageKind.TEXT:
             service.note_detected_language(worker, self._detect(text, worker))
+        service.note_platform_language(worker, platform_language(inbound.language_hint))
         language = service.language_of(worker, default=default)
         payload = inbound.payload
         if inbound.kind in MEDIA_KINDS and inbound.media:
@@ -349,6 +355,7 @@ class Dialogue:
             # Chosen now: the engine may hear the message before it is written.
             engine_key=uuid.uuid4().hex,
             assessment=self._danger.assess(text) if inbound.kind is MessageKind.TEXT else None,
+            language_unset=service.has_no_language(worker),
         )
         return turn, language != before
 
@@ -367,7 +374,12 @@ class Dialogue:
         go ahead of its commit. Whatever `answer` would not simply hand to
         the engine waits too; so does a redelivery, found by reading.
         """
-        if not standing.known or language_changed or inbound.location is not None:
+        if (
+            not standing.known
+            or language_changed
+            or turn.language_unset
+            or inbound.location is not None
+        ):
             return False
         return (
             turn.kind in ENGINE_KINDS
@@ -416,6 +428,8 @@ class Dialogue:
             slow_down = [] if await self._asked_to_slow_down(turn) else [self._slow_down(turn)]
             await self._finish(turn, slow_down, MessageStatus.RATE_LIMITED, delivered=delivered)
             return urgent + slow_down
+        if first_time and turn.language_unset and turn.kind in ENGINE_KINDS:
+            turn = await self._platform_language(turn)
         if turn.answering is not None:
             replies, status = await turn.answering
         else:
@@ -445,6 +459,23 @@ class Dialogue:
         # Stickers and anything else the hotline cannot read.
         reply = Reply(text=self._texts.get(turn.language, "unsupported_message"))
         return [reply], MessageStatus.ANSWERED
+
+    async def _platform_language(self, turn: Turn) -> Turn:
+        """A worker nothing tells the language of yet: what their platform
+        says (LINE: their profile), kept as the first guess and answered in.
+        Asked here, in the background after the webhook's 200, not when the
+        webhook comes: LINE waits two seconds for it."""
+        adapter = self._adapters.get(turn.channel)
+        if adapter is None:
+            return turn
+        language = platform_language(await adapter.language_of(turn.channel_user_id))
+        if language is None:
+            return turn
+        async with self._sessions.begin() as session:
+            await service.keep_platform_language(
+                session=session, worker_id=turn.worker_id, hint=language
+            )
+        return replace(turn, language=language, language_unset=False)
 
     async def _keep_media(self, turn: Turn) -> Reply:
         """The worker's file fetched and kept, and what they are told."""
@@ -635,7 +666,10 @@ class Dialogue:
             channel=row.channel,
             channel_user_id=row.channel_user_id,
             owner=row.owner,
-            language=self._language(row.language_choice, row.language_detected),
+            language=self._language(row.language_choice, row.language_detected, row.language_hint),
+            language_unset=row.language_choice is None
+            and row.language_detected is None
+            and row.language_hint is None,
             kind=MessageKind(row.kind),
             text=row.text,
             payload=row.payload,
@@ -739,7 +773,7 @@ class Dialogue:
     ) -> None:
         """Store urgent replies and the alarm that made them, together."""
         async with self._sessions.begin() as session:
-            choice, detected, *_ = (
+            choice, detected, *_, hint = (
                 await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})
             ).one()
             alarms.record(
@@ -751,7 +785,7 @@ class Dialogue:
             await self._add_replies(
                 session,
                 turn.conversation_id,
-                self._language(choice, detected),
+                self._language(choice, detected, hint),
                 replies,
                 delivered=delivered,
             )
@@ -784,6 +818,7 @@ class Dialogue:
                 encoding_choice,
                 encoding_detected,
                 offered_at,
+                hint,
             ) = (await session.execute(_STANDING_OF_TURN, {"message_id": turn.message_id})).one()
             if status_now not in UNANSWERED:
                 # Answered already (the sweep took it up meanwhile): the
@@ -801,7 +836,7 @@ class Dialogue:
             if turn.kind is MessageKind.UNFOLLOW:
                 await service.mark_unfollowed(session=session, worker_id=turn.worker_id)
             # The turn may have changed the language (the worker chose one).
-            language = self._language(choice, detected)
+            language = self._language(choice, detected, hint)
             if (
                 turn.kind is not MessageKind.UNFOLLOW
                 and needs_offer(
@@ -816,10 +851,14 @@ class Dialogue:
             )
         return replies
 
-    def _language(self, choice: str | None, detected: str | None) -> str:
-        """The language to answer in, from a worker's stored choice and detection."""
+    def _language(self, choice: str | None, detected: str | None, hint: str | None) -> str:
+        """The language to answer in, from a worker's stored choice, detection
+        and platform's language."""
         return effective_language(
-            choice=choice, detected=detected, default=self._settings.hotline_default_language
+            choice=choice,
+            detected=detected,
+            hint=hint,
+            default=self._settings.hotline_default_language,
         )
 
     @staticmethod

@@ -1,14 +1,17 @@
 """Which language a worker is writing in, and which one the hotline answers in.
 
-Order of precedence: the worker's explicit choice, then the stored
-preference, then what the script of the message shows. The script of Latin
-letters says nothing (English and romanised Burmese, Khmer or Lao look
-alike): `bot/latin_language.py` reads those, and leaves the stored language
-as it is unless clearly sure.
+Order of precedence: the worker's explicit choice, then what the script of
+their messages shows, then the language their platform says they use (a
+Telegram app's language, a LINE profile's, a browser's Accept-Language: the
+first guess, for a worker who has written nothing telling yet), then the
+hotline's default. The script of Latin letters says nothing (English and
+romanised Burmese, Khmer or Lao look alike): `bot/latin_language.py` reads
+those, and leaves the stored language as it is unless clearly sure.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 LANGUAGES: Final = ("my", "km", "lo", "th", "en")
@@ -50,5 +53,52 @@ def detect_by_script(text: str) -> str | None:
     return max(counts, key=lambda language: counts[language])
 
 
-def effective_language(*, choice: str | None, detected: str | None, default: str) -> str:
-    return choice or detected or default
+def effective_language(
+    *, choice: str | None, detected: str | None, default: str, hint: str | None = None
+) -> str:
+    return choice or detected or hint or default
+
+
+# A platform's names for the hotline's languages (ISO 639-1 and 639-2);
+# any other language says nothing.
+_PLATFORM_CODES: Final = {
+    "my": "my",
+    "mya": "my",
+    "bur": "my",
+    "km": "km",
+    "khm": "km",
+    "lo": "lo",
+    "lao": "lo",
+    "th": "th",
+    "tha": "th",
+    "en": "en",
+    "eng": "en",
+}
+_TAG: Final = re.compile(r"[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*")
+
+
+def platform_language(codes: str | None) -> str | None:
+    """One of the hotline's languages from what a platform says of its user.
+
+    `codes` is a BCP 47 tag ("th", "th-TH", "my_MM") or an Accept-Language
+    list ("de-DE,de;q=0.9,my;q=0.8"): the most preferred tag whose language
+    the hotline speaks decides. None when none does ("zh", "de", nothing).
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((codes or "")[:1000].split(",")[:32]):
+        tag, _, parameters = part.strip().partition(";")
+        tag = tag.strip()
+        if not _TAG.fullmatch(tag):
+            continue
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        language = _PLATFORM_CODES.get(re.split(r"[-_]", tag, maxsplit=1)[0].lower())
+        if language is not None and weight > 0:
+            ranked.append((-weight, index, language))
+    return min(ranked)[2] if ranked else None

@@ -44,6 +44,10 @@ class InboundMessage:
     location: dict[str, Any] | None = None
     # What the platform says the media is (Telegram gives a file id here).
     media: dict[str, Any] = field(default_factory=dict)
+    # The language the platform says the worker uses, as it says it (a BCP
+    # 47 tag, or a browser's Accept-Language): the first guess for a worker
+    # nothing else tells of (`bot.language.platform_language`).
+    language_hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,4 +187,10 @@ class ChannelAdapter(Protocol):
     ) -> Media:
         """The bytes of a photo, voice note, video or file the worker sent;
         `MediaTooLarge` (before more than `max_bytes` are read) if larger."""
+        ...
+
+    async def language_of(self, recipient: str) -> str | None:
+        """What the platform says of the worker's language when its messages
+        do not carry it (LINE: the profile), asked for a worker the hotline
+        has no language for; None when it says nothing or cannot be asked."""
         ...

@@ -7,6 +7,7 @@ redelivers (by `webhookEventId`), stores each event and answers 200 at once
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import urllib.parse
@@ -75,6 +76,8 @@ MESSAGES_PER_REQUEST = 5
 QUICK_REPLY_ITEMS = 13
 LABEL_LIMIT = 20
 SIGNATURE_HEADER = "X-Line-Signature"
+# How long a new worker's first answer may wait for their profile's language.
+PROFILE_SECONDS = 1.5
 
 
 class LineChannel:
@@ -113,6 +116,9 @@ class LineChannel:
         # Where a group member can add the bot as a friend and write to it alone.
         self._add_friend_url = add_friend_url
         self._told = RecentChats()
+        # Workers whose profile was asked for lately: asked once, whatever
+        # it said (a profile without a language says so every time).
+        self._profiles_asked = RecentChats(seconds=3600.0, most=10_000)
 
     @classmethod
     async def open(cls, settings: Settings, *, polling: bool = False) -> Self | None:
@@ -382,6 +388,23 @@ class LineChannel:
     async def show_typing(self, recipient: str) -> None:
         request = ShowLoadingAnimationRequest.from_dict({"chatId": recipient, "loadingSeconds": 20})
         await self._call(self._messaging.show_loading_animation(request))
+
+    async def language_of(self, recipient: str) -> str | None:
+        """The language of the worker's LINE profile (GET /v2/bot/profile),
+        asked once in a while per worker, and never for long: the worker's
+        first answer waits for it. (Asked after the webhook's 200, by the
+        answering in the background.)"""
+        if not self._profiles_asked.first(recipient):
+            return None
+        try:
+            async with asyncio.timeout(PROFILE_SECONDS):
+                profile = await self._call(self._messaging.get_profile(recipient))
+        except (DeliveryError, TimeoutError) as error:
+            reason = error.reason if isinstance(error, DeliveryError) else "timed out"
+            logger.info("LINE profile not read: %s", reason)
+            return None
+        language = getattr(profile, "language", None)
+        return language if isinstance(language, str) and language else None
 
     async def fetch_media(
         self, platform_message_id: str, media: dict[str, Any], *, max_bytes: int

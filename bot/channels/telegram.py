@@ -234,6 +234,11 @@ class TelegramChannel:
             "channel_user_id": str(chat.id),
             "event_id": str(update.update_id),
         }
+        # The language of the worker's Telegram app (message.from_user or
+        # callback_query.from_user), a first guess at theirs.
+        user = update.effective_user
+        if user is not None and user.language_code:
+            base["language_hint"] = user.language_code
         query = update.callback_query
         if query is not None:
             data = query.data or ""
@@ -331,6 +336,9 @@ class TelegramChannel:
         if len(content) > max_bytes:
             raise MediaTooLarge(max_bytes)
         return Media(content=bytes(content), content_type=content_type_of(media.get("mime_type")))
+
+    async def language_of(self, recipient: str) -> str | None:
+        return None  # every update carries it (`inbound`)
 
     @staticmethod
     async def _call(call: Any) -> Any:

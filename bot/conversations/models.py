@@ -99,6 +99,9 @@ class Worker(Base):
     # The worker's explicit choice always wins over what the script suggests.
     language_choice: Mapped[str | None] = mapped_column(String(8))
     language_detected: Mapped[str | None] = mapped_column(String(8))
+    # What the worker's platform says they use (Telegram's language_code,
+    # the LINE profile's, the browser's): the first guess, below both.
+    language_hint: Mapped[str | None] = mapped_column(String(8))
     # The Burmese encoding replies go out in ("unicode" or "zawgyi", see
     # `bot/encoding.py`): the worker's choice by button wins over what their
     # messages showed; stored replies stay Unicode. Offered Unicode once,

@@ -144,12 +144,12 @@ async def language_by_public_id(*, session: AsyncSession, public_id: str, defaul
     found = (await session.execute(_LANGUAGE_BY_PUBLIC_ID, {"public_id": public_id})).one_or_none()
     if found is None:
         return default
-    return effective_language(choice=found[0], detected=found[1], default=default)
+    return effective_language(choice=found[0], detected=found[1], hint=found[2], default=default)
 
 
 # Asked for every response the engine gives: built once.
 _LANGUAGE_BY_PUBLIC_ID = (
-    select(Worker.language_choice, Worker.language_detected)
+    select(Worker.language_choice, Worker.language_detected, Worker.language_hint)
     .join(Conversation, Conversation.worker_id == Worker.id)
     .where(Conversation.public_id == bindparam("public_id"))
 )
@@ -163,8 +163,34 @@ async def worker_of(*, session: AsyncSession, conversation: Conversation) -> Wor
 
 def language_of(worker: Worker, *, default: str) -> str:
     return effective_language(
-        choice=worker.language_choice, detected=worker.language_detected, default=default
+        choice=worker.language_choice,
+        detected=worker.language_detected,
+        hint=worker.language_hint,
+        default=default,
     )
+
+
+def has_no_language(worker: Worker) -> bool:
+    """Nothing yet says which language the worker reads: neither a choice,
+    nor their script, nor their platform."""
+    return (
+        worker.language_choice is None
+        and worker.language_detected is None
+        and (worker.language_hint is None)
+    )
+
+
+def note_platform_language(worker: Worker, hint: str | None) -> None:
+    """Keep what the worker's platform says of their language (one of the
+    hotline's: see `bot.language.platform_language`) as the first guess."""
+    if hint is not None:
+        worker.language_hint = hint
+
+
+async def keep_platform_language(*, session: AsyncSession, worker_id: int, hint: str) -> None:
+    """`note_platform_language` for a worker not at hand (a LINE profile
+    read after the message was stored)."""
+    await session.execute(update(Worker).where(Worker.id == worker_id).values(language_hint=hint))
 
 
 def note_detected_language(worker: Worker, detected: str | None) -> None:

@@ -242,6 +242,7 @@ async def item_of(
         language=effective_language(
             choice=worker.language_choice,
             detected=worker.language_detected,
+            hint=worker.language_hint,
             default=default_language,
         ),
         channel=conversation.channel,

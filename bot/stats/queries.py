@@ -252,6 +252,7 @@ async def figures(
             HandoffRecord.closed_at,
             Worker.language_choice,
             Worker.language_detected,
+            Worker.language_hint,
         )
         .join(Conversation, Conversation.id == HandoffRecord.conversation_id)
         .join(Worker, Worker.id == Conversation.worker_id)
@@ -262,8 +263,10 @@ async def figures(
     waits: list[float] = []
     handling: list[float] = []
     count = unclaimed = 0
-    for escalated, claimed, closed, choice, detected in await session.execute(handoffs):
-        language = effective_language(choice=choice, detected=detected, default=default_language)
+    for escalated, claimed, closed, choice, detected, hint in await session.execute(handoffs):
+        language = effective_language(
+            choice=choice, detected=detected, hint=hint, default=default_language
+        )
         if wanted.language and language != wanted.language:
             continue
         count += 1

@@ -1,4 +1,5 @@
-"""A stand-in for LINE's Messaging API (reply, push, loading, content, leaving groups)."""
+"""A stand-in for LINE's Messaging API (reply, push, loading, content,
+profiles, leaving groups)."""
 
 from __future__ import annotations
 
@@ -63,12 +64,17 @@ def webhook_body(*events: dict[str, Any]) -> bytes:
 class FakeLine(FakeServer):
     def __init__(self) -> None:
         self.contents: dict[str, tuple[bytes, str]] = {}
+        # The language of a user's profile (BCP 47, as LINE gives it); a
+        # user not listed has a profile without one (as before consenting
+        # to LINE's privacy policy).
+        self.profile_languages: dict[str, str] = {}
         self._accepted_retry_keys: set[str] = set()
         super().__init__(self._build())
 
     def reset(self) -> None:
         super().reset()
         self.contents.clear()
+        self.profile_languages.clear()
         self._accepted_retry_keys.clear()
 
     def texts(self, endpoint: str) -> list[str]:
@@ -141,6 +147,16 @@ class FakeLine(FakeServer):
         async def leave_room(room_id: str, request: Request) -> Response:
             refused = await handle(request, f"/v2/bot/room/{room_id}/leave")
             return refused or JSONResponse({})
+
+        @app.get("/v2/bot/profile/{user_id}")
+        async def profile(user_id: str, request: Request) -> Response:
+            refused = await handle(request, f"/v2/bot/profile/{user_id}")
+            if refused:
+                return refused
+            found: dict[str, Any] = {"displayName": "Worker", "userId": user_id}
+            if user_id in self.profile_languages:
+                found["language"] = self.profile_languages[user_id]
+            return JSONResponse(found)
 
         @app.get("/v2/bot/message/{message_id}/content")
         async def content(message_id: str, request: Request) -> Response:
