@@ -12,6 +12,8 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import create_engine, text
 
+from bot.encoding import readable
+from bot.normalise import ZAWGYI
 from bot.responses import choose_language_payload
 from bot.texts import Texts
 from core.database import sync_url
@@ -87,7 +89,17 @@ def test_a_burmese_worker_in_zawgyi_reports_the_kept_passport_on_line(
     worker = LineWorker(stack, "U-report-zawgyi")
     # "The boss holds my passport and won't give it back", typed in Zawgyi.
     first = worker.says("သူေဌးက ပတ္စပို႔ ကိုင္ထားတယ္ ျပန္မေပးဘူး")
-    assert after_any_safety_check(first, "my") == [replies("report_ask_when", "my")]
+    # Stored in Unicode; told once that answers come in Zawgyi, as written.
+    assert after_any_safety_check(first, "my") == [
+        replies("report_ask_when", "my"),
+        replies("encoding_offer", "my"),
+    ]
+    eventually(
+        lambda: (
+            readable(replies("report_ask_when", "my"), ZAWGYI)
+            in line_api.texts("/message/reply") + line_api.texts("/message/push")
+        )
+    )
     assert worker.says("လွန်ခဲ့တဲ့ နှစ်လ") == [replies("report_ask_where", "my")]
     assert worker.says("မဟာချိုင်") == [replies("report_ask_employer", "my")]
     assert worker.says("ရွှေပင်လယ် ငါးစက်ရုံ") == [replies("report_ask_workers", "my")]
