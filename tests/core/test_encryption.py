@@ -76,7 +76,8 @@ def test_rotation_moves_everything_to_the_new_key(client: TestClient, settings: 
 
     ChatWorker(client).say("my words")
     store = AttachmentStore(settings.hotline_attachments_dir, Vault([TEST_ENCRYPTION_KEY]))
-    saved = store.save(b"voice note")
+    saved = store.describe(b"voice note")
+    store.write(saved, b"voice note")
     # A message between a webhook's 200 and the database, waiting in the inbox.
     waiting_folder = settings.hotline_inbox_dir.parent / "rotated-inbox"
     Inbox(waiting_folder, Vault([TEST_ENCRYPTION_KEY])).keep(
