@@ -717,6 +717,10 @@ class Dialogue:
             # Every intent has an answer, so silence means a failed action or
             # response inside the engine: the worker must not be left alone.
             logger.error("engine gave no reply for conversation %s", turn.conversation_id)
+            if turn.status == MessageStatus.ENGINE_UNAVAILABLE:
+                # Silent again when asked again: the worker has the numbers;
+                # asking at every sweep would never end.
+                return [], MessageStatus.ANSWERED
             return fallback, MessageStatus.ENGINE_UNAVAILABLE
         return replies, MessageStatus.ANSWERED
 

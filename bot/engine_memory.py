@@ -42,7 +42,13 @@ def _heard(event: dict[str, Any], message_id: int, message_key: str | None) -> b
 async def remembered_answer(
     *, session: AsyncSession, public_id: str, message_id: int, message_key: str | None = None
 ) -> list[EngineReply] | None:
-    """The engine's replies to the message, if it answered it; else None."""
+    """The engine's replies to the message, if it answered it; else None.
+
+    A message heard once with no reply after it is not answered: its turn
+    lost its words (the app process it called back for a response died
+    meanwhile), so it is asked again. Heard twice with none, the engine has
+    nothing to say to it, and it is not asked a third time.
+    """
     stored = await session.scalar(
         select(EngineTracker.tracker).where(EngineTracker.sender_id == public_id)
     )
@@ -64,4 +70,6 @@ async def remembered_answer(
                 if isinstance(b, dict)
             ]
             replies.append(EngineReply(text=str(event.get("text") or ""), buttons=buttons))
+    if not replies and len(heard) < 2:
+        return None
     return replies
