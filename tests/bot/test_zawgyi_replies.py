@@ -20,7 +20,7 @@ from bot.normalise import normalise, unicode_to_zawgyi
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.line_api import FakeLine
 from tests.fakes.telegram_api import (
     WEBHOOK_SECRET,
     FakeTelegram,
@@ -36,6 +36,7 @@ from tests.support import (
     stored_messages,
 )
 from tests.support.console import add_staff, state_of
+from tests.support.slow_engine import presses, says
 
 # "How much is the wage?", as a phone with a Zawgyi font sends it, and as
 # Unicode. Neither is danger; the detector is sure of both.
@@ -50,21 +51,6 @@ REPLY = "/v2/bot/message/reply"
 @pytest.fixture
 def texts(settings: Settings) -> Texts:
     return Texts(settings.hotline_locales_dir)
-
-
-def says(client: TestClient, user: str, text: str) -> None:
-    post(client, text_event(user, text))
-
-
-def presses(client: TestClient, user: str, payload: str) -> None:
-    post(client, event("postback", user, replyToken=f"rt-{payload}", postback={"data": payload}))
-
-
-def post(client: TestClient, line_event: dict[str, Any]) -> None:
-    body = webhook_body(line_event)
-    headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-    assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
-    stored_from_inbox(client)
 
 
 def outbound(settings: Settings, user: str) -> list[dict[str, Any]]:

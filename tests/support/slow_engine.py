@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from core.settings import Settings
-from tests.fakes.line_api import sign, text_event, webhook_body
+from tests.fakes.line_api import event, sign, text_event, webhook_body
 from tests.fakes.server import FakeServer
-from tests.support import rows
+from tests.support import rows, stored_from_inbox
 
 
 class SlowEngine:
@@ -87,3 +87,18 @@ def workers_by_public_id(settings: Settings) -> dict[str, str]:
         " JOIN workers w ON w.id = c.worker_id",
     )
     return {str(public_id): str(worker) for public_id, worker in found}
+
+
+def says(client: TestClient, user: str, text: str) -> None:
+    """A worker's text through LINE's signed webhook, kept before the test goes on."""
+    post(client, text_event(user, text))
+
+
+def presses(client: TestClient, user: str, payload: str) -> None:
+    """A worker's button press (a LINE postback), kept before the test goes on."""
+    post(client, event("postback", user, replyToken=f"rt-{payload}", postback={"data": payload}))
+
+
+def post(client: TestClient, line_event: dict[str, Any]) -> None:
+    deliver_line(client, webhook_body(line_event))
+    stored_from_inbox(client)

@@ -26,16 +26,16 @@ from bot.privacy import queries as privacy
 from bot.staff.models import Role
 from bot.texts import Texts
 from core.settings import Settings
-from tests.fakes.line_api import FakeLine, event, sign, text_event, webhook_body
+from tests.fakes.line_api import FakeLine
 from tests.support import (
     eventually,
     rows,
     stored_conversation,
-    stored_from_inbox,
     stored_messages,
 )
 from tests.support.console import add_staff, state_of
 from tests.support.danger import context_pair
+from tests.support.slow_engine import presses, says
 
 PUSH = "/v2/bot/message/push"
 REPLY = "/v2/bot/message/reply"
@@ -60,21 +60,6 @@ def doubtful(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings.model_copy(update={"hotline_content_dir": content}))) as c:
         yield c
-
-
-def says(client: TestClient, user: str, text: str) -> None:
-    post(client, text_event(user, text))
-
-
-def presses(client: TestClient, user: str, payload: str) -> None:
-    post(client, event("postback", user, replyToken=f"rt-{payload}", postback={"data": payload}))
-
-
-def post(client: TestClient, line_event: dict[str, Any]) -> None:
-    body = webhook_body(line_event)
-    headers = {"content-type": "application/json", "x-line-signature": sign(body)}
-    assert client.post("/webhooks/line", content=body, headers=headers).status_code == 200
-    stored_from_inbox(client)
 
 
 def sent_to(line_api: FakeLine) -> list[dict[str, Any]]:
